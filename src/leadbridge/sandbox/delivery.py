@@ -21,6 +21,11 @@ import requests
 log = logging.getLogger(__name__)
 
 Render = Callable[[int], tuple[bytes, dict[str, str]]]  # attempt number (1-based) -> body, headers
+Accept = Callable[[int, bytes], bool]  # status, body -> delivered?
+
+
+def any_2xx(status: int, body: bytes) -> bool:
+    return 200 <= status < 300
 
 
 @dataclass(frozen=True)
@@ -37,11 +42,13 @@ class _Pending:
     seq: int
     url: str = field(compare=False)
     render: Render = field(compare=False)
+    accept: Accept = field(compare=False)
     attempt: int = field(compare=False, default=1)
 
 
 class Deliverer:
-    """POSTs each message until a 2xx answer or `max_attempts`, waiting longer after each failure.
+    """POSTs each message until it is accepted (a 2xx answer by default) or `max_attempts`,
+    waiting longer after each failure.
 
     `backoff(attempt)` gives the wait in real seconds before the next try; the
     real services stretch ten tries over a day, the sandbox over seconds.
@@ -73,10 +80,14 @@ class Deliverer:
         self._thread = threading.Thread(target=self._run, name=f"deliver-{name}", daemon=True)
         self._thread.start()
 
-    def enqueue(self, url: str, render: Render, delay: float = 0.0) -> None:
+    def enqueue(
+        self, url: str, render: Render, delay: float = 0.0, accept: Accept = any_2xx
+    ) -> None:
+        """Queues a message; `accept` decides from the answer whether it arrived
+        (Outbound Messages need a SOAP Ack, not just a 200)."""
         with self._cond:
             heapq.heappush(
-                self._heap, _Pending(time.monotonic() + delay, next(self._seq), url, render)
+                self._heap, _Pending(time.monotonic() + delay, next(self._seq), url, render, accept)
             )
             self._cond.notify()
 
@@ -128,7 +139,7 @@ class Deliverer:
         except requests.RequestException as exc:
             status, reply = None, str(exc).encode()
         self.attempts.append(Attempt(item.url, item.attempt, status, reply))
-        if status is not None and 200 <= status < 300:
+        if status is not None and item.accept(status, reply):
             return
         if item.attempt >= self.max_attempts:
             self.given_up += 1
