@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from leadbridge.sandbox.tls import TLSFiles, make_test_ca
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +26,30 @@ def _trust_sandbox_ca(tls_files: TLSFiles, monkeypatch: pytest.MonkeyPatch) -> N
     # requests (simple-salesforce) would then reject the sandbox's certificate.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_files.ca_bundle))
     monkeypatch.setenv("CURL_CA_BUNDLE", str(tls_files.ca_bundle))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A reachable PostgreSQL, or a skip; under CI (LEADBRIDGE_REQUIRE_POSTGRES=1) a failure."""
+    url = os.environ.get("LEADBRIDGE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    required = os.environ.get("LEADBRIDGE_REQUIRE_POSTGRES") == "1"
+    engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        if required:
+            pytest.fail(f"PostgreSQL is required here but {url} is unreachable: {exc}")
+        pytest.skip(f"no PostgreSQL at {url}; set LEADBRIDGE_TEST_POSTGRES_URL")
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every store test runs twice: on the embedded SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
