@@ -20,6 +20,9 @@ class RunningServer:
     _thread: threading.Thread
 
     def stop(self, timeout: float = 5.0) -> None:
+        # Clients keep TLS connections alive in their pools; a graceful shutdown
+        # would wait out every one of them. The sandbox owes them nothing.
+        self._server.force_exit = True
         self._server.should_exit = True
         self._thread.join(timeout)
 

@@ -1,0 +1,313 @@
+"""Contact property definitions: the HubSpot defaults leadbridge needs, custom ones, their types."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from leadbridge.sandbox.hubspot.errors import ApiError, bad_request
+
+TYPES = {"string", "number", "date", "datetime", "enumeration", "bool"}
+FIELD_TYPES = {
+    "textarea",
+    "text",
+    "date",
+    "file",
+    "number",
+    "select",
+    "radio",
+    "checkbox",
+    "booleancheckbox",
+    "calculation_equation",
+    "phonenumber",
+}
+# HubSpot stamps its own definitions with the portal's birth; any fixed moment will do.
+DEFINED_AT = "2019-08-06T02:43:01.569Z"
+
+LIFECYCLE_STAGES = (
+    ("Subscriber", "subscriber"),
+    ("Lead", "lead"),
+    ("Marketing Qualified Lead", "marketingqualifiedlead"),
+    ("Sales Qualified Lead", "salesqualifiedlead"),
+    ("Opportunity", "opportunity"),
+    ("Customer", "customer"),
+    ("Evangelist", "evangelist"),
+    ("Other", "other"),
+)
+LEAD_STATUSES = (
+    ("New", "NEW"),
+    ("Open", "OPEN"),
+    ("In Progress", "IN_PROGRESS"),
+    ("Open Deal", "OPEN_DEAL"),
+    ("Unqualified", "UNQUALIFIED"),
+    ("Attempted to Contact", "ATTEMPTED_TO_CONTACT"),
+    ("Connected", "CONNECTED"),
+    ("Bad Timing", "BAD_TIMING"),
+)
+ANALYTICS_SOURCES = (
+    ("Organic Search", "ORGANIC_SEARCH"),
+    ("Paid Search", "PAID_SEARCH"),
+    ("Email Marketing", "EMAIL_MARKETING"),
+    ("Organic Social", "SOCIAL_MEDIA"),
+    ("Referrals", "REFERRALS"),
+    ("Other Campaigns", "OTHER_CAMPAIGNS"),
+    ("Direct Traffic", "DIRECT_TRAFFIC"),
+    ("Offline Sources", "OFFLINE"),
+    ("Paid Social", "PAID_SOCIAL"),
+)
+EMPLOYEE_BANDS = ("1-5", "5-25", "25-50", "50-100", "100-500", "500-1000", "1000+")
+
+
+@dataclass(frozen=True)
+class Option:
+    label: str
+    value: str
+    display_order: int
+    hidden: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "value": self.value,
+            "displayOrder": self.display_order,
+            "hidden": self.hidden,
+        }
+
+
+@dataclass(frozen=True)
+class PropertyDef:
+    name: str
+    label: str
+    type: str
+    field_type: str
+    group_name: str = "contactinformation"
+    description: str = ""
+    options: tuple[Option, ...] = ()
+    read_only: bool = False  # calculated or system-owned: refused on API writes
+    hubspot_defined: bool = True
+    has_unique_value: bool = False
+    created_at: str = DEFINED_AT
+    option_values: frozenset[str] = field(default=frozenset(), compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "type": self.type,
+            "fieldType": self.field_type,
+            "description": self.description,
+            "groupName": self.group_name,
+            "options": [option.to_json() for option in self.options],
+            "displayOrder": -1,
+            "calculated": self.read_only and self.hubspot_defined,
+            "externalOptions": False,
+            "hasUniqueValue": self.has_unique_value,
+            "hidden": False,
+            "hubspotDefined": self.hubspot_defined,
+            "modificationMetadata": {
+                "archivable": not self.hubspot_defined,
+                "readOnlyDefinition": self.hubspot_defined,
+                "readOnlyValue": self.read_only,
+            },
+            "formField": not self.read_only,
+            "createdAt": self.created_at,
+            "updatedAt": self.created_at,
+            "archived": False,
+        }
+
+
+def make(name: str, label: str, type_: str, field_type: str, **extra: Any) -> PropertyDef:
+    options = tuple(extra.pop("options", ()))
+    return PropertyDef(
+        name, label, type_, field_type, options=options, option_values=_values(options), **extra
+    )
+
+
+def _values(options: tuple[Option, ...]) -> frozenset[str]:
+    return frozenset(option.value for option in options)
+
+
+def _options(pairs: tuple[tuple[str, str], ...]) -> tuple[Option, ...]:
+    return tuple(Option(label, value, order) for order, (label, value) in enumerate(pairs))
+
+
+def default_properties() -> list[PropertyDef]:
+    text, info, conv = "text", "contactinformation", "conversioninformation"
+    return [
+        make("email", "Email", "string", text, has_unique_value=True),
+        make("firstname", "First Name", "string", text),
+        make("lastname", "Last Name", "string", text),
+        make("company", "Company Name", "string", text),
+        make("jobtitle", "Job Title", "string", text),
+        make("phone", "Phone Number", "string", "phonenumber"),
+        make("industry", "Industry", "string", text),
+        make(
+            "numemployees",
+            "Number of Employees",
+            "enumeration",
+            "select",
+            options=_options(tuple((band, band) for band in EMPLOYEE_BANDS)),
+        ),
+        make(
+            "lifecyclestage",
+            "Lifecycle Stage",
+            "enumeration",
+            "radio",
+            options=_options(LIFECYCLE_STAGES),
+        ),
+        make(
+            "hs_lead_status", "Lead Status", "enumeration", "radio", options=_options(LEAD_STATUSES)
+        ),
+        make("hubspotscore", "HubSpot Score", "number", "number", read_only=True),
+        make(
+            "hs_analytics_source",
+            "Original Source",
+            "enumeration",
+            "select",
+            group_name="analyticsinformation",
+            options=_options(ANALYTICS_SOURCES),
+            read_only=True,
+        ),
+        make(
+            "recent_conversion_event_name",
+            "Recent Conversion",
+            "string",
+            text,
+            group_name=conv,
+            read_only=True,
+        ),
+        make(
+            "recent_conversion_date",
+            "Recent Conversion Date",
+            "datetime",
+            "date",
+            group_name=conv,
+            read_only=True,
+        ),
+        make(
+            "first_conversion_event_name",
+            "First Conversion",
+            "string",
+            text,
+            group_name=conv,
+            read_only=True,
+        ),
+        make(
+            "first_conversion_date",
+            "First Conversion Date",
+            "datetime",
+            "date",
+            group_name=conv,
+            read_only=True,
+        ),
+        make(
+            "num_conversion_events",
+            "Number of Form Submissions",
+            "number",
+            "number",
+            group_name=conv,
+            read_only=True,
+        ),
+        make(
+            "hs_merged_object_ids", "Merged Contact IDs", "enumeration", "checkbox", read_only=True
+        ),
+        make(
+            "hs_additional_emails",
+            "Additional email addresses",
+            "enumeration",
+            "checkbox",
+            read_only=True,
+        ),
+        make("createdate", "Create Date", "datetime", "date", group_name=info, read_only=True),
+        make(
+            "lastmodifieddate",
+            "Last Modified Date",
+            "datetime",
+            "date",
+            group_name=info,
+            read_only=True,
+        ),
+        make(
+            "hs_object_id", "Record ID", "number", "number", read_only=True, has_unique_value=True
+        ),
+    ]
+
+
+class Catalog:
+    """The portal's contact properties. Definitions are immutable values; the dict is guarded."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._defs = {definition.name: definition for definition in default_properties()}
+        self._stage_rank = {
+            opt.value: opt.display_order for opt in self._defs["lifecyclestage"].options
+        }
+
+    def get(self, name: str) -> PropertyDef | None:
+        return self._defs.get(name)
+
+    def all(self) -> list[PropertyDef]:
+        with self._lock:
+            return list(self._defs.values())
+
+    def stage_rank(self, value: str) -> int:
+        """A lifecycle stage's place in the funnel; unknown stages sort last, like custom ones."""
+        return self._stage_rank.get(value, len(self._stage_rank))
+
+    def create(self, spec: dict[str, Any], created_at: str) -> PropertyDef:
+        """A custom property from a POST body (HubSpot's PropertyCreate)."""
+        if not isinstance(spec, dict):
+            raise bad_request("Invalid input JSON: expected an object")
+        missing = [
+            key for key in ("name", "label", "type", "fieldType", "groupName") if not spec.get(key)
+        ]
+        if missing:
+            raise bad_request(f"Missing required fields: {', '.join(missing)}")
+        name, type_, field_type = str(spec["name"]), str(spec["type"]), str(spec["fieldType"])
+        if type_ not in TYPES:
+            raise bad_request(f"Invalid property type {type_!r}; expected one of {sorted(TYPES)}")
+        if field_type not in FIELD_TYPES:
+            raise bad_request(f"Invalid fieldType {field_type!r}")
+        if not name.replace("_", "").isalnum() or name != name.lower() or name[0].isdigit():
+            raise bad_request(f"Property name {name!r} must be lowercase letters, digits and _")
+        options = _parse_options(spec.get("options") or [], type_)
+        definition = make(
+            name,
+            str(spec["label"]),
+            type_,
+            field_type,
+            group_name=str(spec["groupName"]),
+            description=str(spec.get("description") or ""),
+            options=options,
+            hubspot_defined=False,
+            has_unique_value=bool(spec.get("hasUniqueValue", False)),
+            created_at=created_at,
+        )
+        with self._lock:
+            if name in self._defs:
+                raise ApiError(
+                    409, "OBJECT_ALREADY_EXISTS", f"A property named '{name}' already exists."
+                )
+            self._defs = {**self._defs, name: definition}
+        return definition
+
+
+def _parse_options(raw: Any, type_: str) -> tuple[Option, ...]:
+    if not isinstance(raw, list):
+        raise bad_request("options must be a list")
+    if type_ == "enumeration" and not raw:
+        raise bad_request("Enumeration properties need at least one option")
+    options = []
+    for order, item in enumerate(raw):
+        if not isinstance(item, dict) or "value" not in item or "label" not in item:
+            raise bad_request("Each option needs a label and a value")
+        options.append(
+            Option(
+                str(item["label"]),
+                str(item["value"]),
+                int(item.get("displayOrder", order)),
+                bool(item.get("hidden", False)),
+            )
+        )
+    return tuple(options)

@@ -1,0 +1,48 @@
+"""Property definition routes: list, read one, create a custom one (contacts only)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from leadbridge.sandbox.http import JSON
+from leadbridge.sandbox.hubspot.errors import ApiError
+from leadbridge.sandbox.hubspot.guard import Api, json_body
+
+BASE = "/crm/v3/properties/{object_type}"
+CONTACTS = frozenset({"contacts", "contact", "0-1"})
+
+
+def property_routes(api: Api) -> list[Route]:
+    catalog = api.catalog
+
+    def object_type(request: Request) -> None:
+        name = request.path_params["object_type"]
+        if name not in CONTACTS:
+            raise ApiError(400, "VALIDATION_ERROR", f"Unable to infer object type from: {name}")
+
+    async def list_all(request: Request) -> Response:
+        object_type(request)
+        return JSON({"results": [definition.to_json() for definition in catalog.all()]})
+
+    async def read(request: Request) -> Response:
+        object_type(request)
+        name = request.path_params["name"]
+        definition = catalog.get(name)
+        if definition is None:
+            raise ApiError(404, "OBJECT_NOT_FOUND", f"Unable to find property {name}")
+        return JSON(definition.to_json())
+
+    async def create(request: Request) -> Response:
+        object_type(request)
+        body = await json_body(request)
+        definition = catalog.create(body, api.store.now()[1])
+        return JSON(definition.to_json(), status_code=201)
+
+    guard = api.guard
+    return [
+        Route(BASE, guard(list_all), methods=["GET"]),
+        Route(BASE, guard(create), methods=["POST"]),
+        Route(BASE + "/{name}", guard(read), methods=["GET"]),
+    ]

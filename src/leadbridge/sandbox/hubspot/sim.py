@@ -1,0 +1,113 @@
+"""HubSpotSim: the simulated portal, its HTTP app, its people and its webhooks, wired together."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+
+from leadbridge.sandbox.clock import SimClock
+from leadbridge.sandbox.control import control_routes
+from leadbridge.sandbox.delivery import Deliverer
+from leadbridge.sandbox.faults import FaultInjector, FaultMiddleware
+from leadbridge.sandbox.http import JSON
+from leadbridge.sandbox.hubspot.controls import sandbox_routes
+from leadbridge.sandbox.hubspot.errors import Correlator, rate_limit_body, server_error_body
+from leadbridge.sandbox.hubspot.guard import Api
+from leadbridge.sandbox.hubspot.limits import Limits
+from leadbridge.sandbox.hubspot.people import Marketer
+from leadbridge.sandbox.hubspot.properties import Catalog
+from leadbridge.sandbox.hubspot.routes_batch import batch_routes
+from leadbridge.sandbox.hubspot.routes_objects import object_routes
+from leadbridge.sandbox.hubspot.routes_properties import property_routes
+from leadbridge.sandbox.hubspot.state import ContactStore
+from leadbridge.sandbox.hubspot.webhooks import Subscription, WebhookHub
+
+
+class HubSpotSim:
+    """A HubSpot portal: CRM v3 contacts behind a private-app token. Serve `.app` with
+    `leadbridge.sandbox.server.serve`; steer it with `.state`, `.marketer`, `.faults`."""
+
+    def __init__(
+        self,
+        clock: SimClock,
+        *,
+        token: str,
+        app_secret: str,
+        portal_id: int = 62515,
+        app_id: int = 1160452,
+        seed: int = 0,
+        ten_second_limit: int | None = 190,
+        daily_limit: int | None = 650_000,
+        search_per_second: int | None = 5,
+        search_lag_seconds: float = 0.0,
+        webhook_verify: str | bool = True,
+    ) -> None:
+        self.clock = clock
+        self.token = token
+        self.app_secret = app_secret
+        self.portal_id = portal_id
+        self.app_id = app_id
+        self.catalog = Catalog()
+        self.state = ContactStore(
+            clock, self.catalog, seed=seed, search_lag_seconds=search_lag_seconds
+        )
+        self.faults = FaultInjector(seed=seed)
+        self.deliveries = Deliverer(
+            "hubspot-webhooks", timeout=5.0, max_attempts=10, verify=webhook_verify
+        )
+        self.webhooks = WebhookHub(
+            clock,
+            self.deliveries,
+            portal_id=portal_id,
+            app_id=app_id,
+            app_secret=app_secret,
+            seed=seed,
+        )
+        self.state.listeners.append(self.webhooks.publish)
+        self.marketer = Marketer(self.state)
+        correlate = Correlator(seed)
+        self.limits = Limits(
+            clock,
+            correlate,
+            ten_second_limit=ten_second_limit,
+            daily_limit=daily_limit,
+            search_per_second=search_per_second,
+        )
+        api = Api(self.state, self.catalog, self.limits, correlate, token)
+        routes = [
+            *object_routes(api),
+            *batch_routes(api),
+            *property_routes(api),
+            *control_routes(clock, self.faults),
+            *sandbox_routes(self.marketer, self.webhooks),
+        ]
+
+        def server_error(request: Request, status: int) -> Response:
+            return JSON(server_error_body(status, correlate()), status_code=status)
+
+        def rate_limited(request: Request, status: int) -> Response:
+            body = rate_limit_body("TEN_SECONDLY_ROLLING", correlate())
+            return JSON(body, status_code=429, headers=self.limits.current_headers())
+
+        self.app = FaultMiddleware(
+            Starlette(routes=routes), self.faults, server_error, rate_limited
+        )
+
+    def subscribe(
+        self,
+        url: str,
+        *,
+        signature_version: str = "v3",
+        properties: Iterable[str] | None = None,
+        events: Iterable[str] | None = None,
+    ) -> Subscription:
+        """Register a webhook target. v3 signs every POST; "v1"/"v2" add the older header too."""
+        return self.webhooks.subscribe(
+            url, signature_version=signature_version, properties=properties, events=events
+        )
+
+    def close(self) -> None:
+        self.deliveries.stop()
