@@ -1,0 +1,82 @@
+"""The simulated Salesforce as one ASGI app: OAuth, REST, control endpoints, faults in front."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from leadbridge.sandbox.faults import FaultInjector, FaultMiddleware
+from leadbridge.sandbox.salesforce import rest
+from leadbridge.sandbox.salesforce.context import Org
+from leadbridge.sandbox.salesforce.errors import SfError
+from leadbridge.sandbox.salesforce.limits import concurrency_exceeded
+from leadbridge.sandbox.salesforce.oauth import Endpoint
+
+_ALL_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD"]
+
+
+def build_app(
+    org: Org,
+    token: Endpoint,
+    control: list[Route],
+    faults: FaultInjector,
+    remember_base: Callable[[str], None],
+) -> ASGIApp:
+    data = rest.data_api(org)
+    routes = [
+        Route("/services/oauth2/token", token, methods=["POST"]),
+        Route("/services/data", rest.versions, methods=["GET"]),
+        Route("/services/data/{path:path}", data, methods=_ALL_METHODS),
+        *control,
+    ]
+    app = Starlette(routes=routes)
+    return _RememberBase(FaultMiddleware(app, faults, server_error, rate_limited), remember_base)
+
+
+def server_error(request: Request, status: int) -> Response:
+    """Injected 5xx: the API's own JSON for 500 and 503; other codes come from the edge
+    in front of it, which answers HTML, so a client must cope with a body that is not JSON."""
+    if status == 500:
+        return SfError(
+            "UNKNOWN_EXCEPTION",
+            "An unexpected error occurred. Please include this ErrorId if you contact support: "
+            "1337-4242 (-1729)",
+            status=500,
+        ).response()
+    if status == 503:
+        return SfError(
+            "SERVER_UNAVAILABLE",
+            "Unable to process your request. The server is temporarily unavailable.",
+            status=503,
+        ).response()
+    return HTMLResponse(
+        f"<html><head><title>{status} Error</title></head><body><h1>{status}</h1>"
+        "<p>The server encountered a temporary error.</p></body></html>",
+        status_code=status,
+    )
+
+
+def rate_limited(request: Request, status: int) -> Response:
+    """Salesforce does not answer 429: its concurrency limit refuses with a 403."""
+    return concurrency_exceeded().response()
+
+
+class _RememberBase:
+    """Notes the server's own base URL from the first request (Outbound Messages' EnterpriseUrl)."""
+
+    def __init__(self, app: ASGIApp, remember: Callable[[str], None]) -> None:
+        self.app = app
+        self.remember = remember
+        self.seen = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.seen and scope["type"] == "http":
+            self.seen = True
+            host = dict(scope.get("headers", [])).get(b"host", b"127.0.0.1").decode("latin-1")
+            self.remember(f"{scope.get('scheme', 'https')}://{host}")
+        await self.app(scope, receive, send)
