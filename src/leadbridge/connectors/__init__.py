@@ -1,0 +1,1 @@
+"""Connectors: HubSpot and Salesforce behind one protocol (base.Connector)."""

@@ -1,0 +1,128 @@
+"""The connector protocol: what the sync loop may ask of HubSpot and Salesforce alike.
+
+A connector owns transport, auth, paging, retries and rate limits, and
+nothing else: it speaks `Change`s and `RecordWrite`s (leadbridge.model) and
+never decides anything. Incremental reads follow dlt: the cursor is a value
+passed in and handed back with each page, and the caller saves it in the
+same transaction as the page it covers, so a crash can re-read but never skip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from leadbridge.connectors.budget import BudgetState
+from leadbridge.connectors.errors import Action, Failure
+from leadbridge.model import Change, RecordWrite, System
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """How far an incremental read has got.
+
+    Every change modified before `since` has been delivered. Reads start
+    `look_back` earlier because a search index (HubSpot) or a commit in
+    flight (Salesforce SystemModstamp) can surface a change late; `recent`
+    remembers the (id, stamp) pairs already delivered inside that window so
+    reading it again delivers each change once. `since` never runs ahead of
+    the read's start minus the look-back (singer-sdk's signpost).
+    """
+
+    since: datetime
+    recent: frozenset[tuple[str, str]] = frozenset()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"since": self.since.isoformat(), "recent": sorted(map(list, self.recent))}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Cursor:
+        recent = frozenset((str(i), str(stamp)) for i, stamp in data.get("recent", ()))
+        return cls(datetime.fromisoformat(data["since"]), recent)
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A record that left the remote system: deleted, archived, or merged into another."""
+
+    system: System
+    object: str
+    id: str
+    removed_at: datetime
+    merged_into: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One slice of a read, and the cursor to save together with it (None: nothing to save)."""
+
+    changes: tuple[Change, ...]
+    removals: tuple[Removal, ...] = ()
+    cursor: Cursor | None = None
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The outcome of one RecordWrite, in the order the writes were given."""
+
+    write: RecordWrite
+    id: str | None  # the remote id, also for a record just created
+    created: bool = False
+    failure: Failure | None = None
+    action: Action | None = None  # what to do about the failure: PARK, or retry later
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+@dataclass(frozen=True)
+class FieldSchema:
+    name: str
+    type: str  # the remote type: "enumeration", "picklist", "string", "datetime", ...
+    label: str = ""
+    options: tuple[str, ...] = ()  # allowed values of a picklist / enumeration
+    restricted: bool = False  # a value outside `options` is refused
+    writable: bool = True
+
+
+@dataclass(frozen=True)
+class ObjectSchema:
+    system: System
+    object: str
+    fields: Mapping[str, FieldSchema] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Health:
+    healthy: bool
+    detail: str  # one line for /readyz and the health alert
+    budget: BudgetState | None = None
+    paused: bool = False  # the budget governor holds calls until its window resets
+
+
+class Connector(Protocol):
+    """What the sync loop needs from each system."""
+
+    @property
+    def system(self) -> System: ...
+
+    def changes(self, object: str, cursor: Cursor | None, *, now: datetime) -> Iterator[Page]:
+        """Records modified since the cursor (a backfill when it is None), page by page."""
+        ...
+
+    def read(self, object: str, ids: Sequence[str]) -> list[Change]:
+        """The current state of these records; ids that no longer exist are left out."""
+        ...
+
+    def apply(self, writes: Sequence[RecordWrite]) -> list[WriteResult]:
+        """Writes in batches at the API's maximum; one result per write, in order."""
+        ...
+
+    def describe(self, object: str) -> ObjectSchema:
+        """Fields, types and picklist values, so a mapping can be checked against the org."""
+        ...
+
+    def health(self) -> Health: ...

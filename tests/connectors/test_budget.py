@@ -1,0 +1,85 @@
+"""The budget governor paces under the window and pauses at the daily share."""
+
+from __future__ import annotations
+
+import pytest
+
+from leadbridge.connectors.budget import BudgetPaused, Governor
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_paces_under_the_ten_second_window_with_headroom() -> None:
+    time = FakeTime()
+    governor = Governor(window_limit=100, headroom=0.9, clock=time.clock, sleep=time.sleep)
+    for _ in range(90):
+        governor.acquire()
+    assert time.slept == []
+    governor.acquire()  # the 91st must wait for the first to leave the window
+    assert len(time.slept) == 1
+    assert 9.9 < time.slept[0] <= 10.01
+    assert governor.state().window_used <= 90
+
+
+def test_never_more_than_the_limit_in_any_window() -> None:
+    time = FakeTime()
+    governor = Governor(window_limit=190, headroom=1.0, clock=time.clock, sleep=time.sleep)
+    stamps = []
+    for _ in range(1000):
+        governor.acquire()
+        stamps.append(time.now)
+        time.now += 0.001
+    for index, stamp in enumerate(stamps):
+        inside = [s for s in stamps[index:] if s < stamp + 10.0]
+        assert len(inside) <= 190
+
+
+def test_pauses_at_the_daily_share_and_resumes_the_next_day() -> None:
+    time = FakeTime()
+    governor = Governor(
+        window_limit=None, daily_limit=1000, daily_share=0.25, clock=time.clock, sleep=time.sleep
+    )
+    for _ in range(250):
+        governor.acquire()
+    with pytest.raises(BudgetPaused, match="250 of 250"):
+        governor.acquire()
+    assert governor.state().paused
+    time.now += 86_400
+    governor.acquire()
+    assert not governor.state().paused
+
+
+def test_what_the_service_reports_wins_over_our_count() -> None:
+    time = FakeTime()
+    governor = Governor(
+        window_limit=100,
+        headroom=1.0,
+        daily_limit=1000,
+        daily_share=0.5,
+        clock=time.clock,
+        sleep=time.sleep,
+    )
+    governor.observe(daily_used=499)
+    governor.acquire()
+    with pytest.raises(BudgetPaused):
+        governor.acquire()
+    other = Governor(window_limit=100, headroom=1.0, clock=time.clock, sleep=time.sleep)
+    other.observe(window_used=100)  # another app on the portal spent the window
+    other.acquire()
+    assert time.slept, "a full shared window must make us wait"
+
+
+def test_fractions_are_checked() -> None:
+    with pytest.raises(ValueError, match="fractions"):
+        Governor(window_limit=10, daily_share=1.5)
