@@ -41,7 +41,20 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--no-limits", action="store_true", help="turn the rate limits off")
     sandbox.add_argument("--tls-dir", type=Path, help="where to write the CA bundle")
     sandbox.set_defaults(run=_run_sandbox)
+
+    check = commands.add_parser(
+        "check",
+        help="check the mappings: print every problem (exit 2), or a summary of the funnel",
+    )
+    check.add_argument("--mappings", type=Path, default=Path("mappings"), help="the directory")
+    check.set_defaults(run=_run_check)
     return parser
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from leadbridge.check import run_check
+
+    return run_check(args.mappings, sys.stdout)
 
 
 def _count(text: str) -> int:

@@ -1,0 +1,227 @@
+"""The loaded funnel: stages, field mappings and rules, checked and ready to run.
+
+Everything the engine and the mapping need per change is precomputed here
+once (rules per stage in order with their closures, field mappings per
+remote object), so deciding a change does no lookups it could have avoided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from leadbridge.config.conditions import Cond, Loc, Predicate, walk
+from leadbridge.config.schema import Direction
+from leadbridge.config.transforms import Transform, TransformSpec
+from leadbridge.model import Side, Stage, System, Value
+
+HUBSPOT_OBJECT = "contact"
+
+# Which systems a direction reads from and writes to.
+READS: Mapping[str, frozenset[System]] = {
+    "two_way": frozenset(System),
+    "prefer_salesforce_unless_blank": frozenset(System),
+    "prefer_hubspot_unless_blank": frozenset(System),
+    "always_salesforce": frozenset({System.SALESFORCE}),
+    "always_hubspot": frozenset({System.HUBSPOT}),
+    "none": frozenset(),
+}
+WRITES: Mapping[str, frozenset[System]] = {
+    "two_way": frozenset(System),
+    "prefer_salesforce_unless_blank": frozenset(System),
+    "prefer_hubspot_unless_blank": frozenset(System),
+    "always_salesforce": frozenset({System.HUBSPOT}),
+    "always_hubspot": frozenset({System.SALESFORCE}),
+    "none": frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """One canonical field: where it lives in each system and who wins."""
+
+    name: str
+    direction: Direction
+    sales_owned: Direction | None
+    hubspot: str | None
+    salesforce: Mapping[str, str]  # Salesforce object -> field
+    transforms: tuple[TransformSpec, ...] = ()
+    transform: Transform | None = None
+    values: Mapping[str, Mapping[System, tuple[str, ...]]] | None = None
+    read_maps: Mapping[System, Mapping[str, str]] = field(default_factory=dict)
+    write_maps: Mapping[System, Mapping[str, str]] = field(default_factory=dict)
+    description: str = ""
+
+    def direction_for(self, owner: Side) -> Direction:
+        if owner is Side.SALES and self.sales_owned is not None:
+            return self.sales_owned
+        return self.direction
+
+    def reads_from(self) -> frozenset[System]:
+        """Every system this field may be read from, under either owner."""
+        found = READS[self.direction]
+        return found | READS[self.sales_owned] if self.sales_owned else found
+
+    def writes_to(self) -> frozenset[System]:
+        found = WRITES[self.direction]
+        return found | WRITES[self.sales_owned] if self.sales_owned else found
+
+    def remote(self) -> list[tuple[System, str, str]]:
+        """(system, object, remote field) for every place this field lives."""
+        found = [(System.HUBSPOT, HUBSPOT_OBJECT, self.hubspot)] if self.hubspot else []
+        return found + [(System.SALESFORCE, obj, name) for obj, name in self.salesforce.items()]
+
+
+@dataclass(frozen=True)
+class Rule:
+    index: int
+    name: str
+    description: str
+    sources: frozenset[str] | None  # the stages it applies to; None: any
+    target: str
+    condition: Cond
+    test: Predicate
+    hold: Predicate  # the condition with changed_to read as "is now so"
+    reason: str | None
+    reason_field: str | None
+    reason_default: str | None
+    sets: Mapping[str, Value]
+    block: frozenset[System]
+    loc: Loc
+
+    def applies_at(self, stage: str) -> bool:
+        return self.sources is None or stage in self.sources
+
+    def holds_at(self, stage: str) -> bool:
+        """True when the rule keeps a lead in its own target instead of moving it."""
+        return self.target == stage
+
+
+@dataclass(frozen=True)
+class Step:
+    """A rule as tried at one stage: the closure to call, and whether a match keeps the lead."""
+
+    rule: Rule
+    test: Predicate
+    holds: bool
+
+
+class Writer(NamedTuple):
+    fmap: FieldMap
+    hubspot: str | None
+    salesforce: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Funnel:
+    stages: tuple[Stage, ...]
+    fields: Mapping[str, FieldMap]
+    rules: tuple[Rule, ...]
+    picklists: Mapping[tuple[System, str, str], tuple[str, ...]]
+    lists: Mapping[str, tuple[Value, ...]]
+    hubspot_stage_property: str | None
+    reason_field: str | None
+    # Derived once, for the per-change path.
+    stage: Mapping[str, Stage] = field(default_factory=dict)
+    # Per (stage, system the change came from): the rules to try, in order.
+    steps: Mapping[tuple[str, System], tuple[Step, ...]] = field(default_factory=dict)
+    sources: Mapping[tuple[System, str], tuple[tuple[str, FieldMap], ...]] = field(
+        default_factory=dict
+    )
+    deal_field: str | None = None  # read from Opportunity.StageName
+    converted_field: str | None = None  # read from Lead.IsConverted
+    mirrors: Mapping[tuple[System, str], str] = field(default_factory=dict)
+    deal_counts: tuple[str, ...] = ()  # deal stages whose counts rules use
+    # Per owner of the lead's stage: each field that is written, with its HubSpot property
+    # (None: not written there) and its Salesforce field per object (empty: not written there).
+    writers: Mapping[Side, tuple[Writer, ...]] = field(default_factory=dict)
+
+    @property
+    def first_stage(self) -> Stage:
+        return self.stages[0]
+
+    @property
+    def lifecycle_order(self) -> tuple[str, ...]:
+        return self.picklists.get((System.HUBSPOT, HUBSPOT_OBJECT, "lifecyclestage"), ())
+
+
+def index(funnel: Funnel) -> Funnel:
+    """Fill in the derived tables; called once by the loader."""
+    stage = {s.name: s for s in funnel.stages}
+    steps = {
+        (s.name, system): tuple(
+            Step(rule, rule.hold if rule.holds_at(s.name) else rule.test, rule.holds_at(s.name))
+            for rule in funnel.rules
+            if rule.applies_at(s.name)
+            and rule.target in stage
+            and not (not rule.holds_at(s.name) and _vetoed(system, s, stage[rule.target]))
+        )
+        for s in funnel.stages
+        for system in System
+    }
+    sources: dict[tuple[System, str], list[tuple[str, FieldMap]]] = {}
+    by_remote: dict[tuple[System, str, str], str] = {}
+    for fmap in funnel.fields.values():
+        for system, obj, remote in fmap.remote():
+            by_remote[(system, obj, remote)] = fmap.name
+            if system in fmap.reads_from():
+                sources.setdefault((system, obj), []).append((remote, fmap))
+    mirrors = {
+        (system, remote): by_remote[(system, obj, remote)]
+        for system, obj, remote in (
+            (System.HUBSPOT, HUBSPOT_OBJECT, "lifecyclestage"),
+            (System.HUBSPOT, HUBSPOT_OBJECT, "hs_lead_status"),
+            (System.SALESFORCE, "Lead", "Status"),
+        )
+        if (system, obj, remote) in by_remote
+    }
+    deal_counts = sorted(
+        {
+            test_field.removeprefix("deals.")
+            for rule in funnel.rules
+            for test_field in _fields_of(rule)
+            if test_field.startswith("deals.")
+        }
+    )
+    return Funnel(
+        stages=funnel.stages,
+        fields=funnel.fields,
+        rules=funnel.rules,
+        picklists=funnel.picklists,
+        lists=funnel.lists,
+        hubspot_stage_property=funnel.hubspot_stage_property,
+        reason_field=funnel.reason_field,
+        stage=stage,
+        steps=steps,
+        sources={key: tuple(found) for key, found in sources.items()},
+        deal_field=by_remote.get((System.SALESFORCE, "Opportunity", "StageName")),
+        converted_field=by_remote.get((System.SALESFORCE, "Lead", "IsConverted")),
+        mirrors=mirrors,
+        deal_counts=tuple(deal_counts),
+        writers={owner: _writers(funnel, owner) for owner in Side},
+    )
+
+
+def _writers(funnel: Funnel, owner: Side) -> tuple[Writer, ...]:
+    found = []
+    for fmap in funnel.fields.values():
+        targets = WRITES[fmap.direction_for(owner)]
+        hubspot = fmap.hubspot if System.HUBSPOT in targets else None
+        salesforce = fmap.salesforce if System.SALESFORCE in targets else {}
+        if hubspot is not None or salesforce:
+            found.append(Writer(fmap, hubspot, salesforce))
+    return tuple(found)
+
+
+def _vetoed(system: System, stage: Stage, target: Stage) -> bool:
+    """A HubSpot change never moves a lead out of a sales-owned stage, except forward."""
+    return (
+        system is System.HUBSPOT
+        and stage.owner is Side.SALES
+        and not (target.owner is Side.SALES and target.index > stage.index)
+    )
+
+
+def _fields_of(rule: Rule) -> list[str]:
+    return [found.field for found in walk(rule.condition)]

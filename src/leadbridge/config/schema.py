@@ -1,0 +1,324 @@
+"""The shape of stages.yaml, fields.yaml and handoff.yaml, as pydantic models.
+
+Only what one file can say about itself is checked here (keys, types, the
+fixed operator and transform sets); whether a name used in one file exists in
+another is `funnel.py`'s job. Every model forbids unknown keys, and every
+custom type fails with "got X, expected Y", which `load.py` places at the
+line and column the value came from.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PlainValidator
+from pydantic import Tag as T
+from pydantic_core import PydanticCustomError
+
+from leadbridge.config.transforms import TransformSpec, parse_transform
+
+Direction = Literal[
+    "two_way",
+    "prefer_salesforce_unless_blank",
+    "always_salesforce",
+    "prefer_hubspot_unless_blank",
+    "always_hubspot",
+    "none",
+]
+SalesforceObject = Literal["Lead", "Contact", "Opportunity"]
+SystemName = Literal["hubspot", "salesforce"]
+TEST_OPERATORS = ("eq", "in", "gte", "lte", "present", "absent", "domain_in")
+OPERATORS = ("all", "any", "not", *TEST_OPERATORS, "changed_to", "older_than")
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|h|d|w)$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def _fail(got: Any, expected: str) -> PydanticCustomError:
+    shown = repr(got)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return PydanticCustomError(
+        "leadbridge", "{detail}", {"detail": f"got {shown}, expected {expected}"}
+    )
+
+
+def _name(value: Any) -> str:
+    if isinstance(value, str) and _NAME.match(value):
+        return value
+    raise _fail(value, "a name of lowercase letters, digits and _ that starts with a letter")
+
+
+def _code(value: Any) -> str:
+    if isinstance(value, str) and value.strip():
+        return value
+    raise _fail(value, "a reason code (text, not blank)")
+
+
+def _duration(value: Any) -> timedelta:
+    match = _DURATION.match(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise _fail(value, "a duration such as 90m, 12h, 2d or 1w")
+    return timedelta(**{_UNITS[match[2]]: float(match[1])})
+
+
+def _scalar(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool | date):
+        return value
+    raise _fail(value, "a single value (text, number, true or false)")
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise _fail(value, "a number")
+
+
+def _values_or_list_name(value: Any) -> tuple[Any, ...] | str:
+    """A list of values, or the name of a list under `lists:` in handoff.yaml."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value:
+        return tuple(_scalar(item) for item in value)
+    raise _fail(value, "a non-empty list of values, or the name of a list under `lists:`")
+
+
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _test(value: Any) -> tuple[str, Any]:
+    """What a `changed_to` field must have become: a value, a list, or `{operator: argument}`."""
+    if isinstance(value, list):
+        return "in", _values_or_list_name(value)
+    if not isinstance(value, dict):
+        return "eq", _scalar(value)
+    if len(value) != 1 or next(iter(value)) not in TEST_OPERATORS:
+        raise _fail(value, f"a value, a list, or one of {{{': …}, {'.join(TEST_OPERATORS)}: …}}")
+    ((operator, arg),) = value.items()
+    if operator == "eq":
+        return operator, _scalar(arg)
+    if operator in ("in", "domain_in"):
+        return operator, _values_or_list_name(arg)
+    if operator in ("gte", "lte"):
+        return operator, _number(arg)
+    if arg is not True:
+        raise _fail(arg, f"true, as in {{{operator}: true}}")
+    return operator, True
+
+
+def _transform(value: Any) -> TransformSpec:
+    try:
+        return parse_transform(value)
+    except ValueError as exc:
+        raise PydanticCustomError("leadbridge", "{detail}", {"detail": str(exc)}) from None
+
+
+Name = Annotated[str, PlainValidator(_name)]
+Code = Annotated[str, PlainValidator(_code)]
+Duration = Annotated[timedelta, PlainValidator(_duration)]
+Scalar = Annotated[Any, PlainValidator(_scalar)]
+Number = Annotated[float, PlainValidator(_number)]
+ListArg = Annotated[Any, PlainValidator(_values_or_list_name)]
+Test = Annotated[tuple[str, Any], PlainValidator(_test)]
+Names = Annotated[tuple[str, ...], BeforeValidator(_one_or_many)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- stages.yaml ---------------------------------------------------------------
+
+
+class HubSpotView(Strict):
+    lifecyclestage: str | None = None
+    lead_status: Names = ()
+    create: bool = True
+
+
+class SalesforceView(Strict):
+    lead_status: Names = ()
+    create: bool = False
+    converted: bool | None = None
+    opportunity_stage: Names = ()
+
+
+class StageSpec(Strict):
+    name: Name
+    owner: Literal["marketing", "sales"]
+    sla: Duration | None = None
+    handback: bool = False
+    description: str = ""
+    hubspot: HubSpotView | None = None
+    salesforce: SalesforceView | None = None
+
+
+class StagesFile(Strict):
+    hubspot_stage_property: str | None = None
+    stages: list[StageSpec] = Field(min_length=1)
+
+
+# --- fields.yaml ---------------------------------------------------------------
+
+
+class Spellings(Strict):
+    hubspot: Names = ()
+    salesforce: Names = ()
+
+
+class Picklists(Strict):
+    hubspot: dict[Literal["contact"], dict[str, tuple[str, ...]]] = Field(default_factory=dict)
+    salesforce: dict[SalesforceObject, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
+
+
+class FieldSpec(Strict):
+    description: str = ""
+    hubspot: str | None = None
+    salesforce: dict[SalesforceObject, str] = Field(default_factory=dict)
+    direction: Direction
+    sales_owned: Direction | None = None
+    values: dict[str, Spellings] | None = None
+    transforms: list[Annotated[TransformSpec, PlainValidator(_transform)]] = Field(
+        default_factory=list
+    )
+
+
+class FieldsFile(Strict):
+    picklists: Picklists
+    fields: dict[Name, FieldSpec] = Field(min_length=1)
+
+
+# --- handoff.yaml: conditions ----------------------------------------------------
+
+
+def _operator(value: Any) -> str | None:
+    if isinstance(value, dict) and len(value) == 1:
+        key = next(iter(value))
+        return key if key in OPERATORS else None
+    return None
+
+
+class AllOf(Strict):
+    all_: list[Condition] = Field(alias="all", min_length=1)
+
+
+class AnyOf(Strict):
+    any_: list[Condition] = Field(alias="any", min_length=1)
+
+
+class NotOf(Strict):
+    not_: Condition = Field(alias="not")
+
+
+class Eq(Strict):
+    eq: dict[str, Scalar] = Field(min_length=1)
+
+
+class In(Strict):
+    in_: dict[str, ListArg] = Field(alias="in", min_length=1)
+
+
+class Gte(Strict):
+    gte: dict[str, Number] = Field(min_length=1)
+
+
+class Lte(Strict):
+    lte: dict[str, Number] = Field(min_length=1)
+
+
+class Present(Strict):
+    present: Names
+
+
+class Absent(Strict):
+    absent: Names
+
+
+class DomainIn(Strict):
+    domain_in: dict[str, ListArg] = Field(min_length=1)
+
+
+class ChangedTo(Strict):
+    changed_to: dict[str, Test] = Field(min_length=1)
+
+
+class OlderThan(Strict):
+    older_than: dict[str, Duration] = Field(min_length=1)
+
+
+Condition = Annotated[
+    Annotated[AllOf, T("all")]
+    | Annotated[AnyOf, T("any")]
+    | Annotated[NotOf, T("not")]
+    | Annotated[Eq, T("eq")]
+    | Annotated[In, T("in")]
+    | Annotated[Gte, T("gte")]
+    | Annotated[Lte, T("lte")]
+    | Annotated[Present, T("present")]
+    | Annotated[Absent, T("absent")]
+    | Annotated[DomainIn, T("domain_in")]
+    | Annotated[ChangedTo, T("changed_to")]
+    | Annotated[OlderThan, T("older_than")],
+    Discriminator(
+        _operator,
+        custom_error_type="leadbridge",
+        custom_error_message=(
+            "expected a condition: a mapping with exactly one of " + ", ".join(OPERATORS)
+        ),
+    ),
+]
+
+# --- handoff.yaml: rules -------------------------------------------------------------
+
+
+class ReasonFrom(Strict):
+    field: Name
+    default: Code
+
+
+def _reason_kind(value: Any) -> str | None:
+    return "text" if isinstance(value, str) else "from" if isinstance(value, dict) else None
+
+
+Reason = Annotated[
+    Annotated[Code, T("text")] | Annotated[ReasonFrom, T("from")],
+    Discriminator(
+        _reason_kind,
+        custom_error_type="leadbridge",
+        custom_error_message="expected a reason code, or {field: <field>, default: <code>}",
+    ),
+]
+
+
+class Action(Strict):
+    move_to: Name
+    reason: Reason | None = None
+    set: dict[Name, Scalar] = Field(default_factory=dict)
+    block: list[SystemName] = Field(default_factory=list)
+
+
+def _any_stage(value: Any) -> Any:
+    return None if value == "any" else _one_or_many(value)
+
+
+class RuleSpec(Strict):
+    name: Name
+    description: str = ""
+    from_: Annotated[tuple[Name, ...] | None, BeforeValidator(_any_stage)] = Field(
+        default=None, alias="from"
+    )
+    when: Condition
+    then: Action
+
+
+class HandoffFile(Strict):
+    reason_field: Name | None = None
+    lists: dict[Name, list[Scalar]] = Field(default_factory=dict)
+    rules: list[RuleSpec] = Field(min_length=1)
+
+
+for _model in (AllOf, AnyOf, NotOf, RuleSpec, HandoffFile):
+    _model.model_rebuild()

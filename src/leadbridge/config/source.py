@@ -1,0 +1,149 @@
+"""YAML documents that remember where every value came from.
+
+A document is composed once into PyYAML's node tree (which carries line and
+column marks) and constructed into plain Python data from the same nodes, so
+any later complaint about a value, from pydantic or from a cross-file check,
+can be pointed back at `file:line:column` by walking the tree along its path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from leadbridge.config.problems import Problem
+
+Loc = Sequence[str | int]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans.
+
+    YAML 1.1 reads yes/no/on/off as booleans, which silently turns a picklist
+    value such as `No` into False; RevOps writes picklist values, so only
+    true/false are booleans here.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+@dataclass(frozen=True)
+class Document:
+    path: str  # as the user named it, so messages match what they typed
+    node: yaml.Node | None
+    data: Any
+
+    def locate(self, loc: Loc) -> tuple[int, int, str]:
+        """Line, column (1-based) and a readable field path for a pydantic-style loc.
+
+        Parts that name no key or index in the tree (pydantic's union tags)
+        are skipped; a final unmatched part is a key that is missing, so it is
+        named but the mark stays on its parent.
+        """
+        node = self.node
+        mark = node.start_mark if node is not None else None
+        shown: list[str] = []
+        for position, part in enumerate(loc):
+            child, key_node = _child(node, part)
+            if child is None:
+                if position == len(loc) - 1:
+                    shown.append(f"[{part}]" if isinstance(part, int) else f".{part}")
+                continue
+            node = child
+            mark = (key_node or child).start_mark
+            shown.append(f"[{part}]" if isinstance(part, int) else f".{part}")
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        return line, column, "".join(shown).lstrip(".") or "(document)"
+
+    def problem(self, loc: Loc, message: str) -> Problem:
+        line, column, field = self.locate(loc)
+        return Problem(self.path, line, column, field, message)
+
+
+def _child(node: yaml.Node | None, part: str | int) -> tuple[yaml.Node | None, yaml.Node | None]:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                return value, key
+    elif (
+        isinstance(node, yaml.SequenceNode)
+        and isinstance(part, int)
+        and 0 <= part < len(node.value)
+    ):
+        return node.value[part], None
+    return None, None
+
+
+def load_document(path: Path) -> tuple[Document | None, list[Problem]]:
+    """Parse one YAML file; a file that cannot be read or parsed yields only problems."""
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [Problem(shown, 1, 1, "(file)", "file not found, expected it to exist")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(shown, 1, 1, "(file)", f"cannot be read ({exc}), expected UTF-8")]
+    return parse_document(text, shown)
+
+
+def parse_document(text: str, shown: str) -> tuple[Document | None, list[Problem]]:
+    """Parse YAML text; `shown` is the name problems will carry."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = " ".join(part for part in (exc.context, exc.problem) if part)
+        return None, [Problem(shown, line, column, "(yaml)", f"{what}, expected valid YAML")]
+    except yaml.YAMLError as exc:
+        return None, [Problem(shown, 1, 1, "(yaml)", f"{exc}, expected valid YAML")]
+    finally:
+        loader.dispose()
+    document = Document(shown, node, data)
+    return document, _duplicate_keys(document)
+
+
+def _duplicate_keys(document: Document) -> list[Problem]:
+    # PyYAML keeps the last of two equal keys without a word; a RevOps edit
+    # that repeats a key would silently drop the first, so it is an error.
+    problems: list[Problem] = []
+    pending: list[tuple[yaml.Node, str]] = (
+        [(document.node, "")] if document.node is not None else []
+    )
+    while pending:
+        node, where = pending.pop()
+        if isinstance(node, yaml.MappingNode):
+            first_line: dict[str, int] = {}
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+                path = f"{where}.{name}".lstrip(".")
+                if name in first_line:
+                    problems.append(
+                        Problem(
+                            document.path,
+                            key.start_mark.line + 1,
+                            key.start_mark.column + 1,
+                            path,
+                            f"duplicate key {name!r} (first at line {first_line[name]}), "
+                            "expected each key once",
+                        )
+                    )
+                first_line.setdefault(name, key.start_mark.line + 1)
+                pending.append((value, path))
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend((item, f"{where}[{index}]") for index, item in enumerate(node.value))
+    return sorted(problems)

@@ -1,0 +1,221 @@
+"""Remote fields <-> the canonical lead, by the field mappings of fields.yaml. Pure.
+
+Reading (`merge`) folds one change into the lead's canonical fields, field
+by field, under each field's direction rule. Only fields whose remote value
+differs from what was last read from that record count as changed: a
+connector may hand over a whole record for one edited field, and an
+unchanged value must not win a two-way race it never ran.
+
+Writing (`project`) says what each system should show: mapped fields in
+remote form, and the stage as stages.yaml spells it. The planner compares
+this with what the systems show and writes only the difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from leadbridge.config import FieldMap, Funnel
+from leadbridge.config.funnel import HUBSPOT_OBJECT
+from leadbridge.config.transforms import Unreadable
+from leadbridge.model import Change, Lead, RemoteValues, Side, Stamp, System, Value, Values
+
+HUBSPOT = System.HUBSPOT
+SALESFORCE = System.SALESFORCE
+
+
+@dataclass(frozen=True, slots=True)
+class Merged:
+    """The lead's data after one change, before any rule has looked at it."""
+
+    fields: dict[str, Value]
+    stamps: Mapping[str, Stamp]
+    seen: Mapping[tuple[System, str, str, str], Value]
+    deals: Mapping[str, str]
+    notes: tuple[str, ...]
+
+
+def read(fmap: FieldMap, system: System, raw: Value) -> Value:
+    """A remote value in canonical form: value map first, then transforms. Raises Unreadable."""
+    value = None if raw == "" else raw
+    if fmap.values is not None and isinstance(value, str):
+        value = fmap.read_maps[system].get(value, value)
+    if fmap.transform is not None:
+        value = fmap.transform(value)
+    return None if value == "" else value
+
+
+def write(fmap: FieldMap, system: System, value: Value) -> tuple[bool, Value]:
+    """(writable, remote value): a canonical value with no spelling in `system` is not written."""
+    if value is None:
+        return True, "" if system is HUBSPOT else None
+    if fmap.values is not None:
+        spelled = fmap.write_maps[system].get(value) if isinstance(value, str) else None
+        return (spelled is not None), spelled
+    return True, remote_form(system, value)
+
+
+def remote_form(system: System, value: Value) -> Value:
+    """HubSpot takes every property as text; Salesforce takes JSON values, dates as ISO text."""
+    if isinstance(value, datetime):
+        moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if system is SALESFORCE or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _accepts(
+    direction: str, system: System, value: Value, stamp: Stamp | None, at: datetime, has: bool
+) -> bool:
+    if direction == "two_way":
+        return stamp is None or at >= stamp.at
+    if direction == "always_salesforce":
+        return system is SALESFORCE
+    if direction == "always_hubspot":
+        return system is HUBSPOT
+    if direction == "none":
+        return False
+    preferred = SALESFORCE if direction == "prefer_salesforce_unless_blank" else HUBSPOT
+    if system is preferred:
+        return value is not None  # a blank never wins: the other side's value stands
+    return not (has and stamp is not None and stamp.system is preferred)
+
+
+def merge(lead: Lead, change: Change, funnel: Funnel) -> Merged:
+    entries = funnel.sources.get((change.system, change.object), ())
+    stage = funnel.stage.get(lead.stage)
+    sales = stage is not None and stage.owner is Side.SALES
+    fields: dict[str, Value] = dict(lead.fields)
+    stamps = dict(lead.stamps)
+    seen = dict(lead.seen)
+    notes: list[str] = []
+    deal: Value = None
+    for remote, fmap in entries:
+        if remote not in change.fields:
+            continue
+        raw = change.fields[remote]
+        key = (change.system, change.object, change.id, remote)
+        if key in seen and seen[key] == raw:
+            continue
+        seen[key] = raw
+        try:
+            value = read(fmap, change.system, raw)
+        except Unreadable as exc:
+            notes.append(f"{fmap.name}: {exc} (from {change.system.value} {change.id})")
+            value = None
+        name = fmap.name
+        if name == funnel.deal_field:
+            deal = value
+        current = fields.get(name)
+        direction = fmap.sales_owned if sales and fmap.sales_owned else fmap.direction
+        if value == current or not _accepts(
+            direction,
+            change.system,
+            value,
+            stamps.get(name),
+            change.modified_at,
+            current is not None,
+        ):
+            continue
+        fields[name] = value
+        stamps[name] = Stamp(change.modified_at, change.system)
+    deals = lead.deals
+    if (
+        isinstance(deal, str)
+        and change.object == "Opportunity"
+        and lead.deals.get(change.id) != deal
+    ):
+        deals = {**lead.deals, change.id: deal}
+    return Merged(fields, stamps, seen, deals, tuple(notes))
+
+
+def project(lead: Lead, funnel: Funnel) -> RemoteValues:
+    """What each system should show; a system is left out where the lead must not be written."""
+    stage = funnel.stage.get(lead.stage)
+    owner = stage.owner if stage is not None else Side.MARKETING
+    converted = funnel.converted_field is not None and bool(lead.fields.get(funnel.converted_field))
+    identity = lead.identity
+    to_hubspot = HUBSPOT not in lead.blocked and (
+        identity.hubspot is not None or (stage is not None and stage.hubspot_create)
+    )
+    to_salesforce = SALESFORCE not in lead.blocked and (
+        identity.salesforce_lead is not None
+        or identity.salesforce_contact is not None
+        or (stage is not None and stage.salesforce_create)
+    )
+    salesforce_object = "Contact" if converted else "Lead"
+    hubspot: dict[str, Value] = {}
+    salesforce: dict[str, Value] = {}
+    for fmap, hubspot_field, salesforce_fields in funnel.writers[owner]:
+        value = lead.fields.get(fmap.name)
+        if value is None and fmap.name not in lead.stamps:
+            continue  # never known anywhere: nothing to say, rather than a blank to write
+        if to_hubspot and hubspot_field is not None:
+            ok, remote = write(fmap, HUBSPOT, value)
+            if ok:
+                hubspot[hubspot_field] = remote
+        remote_field = salesforce_fields.get(salesforce_object) if to_salesforce else None
+        if remote_field is not None:
+            ok, remote = write(fmap, SALESFORCE, value)
+            if ok:
+                salesforce[remote_field] = remote
+    if stage is not None and to_hubspot:
+        if stage.hubspot_lifecycle is not None:
+            hubspot["lifecyclestage"] = stage.hubspot_lifecycle
+        if funnel.hubspot_stage_property:
+            hubspot[funnel.hubspot_stage_property] = stage.name
+        if stage.hubspot_lead_status:
+            shown = _mirror(lead, funnel, HUBSPOT, "hs_lead_status")
+            hubspot["hs_lead_status"] = _fitting(stage.hubspot_lead_status, shown)
+    if stage is not None and to_salesforce and not converted and stage.salesforce_status:
+        shown = _mirror(lead, funnel, SALESFORCE, "Status")
+        salesforce["Status"] = _fitting(stage.salesforce_status, shown)
+    desired: dict[System, dict[str, Values]] = {}
+    if to_hubspot:
+        desired[HUBSPOT] = {HUBSPOT_OBJECT: hubspot}
+    if to_salesforce:
+        desired[SALESFORCE] = {salesforce_object: salesforce}
+    return desired
+
+
+def _mirror(lead: Lead, funnel: Funnel, system: System, remote: str) -> Value:
+    name = funnel.mirrors.get((system, remote))
+    return lead.fields.get(name) if name is not None else None
+
+
+def _fitting(accepted: tuple[str, ...], shown: Value) -> str:
+    """Keep a status that already fits the stage (a rep's Qualified is sql too); else the first."""
+    if isinstance(shown, str):
+        wanted = shown.casefold()
+        for value in accepted:
+            if value.casefold() == wanted:
+                return value
+    return accepted[0]
+
+
+def lifecycle_steps(fields: Values, known: str | None, funnel: Funnel) -> tuple[Values, ...]:
+    """HubSpot writes as ordered steps: a backward lifecyclestage move is cleared first, then set.
+
+    HubSpot only moves lifecyclestage forward, and may silently ignore a
+    backward write; clearing it first is the documented way back.
+    """
+    wanted = fields.get("lifecyclestage")
+    order = funnel.lifecycle_order
+    if (
+        isinstance(wanted, str)
+        and isinstance(known, str)
+        and known in order
+        and wanted in order
+        and order.index(wanted) < order.index(known)
+    ):
+        return ({"lifecyclestage": ""}, fields)
+    return (fields,)

@@ -1,0 +1,174 @@
+"""The shared vocabulary: what a change, a lead, a stage, a decision and a write plan are.
+
+Plain frozen dataclasses, no behaviour beyond small conveniences, so every
+layer (connectors, core, store, sync) can speak them without importing each
+other. Mappings inside them are never mutated after construction: the core
+always builds new ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import NamedTuple
+
+Value = str | int | float | bool | date | datetime | None
+"""A field value: remote values as received, canonical values after transforms."""
+
+Values = Mapping[str, Value]
+
+
+class System(StrEnum):
+    """HubSpot is marketing's system, Salesforce is sales'."""
+
+    HUBSPOT = "hubspot"
+    SALESFORCE = "salesforce"
+
+
+class Side(StrEnum):
+    """Who owns a stage: the team that must act while a lead sits in it."""
+
+    MARKETING = "marketing"
+    SALES = "sales"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One record as a connector read it: remote field names, remote values."""
+
+    system: System
+    object: str  # "contact" (HubSpot); "Lead", "Contact", "Opportunity" (Salesforce)
+    id: str
+    fields: Values
+    modified_at: datetime
+
+
+class Stamp(NamedTuple):
+    """When a canonical field last changed, and from where (None: set by a rule)."""
+
+    at: datetime
+    system: System | None
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The lead's records in each system; the sync fills these in, the core only reads them."""
+
+    hubspot: str | None = None
+    salesforce_lead: str | None = None
+    salesforce_contact: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    """The canonical lead: one person's place in the funnel and what we know of them.
+
+    `seen` holds the raw remote values last read, keyed by (system, object,
+    record id, remote field): a full-record change then only counts the
+    fields that really changed on that side. `deals` maps each opportunity
+    id to its canonical deal stage, so rules can count wins.
+    """
+
+    id: str
+    stage: str
+    stage_entered_at: datetime
+    owner: str | None = None  # the person responsible (e.g. Salesforce OwnerId), for alerts
+    identity: Identity = Identity()
+    fields: Values = field(default_factory=dict)
+    stamps: Mapping[str, Stamp] = field(default_factory=dict)
+    seen: Mapping[tuple[System, str, str, str], Value] = field(default_factory=dict)
+    deals: Mapping[str, str] = field(default_factory=dict)
+    blocked: frozenset[System] = frozenset()  # systems this lead must never be written to
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """A funnel stage and how it shows in each system (from stages.yaml)."""
+
+    name: str
+    index: int  # position in the funnel: hand-backs and regressions are judged by it
+    owner: Side
+    sla: timedelta | None
+    handback: bool  # entering it is a hand-back: the transition must carry a reason
+    description: str = ""
+    hubspot_lifecycle: str | None = None
+    hubspot_lead_status: tuple[str, ...] = ()  # the first is written; any of them counts
+    hubspot_create: bool = True
+    salesforce_status: tuple[str, ...] = ()  # the first is written; any of them counts
+    salesforce_create: bool = False
+    salesforce_converted: bool | None = None
+    opportunity_stages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """Which change moved a lead: the journal's link back to the source record."""
+
+    system: System
+    object: str
+    id: str
+    modified_at: datetime
+
+    @classmethod
+    def of(cls, change: Change) -> Cause:
+        return cls(change.system, change.object, change.id, change.modified_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    from_stage: str
+    to_stage: str
+    rule: str
+    reason: str
+    cause: Cause
+    at: datetime
+
+
+RemoteValues = Mapping[System, Mapping[str, Values]]
+"""system -> object ("contact", "Lead", "Contact") -> remote field -> remote value."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the engine concluded from one change.
+
+    `desired` holds the values leadbridge wants each system to show, in remote
+    form; the planner subtracts what the system already shows. A system is
+    absent when the lead must not (yet, or ever) be written there.
+    """
+
+    lead: Lead
+    transitions: tuple[Transition, ...]
+    desired: RemoteValues
+    notes: tuple[str, ...] = ()  # values that could not be read, for the log
+
+    @property
+    def moved(self) -> bool:
+        return bool(self.transitions)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordWrite:
+    """Writes to one remote record, as ordered steps.
+
+    Usually one step. A backward HubSpot lifecyclestage move is two: clear
+    the property, then set it, because HubSpot only moves it forward.
+    """
+
+    system: System
+    object: str
+    id: str | None  # None: create it, by upsert on `key`, so a retry cannot duplicate it
+    steps: tuple[Values, ...]
+    key: tuple[str, str] | None = None  # (external id field or "email", value)
+
+
+@dataclass(frozen=True, slots=True)
+class WritePlan:
+    lead_id: str
+    records: tuple[RecordWrite, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.records

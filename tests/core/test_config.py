@@ -1,0 +1,404 @@
+"""Config you can trust: every kind of broken mapping is named with file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from leadbridge.config import ConfigError, Funnel, Problem, funnel_from_texts, load_funnel
+from leadbridge.model import Side, System
+
+from .conftest import Edit, shipped
+
+
+class Broken(NamedTuple):
+    file: str
+    old: str
+    new: str
+    field: str  # the field path the problem must name
+    says: str  # a fragment of what it must say
+    mark: str = ""  # a text on the line it must point at (default: the new text's first line)
+    occurrence: int = 1  # which line holding `mark`
+
+
+BROKEN = {
+    "yaml syntax": Broken(
+        "fields", "    hubspot: email\n", "    hubspot: [email\n", "(yaml)", "expected valid YAML"
+    ),
+    "duplicate key": Broken(
+        "stages",
+        "  - name: subscriber\n    owner: marketing\n",
+        "  - name: subscriber\n    owner: marketing\n    owner: sales\n",
+        "stages[0].owner",
+        "duplicate key 'owner' (first at line",
+        "owner: sales",
+    ),
+    "unknown key": Broken(
+        "stages",
+        "  - name: mql\n    owner: marketing\n",
+        "  - name: mql\n    owner: marketing\n    colour: red\n",
+        "stages[2].colour",
+        "unknown key 'colour', expected one of: name, owner, sla, handback, description",
+        "colour: red",
+    ),
+    "missing key": Broken(
+        "stages",
+        "  - name: lead\n    owner: marketing\n",
+        "  - name: lead\n",
+        "stages[1].owner",
+        "missing, expected this key to be set",
+        "name: lead",
+    ),
+    "bad duration": Broken(
+        "stages",
+        "    sla: 2d # sales accepts or rejects it within two days",
+        "    sla: two days",
+        "stages[2].sla",
+        "got 'two days', expected a duration such as 90m, 12h, 2d or 1w",
+    ),
+    "value outside a fixed set": Broken(
+        "stages",
+        "  - name: lead\n    owner: marketing\n",
+        "  - name: lead\n    owner: finance\n",
+        "stages[1].owner",
+        "got 'finance', expected 'marketing' or 'sales'",
+        "owner: finance",
+    ),
+    "bad name": Broken(
+        "stages",
+        "  - name: sql\n",
+        "  - name: Sales Qualified\n",
+        "stages[3].name",
+        "expected a name of lowercase letters, digits and _",
+    ),
+    "unknown direction": Broken(
+        "fields",
+        "    hubspot: industry\n    direction: always_hubspot\n",
+        "    hubspot: industry\n    direction: hubspot_wins\n",
+        "fields.industry.direction",
+        "got 'hubspot_wins', expected 'two_way', 'prefer_salesforce_unless_blank'",
+        "direction: hubspot_wins",
+    ),
+    "unknown condition operator": Broken(
+        "handoff",
+        "    when: {domain_in: {email: competitors}}",
+        "    when: {domain_ends: {email: competitors}}",
+        "rules[0].when",
+        "expected a condition: a mapping with exactly one of all, any, not, eq, in",
+    ),
+    "wrong type in a condition": Broken(
+        "handoff",
+        "        - gte: {score: 60}",
+        "        - gte: {score: sixty}",
+        "rules[20].when.all[0].gte.score",
+        "got 'sixty', expected a number",
+    ),
+    "rule moves to an undefined stage": Broken(
+        "handoff",
+        "move_to: repeat_customer, reason: second_closed_won",
+        "move_to: loyal_customer, reason: second_closed_won",
+        "rules[5].then.move_to",
+        "unknown stage 'loyal_customer', expected one of: subscriber, lead, mql",
+    ),
+    "rule from an undefined stage": Broken(
+        "handoff",
+        "    from: [customer]\n",
+        "    from: [customers]\n",
+        "rules[5].from[0]",
+        "unknown stage 'customers'",
+    ),
+    "rule names an undefined field": Broken(
+        "handoff",
+        "    when: {gte: {deals.won: 2}}",
+        "    when: {gte: {wins: 2}}",
+        "rules[5].when.gte.wins",
+        "unknown field 'wins', expected one of: email, first_name",
+    ),
+    "rule counts an undefined deal stage": Broken(
+        "handoff",
+        "    when: {gte: {deals.won: 2}}",
+        "    when: {gte: {deals.closed: 2}}",
+        "rules[5].when.gte.deals.closed",
+        "unknown deal stage 'closed', expected deals.<one of: open, on_hold, won, lost>",
+    ),
+    "rule names an undefined list": Broken(
+        "handoff",
+        "    when: {in: {last_form: hand_raise_forms}}",
+        "    when: {in: {last_form: hand_raisers}}",
+        "rules[19].when.in.last_form",
+        "unknown list 'hand_raisers', expected a name under lists:",
+    ),
+    "value map onto an undefined picklist value": Broken(
+        "fields",
+        "      paid_social: {hubspot: PAID_SOCIAL, salesforce: Web}",
+        "      paid_social: {hubspot: PAID_SOCIAL, salesforce: Social Ads}",
+        "fields.source.values.paid_social.salesforce",
+        "'Social Ads' is not a value of salesforce Lead.LeadSource, expected one of: Web,",
+    ),
+    "stage shown as an undefined picklist value": Broken(
+        "stages",
+        "    hubspot: {lifecyclestage: marketingqualifiedlead, lead_status: [NEW, OPEN]}",
+        "    hubspot: {lifecyclestage: mql, lead_status: [NEW, OPEN]}",
+        "stages[2].hubspot.lifecyclestage",
+        "'mql' is not a value of hubspot contact.lifecyclestage",
+    ),
+    "transform not in the fixed set": Broken(
+        "fields",
+        "    transforms: [strip, lower] # emails match case-insensitively everywhere",
+        "    transforms: [strip, lowercase]",
+        "fields.email.transforms[1]",
+        "unknown transform 'lowercase', expected one of: lower, upper, strip",
+    ),
+    "transform without its argument": Broken(
+        "fields",
+        "    transforms: [strip, {truncate: 255}]",
+        "    transforms: [strip, truncate]",
+        "fields.company.transforms[1]",
+        "transform 'truncate' needs an argument, expected {truncate: a whole number",
+    ),
+    "remote field mapped twice": Broken(
+        "fields",
+        "  lifecycle: {hubspot: lifecyclestage, direction: always_hubspot}",
+        "  lifecycle: {hubspot: hs_lead_status, direction: always_hubspot}",
+        "fields.hs_lead_status.hubspot",
+        "hubspot contact.hs_lead_status is already mapped by field 'lifecycle'",
+        "  hs_lead_status: {hubspot: hs_lead_status",
+    ),
+    "mapping overwrites a stage field": Broken(
+        "fields",
+        "  hs_lead_status: {hubspot: hs_lead_status, direction: always_hubspot}",
+        "  hs_lead_status: {hubspot: hs_lead_status, direction: two_way}",
+        "fields.hs_lead_status.direction",
+        "two_way would write hubspot contact.hs_lead_status, which stages.yaml writes",
+    ),
+    "hand-back without a reason": Broken(
+        "handoff",
+        "    then: {move_to: nurture, reason: on_hold}",
+        "    then: {move_to: nurture}",
+        "rules[14].then",
+        "moves to hand-back stage 'nurture' without a reason",
+    ),
+    "duplicate rule name": Broken(
+        "handoff",
+        "  - name: deal_on_hold\n",
+        "  - name: deal_lost\n",
+        "rules[14].name",
+        "rule 'deal_lost' is defined twice",
+        occurrence=2,
+    ),
+    "rules that flap": Broken(
+        "handoff",
+        "        - not: {changed_to: {hs_lead_status: UNQUALIFIED}}\n",
+        "",
+        "rules[4]",
+        "rules marketing_disqualified, re_engaged can move a lead mql -> disqualified -> mql",
+        "  - name: marketing_disqualified",
+    ),
+    "rule that fires again on a repeat": Broken(
+        "handoff",
+        "    when: {any: [{present: last_form}, {present: sf_status}]}",
+        "    when: {not: {changed_to: {score: {gte: 60}}}}",
+        "rules[22]",
+        "deciding again on the same change would fire it a second time",
+        "  - name: responded",
+    ),
+    "list name used as a value": Broken(
+        "handoff",
+        "    when: {changed_to: {sf_status: {in: recycled}}}",
+        "    when: {changed_to: {sf_status: recycled}}",
+        "rules[15].when.changed_to.sf_status",
+        "'recycled' is the name of a list, expected {in: recycled} to use the list",
+    ),
+}
+
+
+def _line_of(path: Path, mark: str, occurrence: int = 1) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [number for number, line in enumerate(lines, 1) if mark in line][occurrence - 1]
+
+
+def _problems(directory: Path) -> tuple[Problem, ...]:
+    with pytest.raises(ConfigError) as caught:
+        load_funnel(directory)
+    return caught.value.problems
+
+
+def test_the_shipped_mappings_load(funnel: Funnel) -> None:
+    assert [stage.name for stage in funnel.stages] == [
+        "subscriber",
+        "lead",
+        "mql",
+        "sql",
+        "opportunity",
+        "customer",
+        "repeat_customer",
+        "nurture",
+        "disqualified",
+    ]
+    assert {s.name for s in funnel.stages if s.owner is Side.SALES} == {
+        "sql",
+        "opportunity",
+        "customer",
+        "repeat_customer",
+    }
+    assert funnel.stage["mql"].sla is not None and funnel.stage["mql"].sla.days == 2
+    assert {s.name for s in funnel.stages if s.handback} == {"nurture", "disqualified"}
+    assert funnel.lifecycle_order[:3] == ("subscriber", "lead", "marketingqualifiedlead")
+    assert funnel.deal_field == "deal_stage" and funnel.converted_field == "converted"
+
+
+@pytest.mark.parametrize("kind", list(BROKEN))
+def test_each_kind_of_broken_config_is_named_with_file_and_line(kind: str, edited: Edit) -> None:
+    case = BROKEN[kind]
+    directory = edited((case.file, case.old, case.new))
+    problems = _problems(directory)
+    path = directory / f"{case.file}.yaml"
+    matching = [p for p in problems if p.field == case.field and case.says in p.message]
+    assert matching, "\n".join(str(p) for p in problems)
+    problem = matching[0]
+    assert problem.path == str(path)
+    expected_line = _line_of(path, case.mark or case.new.strip().splitlines()[0], case.occurrence)
+    if kind == "yaml syntax":  # the parser notices an unclosed bracket where it ends
+        assert problem.line >= expected_line
+    else:
+        assert problem.line == expected_line, str(problem)
+    assert problem.column >= 1
+    assert str(problem).startswith(f"{path}:{problem.line}:{problem.column}: {case.field}: ")
+
+
+def test_at_least_ten_kinds_are_covered() -> None:
+    assert len(BROKEN) >= 10
+
+
+def test_a_missing_file_is_named(edited: Edit) -> None:
+    directory = edited()
+    (directory / "handoff.yaml").unlink()
+    (problem,) = _problems(directory)
+    assert (
+        str(problem)
+        == f"{directory}/handoff.yaml:1:1: (file): file not found, expected it to exist"
+    )
+
+
+def test_every_problem_is_reported_at_once(edited: Edit) -> None:
+    schema_errors = edited(
+        ("stages", "    sla: 2d # sales accepts or rejects it within two days", "    sla: soon"),
+        (
+            "fields",
+            "    transforms: [number]\n  last_form:",
+            "    transforms: [digits]\n  last_form:",
+        ),
+        ("handoff", "        - gte: {score: 60}", "        - gte: {score: high}"),
+    )
+    assert {p.path.rsplit("/", 1)[1] for p in _problems(schema_errors)} == {
+        "stages.yaml",
+        "fields.yaml",
+        "handoff.yaml",
+    }
+
+
+def test_every_cross_file_problem_is_reported_at_once(edited: Edit) -> None:
+    directory = edited(
+        ("handoff", "    from: [customer]\n", "    from: [customers]\n"),
+        (
+            "handoff",
+            "    then: {move_to: nurture, reason: on_hold}",
+            "    then: {move_to: nurture}",
+        ),
+        ("fields", "salesforce: Partner Referral}", "salesforce: Referral}"),
+        ("stages", "lifecyclestage: other, lead_status: UNQUALIFIED", "lifecyclestage: dead"),
+    )
+    fields = {p.field for p in _problems(directory)}
+    assert {
+        "rules[5].from[0]",
+        "rules[14].then",
+        "fields.source.values.referrals.salesforce",
+        "stages[8].hubspot.lifecyclestage",
+    } <= fields
+
+
+def test_unknown_keys_are_errors_at_every_level(edited: Edit) -> None:
+    directory = edited(
+        ("stages", "hubspot_stage_property:", "hubspot_stage_propery: x\nhubspot_stage_property:"),
+        (
+            "fields",
+            "    direction: two_way\n    transforms: [strip]\n  last_name:",
+            "    direction: two_way\n    transforms: [strip]\n    sync: true\n  last_name:",
+        ),
+        (
+            "handoff",
+            "then: {move_to: disqualified, reason: bad_data}",
+            "then: {move_to: disqualified, reason: bad_data, notify: true}",
+        ),
+    )
+    found = {(p.path.rsplit("/", 1)[1], p.field) for p in _problems(directory)}
+    assert {
+        ("stages.yaml", "hubspot_stage_propery"),
+        ("fields.yaml", "fields.first_name.sync"),
+        ("handoff.yaml", "rules[1].then.notify"),
+    } <= found
+
+
+def test_yes_and_no_stay_text() -> None:
+    texts = {name: shipped(name) for name in ("stages", "fields", "handoff")}
+    texts["handoff"] = texts["handoff"].replace(
+        "not_a_buyer: [Student, Intern]", "not_a_buyer: [No, Off]"
+    )
+    funnel = funnel_from_texts(texts)
+    assert funnel.lists["not_a_buyer"] == ("No", "Off")
+
+
+def test_stage_projection_and_mirrors_are_indexed(funnel: Funnel) -> None:
+    assert funnel.mirrors[(System.SALESFORCE, "Status")] == "sf_status"
+    assert funnel.mirrors[(System.HUBSPOT, "hs_lead_status")] == "hs_lead_status"
+    # A competitor rule may hold a lead in disqualified; sales_disqualified may not (it would
+    # keep every rep-disqualified lead dead forever).
+    at_disqualified = [s.rule.name for s in funnel.steps[("disqualified", System.SALESFORCE)]]
+    assert at_disqualified[0] == "competitor" and "sales_disqualified" not in at_disqualified
+    # HubSpot changes are never even tried against moves out of sales-owned stages.
+    from_sql_on_hubspot = {s.rule.target for s in funnel.steps[("sql", System.HUBSPOT)]}
+    assert from_sql_on_hubspot <= {"opportunity", "customer", "repeat_customer", "sql"}
+
+
+def _texts() -> dict[str, str]:
+    return {name: shipped(name) for name in ("stages", "fields", "handoff")}
+
+
+def test_stages_can_be_renamed_added_and_removed() -> None:
+    renamed = _texts()
+    for name in ("stages", "handoff"):
+        renamed[name] = renamed[name].replace("nurture", "recycle")
+    assert "recycle" in funnel_from_texts(renamed).stage
+
+    repeat_stage = shipped("stages").index("  # HubSpot has no")
+    after = shipped("stages").index("  - name: nurture")
+    removed = _texts()
+    removed["stages"] = removed["stages"][:repeat_stage] + removed["stages"][after:]
+    with pytest.raises(ConfigError) as caught:
+        funnel_from_texts(removed)
+    (problem,) = caught.value.problems
+    assert problem.field == "rules[5].then.move_to" and "'repeat_customer'" in problem.message
+    removed["handoff"] = removed["handoff"].replace(
+        "    from: [customer]\n    when: {gte: {deals.won: 2}}\n"
+        "    then: {move_to: repeat_customer, reason: second_closed_won}\n",
+        "    from: [customer]\n    when: {gte: {deals.won: 2}}\n"
+        "    then: {move_to: customer, reason: second_closed_won}\n",
+    )
+    assert "repeat_customer" not in funnel_from_texts(removed).stage
+
+    added = _texts()
+    added["stages"] = added["stages"].replace(
+        "  - name: lead\n",
+        "  - name: event_lead\n    owner: marketing\n    sla: 1w\n"
+        "    hubspot: {lifecyclestage: lead}\n\n  - name: lead\n",
+    )
+    added["handoff"] = added["handoff"].replace(
+        "\nrules:\n",
+        "\nrules:\n  - {name: met_at_event, from: [subscriber],"
+        " when: {eq: {source: offline}}, then: {move_to: event_lead}}\n",
+    )
+    funnel = funnel_from_texts(added)
+    assert [s.name for s in funnel.stages][:3] == ["subscriber", "event_lead", "lead"]
+    assert funnel.rules[0].name == "met_at_event"
