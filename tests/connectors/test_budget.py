@@ -74,6 +74,8 @@ def test_what_the_service_reports_wins_over_our_count() -> None:
     governor.acquire()
     with pytest.raises(BudgetPaused):
         governor.acquire()
+    governor.observe(daily_used=10)  # the service's day rolled over: calls are free again
+    governor.acquire()
     other = Governor(window_limit=100, headroom=1.0, clock=time.clock, sleep=time.sleep)
     other.observe(window_used=100)  # another app on the portal spent the window
     other.acquire()

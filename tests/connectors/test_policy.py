@@ -36,6 +36,8 @@ HS, SF = System.HUBSPOT, System.SALESFORCE
         (Failure(SF, 400, "MALFORMED_QUERY", "our bug"), Action.FAIL),
         (Failure(SF, 400, "UNABLE_TO_LOCK_ROW", "locked"), Action.RETRY),
         (Failure(HS, 418, "TEAPOT", "unknown"), Action.FAIL),
+        (Failure(SF, None, "SSLError", "certificate verify failed"), Action.FAIL),
+        (Failure(HS, 200, "NOT_VERIFIED", "lifecyclestage still customer"), Action.PARK),
     ],
 )
 def test_the_table_decides(failure: Failure, action: Action) -> None:

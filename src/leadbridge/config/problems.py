@@ -25,4 +25,6 @@ class ConfigError(Exception):
         self.problems = tuple(sorted(set(problems)))
         count = len(self.problems)
         lines = "\n".join(str(problem) for problem in self.problems)
-        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the mappings:\n{lines}")
+        super().__init__(
+            f"{count} problem{'s' if count != 1 else ''} in the configuration:\n{lines}"
+        )

@@ -97,7 +97,9 @@ class Governor:
             if daily_limit is not None:
                 self.daily_allowed = int(daily_limit * self._daily_share)
             if daily_used is not None:
-                self._daily_used = max(self._daily_used, daily_used)
+                # The service's count is the truth: it includes the org's other
+                # integrations, and it drops when the service's own day resets.
+                self._daily_used = daily_used
             if window_used is not None and self.window_limit is not None:
                 # Other apps spent part of the shared window: count their calls as ours.
                 now = self._clock()

@@ -69,6 +69,12 @@ _5XX = tuple(range(500, 600))
 SF, HS = System.SALESFORCE, System.HUBSPOT
 
 POLICY: tuple[Rule, ...] = (
+    Rule(
+        Action.FAIL,
+        "the server's certificate was refused: the CA bundle is wrong, retrying cannot help",
+        statuses=(None,),
+        codes=("SSLError", "SSLCertVerificationError"),
+    ),
     Rule(Action.RETRY, "no answer: connection refused, reset or timed out", statuses=(None,)),
     Rule(Action.REFRESH_AUTH, "the session expired", SF, (401,), ("INVALID_SESSION_ID",)),
     Rule(Action.FAIL, "credentials refused: a person must fix them", statuses=(401,)),
@@ -116,6 +122,11 @@ POLICY: tuple[Rule, ...] = (
         SF,
         (),
         ("MALFORMED_QUERY", "INVALID_FIELD", "INVALID_TYPE", "INVALID_QUERY_FILTER_OPERATOR"),
+    ),
+    Rule(
+        Action.PARK,
+        "the write did not take (read back) or cannot be expressed: a person must look",
+        codes=("NOT_VERIFIED", "UNSUPPORTED_WRITE"),
     ),
     Rule(Action.PARK, "HubSpot refused the record's values", HS, (400, 404, 409)),
     Rule(Action.PARK, "Salesforce refused the record", SF, (400, 404)),
