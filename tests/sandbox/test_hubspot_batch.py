@@ -68,11 +68,44 @@ def test_batch_create_answers_201_complete_and_batch_read_returns_them(portal: P
     assert "firstname" not in read.results[0].properties
 
 
-def test_more_than_100_inputs_is_a_400(portal: Portal) -> None:
+def _batch_call(portal: Portal, endpoint: str, count: int) -> Any:
+    """`count` inputs to one batch endpoint, built with the client's own models."""
+    batch = portal.client.crm.contacts.batch_api
+    emails = [f"cap{n}@example.com" for n in range(count)]
+    if endpoint == "read":
+        return _read(portal, [str(n) for n in range(count)])
+    if endpoint == "create":
+        inputs: Any = [
+            SimplePublicObjectBatchInputForCreate(properties={"email": e}) for e in emails
+        ]
+        return batch.create(BatchInputSimplePublicObjectBatchInputForCreate(inputs=inputs))
+    if endpoint == "update":
+        inputs = [SimplePublicObjectBatchInput(id=str(n), properties={}) for n in range(count)]
+        return batch.update(BatchInputSimplePublicObjectBatchInput(inputs=inputs))
+    if endpoint == "upsert":
+        inputs = [
+            SimplePublicObjectBatchInputUpsert(id=e, id_property="email", properties={})
+            for e in emails
+        ]
+        return batch.upsert(BatchInputSimplePublicObjectBatchInputUpsert(inputs=inputs))
+    inputs = [SimplePublicObjectId(id=str(n)) for n in range(count)]
+    return batch.archive(BatchInputSimplePublicObjectId(inputs=inputs))
+
+
+@pytest.mark.parametrize("endpoint", ["read", "create", "update", "upsert", "archive"])
+def test_more_than_100_inputs_is_a_400_and_writes_nothing(portal: Portal, endpoint: str) -> None:
     with pytest.raises(ApiException) as caught:
-        _read(portal, [str(n) for n in range(101)])
+        _batch_call(portal, endpoint, 101)
     assert caught.value.status == 400
-    assert json.loads(caught.value.body)["category"] == "VALIDATION_ERROR"
+    body = json.loads(caught.value.body)
+    assert body["category"] == "VALIDATION_ERROR" and "101 inputs" in body["message"]
+    assert portal.sim.state.all_contacts() == []
+
+
+@pytest.mark.parametrize("endpoint", ["create", "upsert"])
+def test_exactly_100_inputs_are_served(portal: Portal, endpoint: str) -> None:
+    assert len(_batch_call(portal, endpoint, 100).results) == 100
+    assert len(portal.sim.state.all_contacts()) == 100
 
 
 def test_batch_read_with_missing_ids_is_a_207_the_client_parses(portal: Portal) -> None:

@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+import requests
 from hubspot.crm.contacts import (
     PublicMergeInput,
     SimplePublicObjectInput,
@@ -250,3 +251,55 @@ def test_property_definitions_are_typed_and_custom_ones_can_be_made(portal: Port
     assert again.value.status == 409
     read = portal.client.crm.contacts.basic_api.get_by_id(contact_id, properties=["handoff_reason"])
     assert read.properties["handoff_reason"] == "timing"
+
+
+def test_a_custom_lifecycle_stage_has_a_numeric_name_and_its_place_in_the_order(
+    portal: Portal,
+) -> None:
+    recycled = portal.sim.catalog.add_lifecycle_stage("Recycled", before="marketingqualifiedlead")
+    assert recycled.isdigit()
+    options = portal.client.crm.properties.core_api.get_by_name("contacts", "lifecyclestage")
+    values = [o.value for o in options.options]
+    assert values[:3] == ["subscriber", "lead", recycled]
+    assert [o.display_order for o in options.options] == list(range(len(values)))
+    api = portal.client.crm.contacts.basic_api
+    contact_id = _create(portal, email="custom@example.com", lifecyclestage="lead")
+
+    def write(stage: str) -> str:
+        answer = api.update(
+            contact_id, SimplePublicObjectInput(properties={"lifecyclestage": stage})
+        )
+        return str(answer.properties["lifecyclestage"])
+
+    assert write(recycled) == recycled  # forward from lead
+    assert write("lead") == recycled  # backward: silently ignored
+    assert write("salesqualifiedlead") == "salesqualifiedlead"
+    assert write(recycled) == "salesqualifiedlead"
+    with pytest.raises(ValueError, match="no lifecycle stage"):
+        portal.sim.catalog.add_lifecycle_stage("X", before="nope")
+
+
+def test_values_no_calendar_holds_are_a_400_not_a_crash(portal: Portal) -> None:
+    props = portal.client.crm.properties.core_api
+    for name, kind in (("renewal_at", "datetime"), ("renewal_on", "date")):
+        props.create(
+            "contacts",
+            PropertyCreate(name=name, label=name, type=kind, field_type="date", group_name="g"),
+        )
+    for name, value in (("renewal_at", "99999999999999999999"), ("renewal_on", "9" * 20)):
+        with pytest.raises(ApiException) as caught:
+            _create(portal, email="far@example.com", **{name: value})
+        assert caught.value.status == 400
+        assert "INVALID_DATE" in str(_body(caught.value)["message"])
+
+
+def test_a_path_or_method_no_route_serves_answers_in_hubspots_shape(portal: Portal) -> None:
+    session = requests.Session()
+    session.verify = portal.ca_bundle
+    auth = {"Authorization": f"Bearer {fx.TOKEN}"}
+    missing = session.get(portal.url + "/crm/v3/objects/widgets/1/2", headers=auth, timeout=5)
+    refused = session.put(portal.url + "/crm/v3/objects/contacts/1", headers=auth, timeout=5)
+    for answer, status in ((missing, 404), (refused, 405)):
+        body = answer.json()
+        assert answer.status_code == status
+        assert body["status"] == "error" and body["correlationId"] and body["category"]

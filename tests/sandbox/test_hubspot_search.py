@@ -161,9 +161,10 @@ def _bad_request(portal: Portal, **request: Any) -> dict[str, Any]:
 
 def test_request_limits(people: Portal) -> None:
     flt = {"propertyName": "email", "operator": "HAS_PROPERTY"}
-    _search(people, limit=200)
+    assert len(_search(people, limit=200).results) == 4
     _bad_request(people, limit=201)
-    _search(people, groups=[{"filters": [flt] * 6}] * 3)  # 18 filters in all is the most
+    assert _search(people, groups=[{"filters": [flt] * 6}] * 3).total == 4  # 18 in all is the most
+    assert _search(people, groups=[{"filters": [flt] * 3}] * 5).total == 4  # 5 groups is the most
     _bad_request(people, groups=[{"filters": [flt] * 7}])
     _bad_request(people, groups=[{"filters": [flt]}] * 6)
     _bad_request(people, groups=[{"filters": [flt] * 5}] * 4)
@@ -178,6 +179,8 @@ def test_paging_stops_at_ten_thousand(portal: Portal) -> None:
     answer = _search(portal, limit=100, after="9900")
     assert answer.total == 10_050 and len(answer.results) == 100
     assert answer.paging.next.after == "10000"
+    last = _search(portal, limit=1, after="9999", properties=["email"])
+    assert last.results[0].properties["email"] == "bulk9999@example.com"
     assert "10000" in _bad_request(portal, after=answer.paging.next.after)["message"]
 
 

@@ -125,6 +125,31 @@ def test_events_come_in_batches_of_at_most_100(portal: Portal, receiver: Receive
     assert sum(sizes) == 180 and max(sizes) == 100
 
 
+@pytest.mark.parametrize(("events", "posts"), [(100, [100]), (101, [1, 100])])
+def test_a_post_carries_100_events_and_the_101st_travels_in_another(
+    portal: Portal, receiver: Receiver, events: int, posts: list[int]
+) -> None:
+    _quiet(portal)
+    portal.sim.subscribe(receiver.url, events=["contact.creation"])
+    store = portal.sim.state
+    with store.transaction():  # one commit: its events are published together
+        for n in range(events):
+            store.create({"email": f"e{n}@example.com"}, "IMPORT")
+    _drain(portal)
+    assert sorted(len(d.events) for d in receiver.deliveries) == posts
+    assert len({e["eventId"] for e in receiver.events()}) == events
+
+
+def test_a_post_is_tried_10_times_at_most(portal: Portal, receiver: Receiver) -> None:
+    _quiet(portal)
+    receiver.statuses = [500] * 12
+    portal.sim.subscribe(receiver.url, events=["contact.creation"])
+    portal.sim.state.create_contact({"email": "never-acked@example.com"})
+    _drain(portal)
+    assert [d.events[0]["attemptNumber"] for d in receiver.deliveries] == list(range(10))
+    assert portal.sim.deliveries.given_up == 1
+
+
 def test_property_filter_and_persona_change_sources(portal: Portal, receiver: Receiver) -> None:
     _quiet(portal)
     portal.sim.subscribe(

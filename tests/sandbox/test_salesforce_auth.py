@@ -124,6 +124,28 @@ def test_an_injected_session_expiry_kills_the_presented_session(org: RunningOrg)
     assert org.client().query("SELECT Id FROM Lead")["totalSize"] == 0
 
 
+def test_a_client_that_logged_in_itself_logs_in_again_on_invalid_session(
+    org: RunningOrg,
+) -> None:
+    """simple-salesforce's own client-credentials login, pointed at the sandbox: it always
+    builds https://{domain}.salesforce.com/services/oauth2/token, so the domain carries the
+    sandbox's host and a fragment swallows the rest. On a 401 INVALID_SESSION_ID it logs in
+    again and repeats the call, which a client handed a bare token never does."""
+    host = org.url.removeprefix("https://")
+    sf = Salesforce(
+        consumer_key=CLIENT_ID,
+        consumer_secret=CLIENT_SECRET,
+        domain=f"{host}/services/oauth2/token#",
+        session=org.http(),
+    )
+    assert sf.sf_instance == host
+    first = sf.session_id
+    assert sf.query("SELECT Id FROM Lead")["totalSize"] == 0
+    org.sim.expire_sessions()
+    assert sf.query("SELECT Id FROM Lead")["totalSize"] == 0
+    assert sf.session_id != first
+
+
 def test_a_missing_or_foreign_token_is_401(org: RunningOrg) -> None:
     answer = requests.get(f"{org.url}/services/data/v59.0/limits", timeout=5)
     assert answer.status_code == 401
@@ -168,6 +190,8 @@ def test_the_daily_allocation_refuses_at_exactly_its_limit_until_the_day_rolls(
     assert caught.value.content == [
         {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
     ]
+    with pytest.raises(SalesforceRefusedRequest):  # the allocation is the org's, not the session's
+        limited.client().Lead.describe()
     limited.clock.advance(86_400)
     sf = limited.client()  # the old token is past its lifetime by now
     sf.query("SELECT Id FROM Lead")

@@ -9,6 +9,7 @@ import pytest
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
+from leadbridge.sandbox.salesforce.ids import to18
 from leadbridge.sandbox.tls import TLSFiles
 from tests.sandbox.salesforce_fixtures import RunningOrg, running_org
 
@@ -147,3 +148,33 @@ def test_retrieve_several_by_ids(org: RunningOrg, sf: Salesforce) -> None:
         params={"ids": f"{lead},00Q5g000AAAAAAAEAA", "fields": "Email"},
     )
     assert found[0]["Email"] == "r@acme.io" and found[1] is None
+
+
+def test_per_record_errors_use_status_code_with_the_real_shape(
+    org: RunningOrg, sf: Salesforce
+) -> None:
+    missing = to18("00Q5g000AAAAAAA")
+    results = sf.restful(
+        "composite/sobjects",
+        method="PATCH",
+        json={"records": [{"attributes": {"type": "Lead"}, "id": missing, "Title": "x"}]},
+    )
+    assert results == [
+        {
+            "id": missing,
+            "success": False,
+            "errors": [
+                {
+                    "statusCode": "INVALID_CROSS_REFERENCE_KEY",
+                    "message": "invalid cross reference id",
+                    "fields": [],
+                }
+            ],
+        }
+    ]
+    untyped = sf.restful(
+        "composite/sobjects", method="POST", json={"records": [{"LastName": "A", "Company": "B"}]}
+    )
+    assert untyped[0]["errors"][0]["statusCode"] == "INVALID_TYPE"
+    assert "errorCode" not in untyped[0]["errors"][0]
+    assert org.sim.state.records("Lead") == []

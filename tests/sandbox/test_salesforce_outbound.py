@@ -172,6 +172,39 @@ def test_changes_close_together_travel_in_one_message(
     assert (watched["pending"], watched["given_up"]) == (0, 0)
 
 
+@pytest.mark.parametrize(("changes", "messages"), [(100, [100]), (101, [1, 100])])
+def test_a_message_holds_100_notifications_and_the_101st_travels_in_another(
+    org: RunningOrg, listener: tuple[Listener, RunningServer], changes: int, messages: list[int]
+) -> None:
+    hook, server = listener
+    hook.failures = 0
+    org.sim.add_outbound_message("Lead", f"{server.url}/sfdc/outbound", ["LastName"])
+    with org.sim.state.atomic():  # one commit: every notification is queued at once
+        for n in range(changes):
+            org.lead(LastName=f"N{n}")
+    assert org.sim.deliveries.wait_idle(10)
+    sizes = [
+        len(fromstring(body).findall(f"{SOAP}Body/{OUT}notifications/{OUT}Notification"))
+        for _, body in hook.received
+    ]
+    assert sorted(sizes) == messages
+
+
+def test_an_unacked_message_is_retried_past_ten_tries_until_a_day_has_passed(
+    org: RunningOrg, listener: tuple[Listener, RunningServer]
+) -> None:
+    hook, server = listener
+    hook.failures = 10_000
+    org.sim.deliveries.backoff = lambda attempt: 0.0
+    org.sim.add_outbound_message("Lead", f"{server.url}/sfdc/outbound", ["LastName"])
+    org.lead()
+    hook.wait_for(15)
+    assert len(hook.received) >= 15 and org.sim.deliveries.given_up == 0
+    org.clock.advance(24 * 3600)
+    assert org.sim.deliveries.wait_idle(10)
+    assert org.sim.deliveries.given_up == 1
+
+
 def test_rep_actions_and_rolled_back_writes(
     org: RunningOrg, listener: tuple[Listener, RunningServer]
 ) -> None:

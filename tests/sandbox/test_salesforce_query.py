@@ -59,6 +59,21 @@ def test_a_large_result_comes_in_pages_of_2000_with_next_records_url(big_org: Ru
     }
 
 
+@pytest.mark.parametrize(("limit", "pages"), [(2000, [2000]), (2001, [2000, 1])])
+def test_2000_records_fit_one_page_and_the_2001st_needs_another(
+    big_org: RunningOrg, limit: int, pages: list[int]
+) -> None:
+    sf = big_org.client()
+    soql = "SELECT Id FROM Lead LIMIT {}"
+    page = sf.query(soql.format(limit))
+    sizes = [len(page["records"])]
+    assert page["totalSize"] == limit
+    while not page["done"]:
+        page = sf.query_more(page["nextRecordsUrl"], identifier_is_url=True)
+        sizes.append(len(page["records"]))
+    assert sizes == pages and "nextRecordsUrl" not in page
+
+
 def test_query_all_walks_every_page(big_org: RunningOrg) -> None:
     everything = big_org.client().query_all("SELECT Email FROM Lead ORDER BY Email")
     emails = [r["Email"] for r in everything["records"]]
@@ -147,6 +162,12 @@ def test_an_empty_answer_has_the_recorded_shape(org: RunningOrg) -> None:
         ("SELECT Nope__c FROM Lead", "INVALID_FIELD", "No such column 'Nope__c'"),
         ("SELECT Id FROM Widget", "INVALID_TYPE", "sObject type 'Widget' is not supported"),
         ("SELECT Id FROM Lead GROUP BY Status", "MALFORMED_QUERY", ""),
+        # An offset pushes the instant off the calendar: refused, never a crash.
+        (
+            "SELECT Id FROM Lead WHERE CreatedDate > 0001-01-01T00:00:00+14:00",
+            "MALFORMED_QUERY",
+            "invalid dateTime",
+        ),
     ],
 )
 def test_bad_soql_is_a_malformed_request_with_the_real_codes(

@@ -76,3 +76,15 @@ def test_deleted_reaches_back_15_days_only(org: RunningOrg) -> None:
         sf.Lead.deleted(org.clock.now() - timedelta(days=16), org.clock.now())
     fine = sf.Lead.deleted(org.clock.now() - timedelta(days=14), org.clock.now())
     assert fine["deletedRecords"] == []
+
+
+def test_a_date_no_calendar_holds_is_refused_not_a_crash(org: RunningOrg) -> None:
+    token = org.token()["access_token"]
+    answer = org.http().get(
+        f"{org.url}/services/data/v59.0/sobjects/Lead/updated",
+        params={"start": "0001-01-01T00:00:00+14:00", "end": "2026-01-01T00:00:00Z"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+    assert answer.status_code == 400
+    assert answer.json()[0]["errorCode"] == "INVALID_REPLICATION_DATE"

@@ -8,7 +8,11 @@ from typing import Any
 import pytest
 import requests
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
+from simple_salesforce.exceptions import (
+    SalesforceMalformedRequest,
+    SalesforceMoreThanOneRecord,
+    SalesforceResourceNotFound,
+)
 
 from leadbridge.sandbox.salesforce import SfError
 from leadbridge.sandbox.salesforce.ids import to18
@@ -120,6 +124,10 @@ def test_unknown_ids_are_not_found_in_the_real_shapes(sf: Salesforce) -> None:
         ({"LastName": None}, "REQUIRED_FIELD_MISSING", "[LastName]", ["LastName"]),
         ({"Company": "x" * 256}, "STRING_TOO_LONG", "(max length=255)", ["Company"]),
         ({"NumberOfEmployees": "many"}, "JSON_PARSER_ERROR", "Cannot deserialize", None),
+        ({"NumberOfEmployees": "1e999"}, "JSON_PARSER_ERROR", "Cannot deserialize", None),
+        ({"NumberOfEmployees": "nan"}, "JSON_PARSER_ERROR", "Cannot deserialize", None),
+        ({"NumberOfEmployees": 2**31}, "JSON_PARSER_ERROR", "Cannot deserialize", None),
+        ({"NumberOfEmployees": 2.5}, "JSON_PARSER_ERROR", "Cannot deserialize", None),
     ],
 )
 def test_a_bad_write_is_refused_with_the_real_code(
@@ -285,3 +293,28 @@ def test_unknown_sobjects_and_methods_are_refused(org: RunningOrg, sf: Salesforc
     )
     assert answer.status_code == 405
     assert answer.json()[0]["errorCode"] == "METHOD_NOT_ALLOWED"
+
+
+def test_an_external_id_two_records_share_is_a_300_more_than_one_record(
+    org: RunningOrg, sf: Salesforce
+) -> None:
+    first = org.lead(HubSpot_Contact_Id__c="1017")
+    second = org.lead(HubSpot_Contact_Id__c="1017")
+    with pytest.raises(SalesforceMoreThanOneRecord) as upsert:
+        sf.Lead.upsert("HubSpot_Contact_Id__c/1017", {"Title": "CTO"})
+    assert upsert.value.status == 300
+    assert upsert.value.content == [
+        f"/services/data/v59.0/sobjects/Lead/{first}",
+        f"/services/data/v59.0/sobjects/Lead/{second}",
+    ]
+    with pytest.raises(SalesforceMoreThanOneRecord):
+        sf.Lead.get_by_custom_id("HubSpot_Contact_Id__c", "1017")
+    assert [r["Title"] for r in org.sim.state.records("Lead")] == [None, None]
+    [result] = sf.restful(
+        "composite/sobjects/Lead/HubSpot_Contact_Id__c",
+        method="PATCH",
+        json={"records": [{"attributes": {"type": "Lead"}, "HubSpot_Contact_Id__c": "1017"}]},
+    )
+    assert result["errors"][0]["statusCode"] == "DUPLICATE_EXTERNAL_ID"
+    assert sf.Lead.upsert("HubSpot_Contact_Id__c/2020", {"LastName": "A", "Company": "B"}) == 201
+    assert sf.Lead.get_by_custom_id("HubSpot_Contact_Id__c", "2020")["LastName"] == "A"

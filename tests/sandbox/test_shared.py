@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -78,11 +79,35 @@ def test_a_rate_limit_burst_refuses_consecutive_requests() -> None:
     assert first == [Fault.RATE_LIMIT] * 4
 
 
-def test_fault_spec_rejects_nonsense() -> None:
-    with pytest.raises(ValueError, match="unknown fault settings"):
-        FaultSpec.from_json({"eror_rate": 0.1})
-    with pytest.raises(ValueError, match="between 0 and 1"):
-        FaultSpec.from_json({"error_rate": 3})
+@pytest.mark.parametrize(
+    ("settings", "match"),
+    [
+        ({"eror_rate": 0.1}, "unknown fault settings"),
+        ({"error_rate": 3}, "between 0 and 1"),
+        ({"drop_rate": "often"}, "between 0 and 1"),
+        ({"error_statuses": "abc"}, "5xx"),
+        ({"error_statuses": [200]}, "5xx"),
+        ({"error_statuses": []}, "5xx"),
+        ({"latency_seconds": [1]}, "latency_seconds"),
+        ({"latency_seconds": [-1, 0]}, "latency_seconds"),
+        ({"latency_seconds": [2, 1]}, "latency_seconds"),
+        ({"rate_limit_burst": "x"}, "rate_limit_burst"),
+        ({"rate_limit_burst": 0}, "rate_limit_burst"),
+        ({"path_prefix": 5}, "path_prefix"),
+    ],
+)
+def test_fault_spec_rejects_nonsense(settings: dict[str, object], match: str) -> None:
+    # Accepted, any of these would break every later request of the service with a 500.
+    with pytest.raises(ValueError, match=match):
+        FaultSpec.from_json(settings)
+
+
+def test_the_clock_refuses_jumps_no_calendar_holds() -> None:
+    clock = SimClock(datetime(2026, 1, 5, tzinfo=UTC))
+    for seconds in (float("inf"), float("nan"), 1e300, 300 * 365 * 86_400 * 100):
+        with pytest.raises(ValueError, match="clock"):
+            clock.advance(seconds)
+    assert clock.now().year == 2026
 
 
 @pytest.fixture
@@ -161,6 +186,12 @@ def test_control_endpoints_steer_faults_and_clock(
     assert session.get(server.url + "/x", timeout=5).status_code >= 500
     bad = session.put(server.url + "/_sandbox/faults", json={"error_rat": 1}, timeout=5)
     assert bad.status_code == 400 and "unknown fault settings" in bad.text
+    wrong = session.put(server.url + "/_sandbox/faults", json={"error_statuses": "x"}, timeout=5)
+    assert wrong.status_code == 400 and injector.spec.error_statuses == (500, 502, 503)
+    counts = session.get(server.url + "/_sandbox/faults", timeout=5).json()["injected"]
+    assert counts == {"server_error": 1}
+    far = session.post(server.url + "/_sandbox/clock/advance", json={"seconds": 1e300}, timeout=5)
+    assert far.status_code == 400
     before = session.get(server.url + "/_sandbox/clock", timeout=5).json()["now"]
     after = session.post(server.url + "/_sandbox/clock/advance", json={"days": 2}, timeout=5).json()
     assert after["now"][:10] > before[:10]
@@ -184,6 +215,54 @@ def test_deliverer_retries_until_the_subscriber_answers_2xx(tls_files: TLSFiles)
         assert deliverer.wait_idle(5)
         assert seen == [b"attempt 1", b"attempt 2", b"attempt 3"]
         assert [a.status for a in deliverer.attempts] == [503, 503, 200]
+    finally:
+        deliverer.stop()
+        server.stop()
+
+
+def test_deliverer_retries_past_any_count_until_its_clock_says_give_up() -> None:
+    clock = SimClock(datetime(2026, 1, 5, tzinfo=UTC))
+    deliverer = Deliverer(
+        "test",
+        max_attempts=None,
+        give_up_after=86_400,
+        clock=clock.time,
+        backoff=lambda attempt: 0.0,
+        timeout=0.5,
+    )
+    try:
+        deliverer.enqueue("http://127.0.0.1:9/nowhere", lambda n: (b"x", {}))
+        deadline = time.monotonic() + 10
+        while len(deliverer.attempts) < 15 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(deliverer.attempts) >= 15 and deliverer.given_up == 0
+        clock.advance(86_400)
+        assert deliverer.wait_idle(5)
+        assert deliverer.given_up == 1
+    finally:
+        deliverer.stop()
+
+
+def test_a_message_that_cannot_render_costs_a_try_not_the_thread(tls_files: TLSFiles) -> None:
+    seen: list[bytes] = []
+
+    async def hook(request: Request) -> Response:
+        seen.append(await request.body())
+        return PlainTextResponse("ok")
+
+    def flaky(attempt: int) -> tuple[bytes, dict[str, str]]:
+        if attempt == 1:
+            raise RuntimeError("the record vanished")
+        return b"second try", {}
+
+    server = serve(Starlette(routes=[Route("/hook", hook, methods=["POST"])]), "hook")
+    deliverer = Deliverer("test", backoff=lambda attempt: 0.0)
+    try:
+        deliverer.enqueue(server.url + "/hook", flaky)
+        deliverer.enqueue(server.url + "/hook", lambda n: (b"another", {}))
+        assert deliverer.wait_idle(5)
+        assert sorted(seen) == [b"another", b"second try"]
+        assert deliverer.attempts[0].status is None and b"vanished" in deliverer.attempts[0].body
     finally:
         deliverer.stop()
         server.stop()

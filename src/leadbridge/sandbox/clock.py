@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from datetime import UTC, datetime
+
+# Far enough for any story, near enough that every stamp still formats (datetime ends at 9999).
+LATEST = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
 
 
 class SimClock:
@@ -28,9 +32,13 @@ class SimClock:
         return datetime.fromtimestamp(self.time(), UTC)
 
     def advance(self, seconds: float) -> datetime:
+        if not math.isfinite(seconds):
+            raise ValueError(f"cannot advance the clock by {seconds}")
         if seconds < 0:
             raise ValueError("the simulated clock never goes back")
         with self._lock:
+            if time.time() + self._offset + seconds >= LATEST:
+                raise ValueError("the simulated clock cannot go past the year 9000")
             self._offset += seconds
         return self.now()
 

@@ -31,8 +31,7 @@ def control_routes(clock: SimClock, faults: FaultInjector) -> list[Route]:
         return JSON({"now": iso_millis(moment)})
 
     async def get_faults(request: Request) -> Response:
-        spec = faults.spec
-        return JSON({"spec": spec.__dict__, "injected": dict(faults.injected)})
+        return JSON({"spec": faults.spec.__dict__, "injected": faults.counts()})
 
     async def set_faults(request: Request) -> Response:
         """Body: FaultSpec fields, e.g. {"error_rate": 0.1}; {} heals the service."""

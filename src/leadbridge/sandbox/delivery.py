@@ -43,15 +43,18 @@ class _Pending:
     url: str = field(compare=False)
     render: Render = field(compare=False)
     accept: Accept = field(compare=False)
+    first: float = field(compare=False)  # the service's clock when the message was queued
     attempt: int = field(compare=False, default=1)
 
 
 class Deliverer:
-    """POSTs each message until it is accepted (a 2xx answer by default) or `max_attempts`,
-    waiting longer after each failure.
+    """POSTs each message until it is accepted (a 2xx answer by default), waiting longer
+    after each failure, and gives up after `max_attempts` tries or once `give_up_after`
+    seconds of the service's `clock` have passed since the message was queued.
 
     `backoff(attempt)` gives the wait in real seconds before the next try; the
-    real services stretch ten tries over a day, the sandbox over seconds.
+    real services stretch their tries over a day, the sandbox over seconds, and
+    a test that advances the simulated clock past the day sees the give-up.
     """
 
     def __init__(
@@ -59,13 +62,17 @@ class Deliverer:
         name: str,
         *,
         timeout: float = 5.0,
-        max_attempts: int = 10,
+        max_attempts: int | None = 10,
+        give_up_after: float | None = None,
+        clock: Callable[[], float] = time.time,
         backoff: Callable[[int], float] = lambda attempt: min(0.2 * 2 ** (attempt - 1), 5.0),
         verify: str | bool = True,
     ) -> None:
         self.name = name
         self.timeout = timeout
         self.max_attempts = max_attempts
+        self.give_up_after = give_up_after
+        self.clock = clock
         self.backoff = backoff
         self.attempts: list[Attempt] = []  # every try, for tests and the control API
         self.given_up = 0
@@ -86,8 +93,9 @@ class Deliverer:
         """Queues a message; `accept` decides from the answer whether it arrived
         (Outbound Messages need a SOAP Ack, not just a 200)."""
         with self._cond:
+            due = time.monotonic() + delay
             heapq.heappush(
-                self._heap, _Pending(time.monotonic() + delay, next(self._seq), url, render, accept)
+                self._heap, _Pending(due, next(self._seq), url, render, accept, self.clock())
             )
             self._cond.notify()
 
@@ -130,18 +138,27 @@ class Deliverer:
                     self._busy -= 1
 
     def _try(self, item: _Pending) -> None:
-        body, headers = item.render(item.attempt)
         status: int | None
         try:
+            body, headers = item.render(item.attempt)
             answer = self._session.post(item.url, data=body, headers=headers, timeout=self.timeout)
             status = answer.status_code
             reply = answer.content
+            delivered = item.accept(status, reply)
         except requests.RequestException as exc:
-            status, reply = None, str(exc).encode()
+            status, reply, delivered = None, str(exc).encode(), False
+        except Exception as exc:
+            # A bug in rendering must cost this message a try, not the thread every message.
+            log.exception("%s: could not deliver to %s", self.name, item.url)
+            status, reply, delivered = None, repr(exc).encode(), False
         self.attempts.append(Attempt(item.url, item.attempt, status, reply))
-        if status is not None and item.accept(status, reply):
+        if delivered:
             return
-        if item.attempt >= self.max_attempts:
+        out_of_tries = self.max_attempts is not None and item.attempt >= self.max_attempts
+        out_of_time = (
+            self.give_up_after is not None and self.clock() - item.first >= self.give_up_after
+        )
+        if out_of_tries or out_of_time:
             self.given_up += 1
             log.warning("%s: gave up on %s after %d attempts", self.name, item.url, item.attempt)
             return

@@ -49,6 +49,7 @@ class FaultSpec:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FaultSpec:
+        """A spec from a control request's body; ValueError names the first bad setting."""
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -59,17 +60,51 @@ class FaultSpec:
             k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
         }
         spec = cls(**values)
-        for name in (
-            "error_rate",
-            "rate_limit_rate",
-            "latency_rate",
-            "drop_rate",
-            "session_expiry_rate",
-        ):
-            rate = getattr(spec, name)
-            if not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0:
-                raise ValueError(f"{name} must be a number between 0 and 1, got {rate!r}")
+        spec.validate()
         return spec
+
+    def validate(self) -> None:
+        # A bad setting must be refused now: accepted, it would break every later request.
+        for name in _RATES:
+            _check_rate(name, getattr(self, name))
+        statuses = self.error_statuses
+        if (
+            not isinstance(statuses, tuple)
+            or not statuses
+            or not all(_is_int(s) and 500 <= s <= 599 for s in statuses)
+        ):
+            raise ValueError(f"error_statuses must be a list of 5xx codes, got {statuses!r}")
+        burst = self.rate_limit_burst
+        if not _is_int(burst) or not 1 <= burst <= 10_000:
+            raise ValueError(f"rate_limit_burst must be an integer from 1, got {burst!r}")
+        latency = self.latency_seconds
+        if (
+            not isinstance(latency, tuple)
+            or len(latency) != 2
+            or not all(_is_number(x) and 0 <= x <= 60 for x in latency)
+            or latency[0] > latency[1]
+        ):
+            raise ValueError(
+                f"latency_seconds must be [low, high] seconds within 0..60, got {latency!r}"
+            )
+        if not isinstance(self.path_prefix, str):
+            raise ValueError(f"path_prefix must be a string, got {self.path_prefix!r}")
+
+
+_RATES = ("error_rate", "rate_limit_rate", "latency_rate", "drop_rate", "session_expiry_rate")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_rate(name: str, rate: Any) -> None:
+    if not _is_number(rate) or not 0.0 <= rate <= 1.0:
+        raise ValueError(f"{name} must be a number between 0 and 1, got {rate!r}")
 
 
 @dataclass
@@ -137,6 +172,11 @@ class FaultInjector:
             if fault is not None:
                 self._count(fault)
             return fault, status, delay
+
+    def counts(self) -> dict[str, int]:
+        """How many of each fault struck so far (a copy, safe to read while requests run)."""
+        with self._lock:
+            return dict(self.injected)
 
     def _count(self, fault: Fault) -> None:
         self.injected[fault.value] = self.injected.get(fault.value, 0) + 1

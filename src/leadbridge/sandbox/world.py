@@ -10,6 +10,7 @@ from typing import Any
 
 from leadbridge.sandbox.clock import SimClock
 from leadbridge.sandbox.hubspot import HubSpotSim
+from leadbridge.sandbox.hubspot.limits import tier_limits
 from leadbridge.sandbox.salesforce import SalesforceSim
 from leadbridge.sandbox.seed import Population, populate
 from leadbridge.sandbox.server import RunningServer, serve
@@ -17,6 +18,7 @@ from leadbridge.sandbox.slack import SlackSim
 from leadbridge.sandbox.tls import TLSFiles, make_test_ca
 
 ALERT_CHANNEL = "#revops-alerts"
+PROFESSIONAL = tier_limits("professional")
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,9 @@ class Sandbox:
             token=creds.hubspot_token,
             app_secret=creds.hubspot_app_secret,
             seed=seed,
-            ten_second_limit=190 if limits else None,
-            daily_limit=650_000 if limits else None,
+            # A Professional portal's limits (190 per ten seconds, 650,000 a day), or none.
+            ten_second_limit=PROFESSIONAL["ten_second_limit"] if limits else None,
+            daily_limit=PROFESSIONAL["daily_limit"] if limits else None,
             search_per_second=5 if limits else None,
             search_lag_seconds=search_lag_seconds,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hmac
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -11,11 +11,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from leadbridge.sandbox.http import JSON, read_json
-from leadbridge.sandbox.hubspot.errors import AUTH_MESSAGE, ApiError, Correlator, error_body
+from leadbridge.sandbox.hubspot.apps import Apps, missing_scopes_body
+from leadbridge.sandbox.hubspot.errors import (
+    AUTH_MESSAGE,
+    ApiError,
+    Correlator,
+    error_body,
+    server_error_body,
+)
 from leadbridge.sandbox.hubspot.limits import Limits
 from leadbridge.sandbox.hubspot.properties import Catalog
 from leadbridge.sandbox.hubspot.state import ContactStore
 
+log = logging.getLogger(__name__)
 Handler = Callable[[Request], Awaitable[Response]]
 API_SOURCE = "INTEGRATION"  # how HubSpot labels a private app's writes in history and webhooks
 
@@ -26,16 +34,18 @@ class Api:
     catalog: Catalog
     limits: Limits
     correlate: Correlator
-    token: str
+    apps: Apps
 
-    def guard(self, handler: Handler, *, search: bool = False) -> Handler:
-        expected = f"Bearer {self.token}".encode()
+    def guard(self, handler: Handler, scope: str, *, search: bool = False) -> Handler:
+        """Auth (401), the app's scopes (403), the portal's limits (429), then `handler`."""
 
         async def endpoint(request: Request) -> Response:
-            given = request.headers.get("authorization", "").encode()
-            if not hmac.compare_digest(given, expected):
+            granted = self.apps.scopes_for(request.headers.get("authorization", ""))
+            if granted is None:
                 body = error_body("INVALID_AUTHENTICATION", AUTH_MESSAGE, self.correlate())
                 return JSON(body, status_code=401)
+            if scope not in granted:
+                return JSON(missing_scopes_body(scope, self.correlate()), status_code=403)
             refusal, headers = self.limits.admit(search=search)
             if refusal is not None:
                 return refusal
@@ -47,6 +57,11 @@ class Api:
                     if exc.empty_body
                     else JSON(exc.body(self.correlate()), status_code=exc.status)
                 )
+            except Exception:
+                # A simulator bug still answers in HubSpot's shape, and says where it broke.
+                log.exception("the simulated HubSpot failed on %s %s", request.method, request.url)
+                body = server_error_body(500, self.correlate())
+                response = JSON(body, status_code=500)
             response.headers.update(headers)
             return response
 

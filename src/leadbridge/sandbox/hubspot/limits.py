@@ -10,6 +10,20 @@ from leadbridge.sandbox.hubspot.errors import Correlator, rate_limit_body
 from leadbridge.sandbox.ratelimit import DailyAllocation, RollingWindow
 
 WINDOW_SECONDS = 10.0
+# A private app's limits by the portal's subscription: (per ten seconds, per day).
+TIERS: dict[str, tuple[int, int]] = {
+    "starter": (100, 250_000),  # Free and Starter
+    "professional": (190, 650_000),  # Professional and Enterprise
+    "capacity_pack": (250, 1_000_000),  # with the API limit increase
+}
+
+
+def tier_limits(tier: str) -> dict[str, int]:
+    """HubSpotSim keyword arguments for a subscription tier, e.g. `**tier_limits("starter")`."""
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}; expected one of {sorted(TIERS)}")
+    per_ten_seconds, per_day = TIERS[tier]
+    return {"ten_second_limit": per_ten_seconds, "daily_limit": per_day}
 
 
 class Limits:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from leadbridge.sandbox.hubspot.errors import ApiError, bad_request
@@ -240,9 +240,8 @@ class Catalog:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._defs = {definition.name: definition for definition in default_properties()}
-        self._stage_rank = {
-            opt.value: opt.display_order for opt in self._defs["lifecyclestage"].options
-        }
+        self._stage_rank = _ranks(self._defs["lifecyclestage"])
+        self._next_stage = 1_021_365_847  # custom stages get numeric internal names
 
     def get(self, name: str) -> PropertyDef | None:
         return self._defs.get(name)
@@ -254,6 +253,25 @@ class Catalog:
     def stage_rank(self, value: str) -> int:
         """A lifecycle stage's place in the funnel; unknown stages sort last, like custom ones."""
         return self._stage_rank.get(value, len(self._stage_rank))
+
+    def add_lifecycle_stage(self, label: str, *, before: str | None = None) -> str:
+        """A portal's own lifecycle stage, placed before `before` (else last); answers its
+        numeric internal name. It takes part in the forward-only rule at that place."""
+        with self._lock:
+            stage = self._defs["lifecyclestage"]
+            values = [option.value for option in stage.options]
+            if before is not None and before not in values:
+                raise ValueError(f"no lifecycle stage {before!r}; expected one of {values}")
+            value = str(self._next_stage)
+            self._next_stage += 1
+            at = values.index(before) if before is not None else len(values)
+            pairs = [(o.label, o.value) for o in stage.options]
+            pairs.insert(at, (label, value))
+            options = _options(tuple(pairs))
+            updated = replace(stage, options=options, option_values=_values(options))
+            self._defs = {**self._defs, "lifecyclestage": updated}
+            self._stage_rank = _ranks(updated)
+        return value
 
     def create(self, spec: dict[str, Any], created_at: str) -> PropertyDef:
         """A custom property from a POST body (HubSpot's PropertyCreate)."""
@@ -293,6 +311,10 @@ class Catalog:
         return definition
 
 
+def _ranks(stage: PropertyDef) -> dict[str, int]:
+    return {option.value: rank for rank, option in enumerate(stage.options)}
+
+
 def _parse_options(raw: Any, type_: str) -> tuple[Option, ...]:
     if not isinstance(raw, list):
         raise bad_request("options must be a list")
@@ -302,12 +324,10 @@ def _parse_options(raw: Any, type_: str) -> tuple[Option, ...]:
     for order, item in enumerate(raw):
         if not isinstance(item, dict) or "value" not in item or "label" not in item:
             raise bad_request("Each option needs a label and a value")
+        display = item.get("displayOrder", order)
+        if not isinstance(display, int) or isinstance(display, bool):
+            raise bad_request(f"Option displayOrder must be an integer, got {display!r}")
         options.append(
-            Option(
-                str(item["label"]),
-                str(item["value"]),
-                int(item.get("displayOrder", order)),
-                bool(item.get("hidden", False)),
-            )
+            Option(str(item["label"]), str(item["value"]), display, bool(item.get("hidden", False)))
         )
     return tuple(options)

@@ -9,6 +9,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from leadbridge.sandbox.http import JSON
+from leadbridge.sandbox.hubspot.apps import CONTACTS_READ as READ
+from leadbridge.sandbox.hubspot.apps import CONTACTS_WRITE as WRITE
 from leadbridge.sandbox.hubspot.errors import ApiError, bad_request
 from leadbridge.sandbox.hubspot.guard import (
     API_SOURCE,
@@ -128,11 +130,11 @@ def batch_routes(api: Api) -> list[Route]:
 
     guard = api.guard
     return [
-        Route(f"{BASE}/read", guard(read), methods=["POST"]),
-        Route(f"{BASE}/create", guard(create), methods=["POST"]),
-        Route(f"{BASE}/update", guard(update), methods=["POST"]),
-        Route(f"{BASE}/upsert", guard(upsert), methods=["POST"]),
-        Route(f"{BASE}/archive", guard(archive), methods=["POST"]),
+        Route(f"{BASE}/read", guard(read, READ), methods=["POST"]),
+        Route(f"{BASE}/create", guard(create, WRITE), methods=["POST"]),
+        Route(f"{BASE}/update", guard(update, WRITE), methods=["POST"]),
+        Route(f"{BASE}/upsert", guard(upsert, WRITE), methods=["POST"]),
+        Route(f"{BASE}/archive", guard(archive, WRITE), methods=["POST"]),
     ]
 
 
@@ -157,6 +159,10 @@ def _upsert_one(
 def _input_id(item: Any) -> str:
     if not isinstance(item, dict) or item.get("id") in (None, ""):
         raise bad_request("Each input needs an id")
+    if not isinstance(item.get("idProperty", ""), str | None):
+        raise bad_request("Invalid input JSON: idProperty must be a property name")
+    if not isinstance(item["id"], str | int) or isinstance(item["id"], bool):
+        raise bad_request("Invalid input JSON: id must be a string")
     return str(item["id"])
 
 

@@ -10,6 +10,8 @@ from starlette.routing import Route
 
 from leadbridge.sandbox.http import JSON
 from leadbridge.sandbox.hubspot import search
+from leadbridge.sandbox.hubspot.apps import CONTACTS_READ as READ
+from leadbridge.sandbox.hubspot.apps import CONTACTS_WRITE as WRITE
 from leadbridge.sandbox.hubspot.errors import ApiError, bad_request
 from leadbridge.sandbox.hubspot.guard import API_SOURCE, Api, flag, json_body
 from leadbridge.sandbox.hubspot.records import render, selected_names
@@ -31,6 +33,8 @@ def object_routes(api: Api) -> list[Route]:
             raise bad_request("limit and after must be integers") from None
         if not 1 <= limit <= MAX_PAGE:
             raise bad_request(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
+        if after < 0:
+            raise bad_request(f"after must be a paging cursor from an earlier answer, got {after}")
         names = selected_names(query.getlist("properties"))
         history = query.getlist("propertiesWithHistory")
         with store.lock:
@@ -105,11 +109,11 @@ def object_routes(api: Api) -> list[Route]:
 
     guard = api.guard
     return [
-        Route(BASE, guard(list_page), methods=["GET"]),
-        Route(BASE, guard(create), methods=["POST"]),
-        Route(f"{BASE}/search", guard(do_search, search=True), methods=["POST"]),
-        Route(f"{BASE}/merge", guard(merge), methods=["POST"]),
-        Route(BASE + "/{contact_id}", guard(read), methods=["GET"]),
-        Route(BASE + "/{contact_id}", guard(update), methods=["PATCH"]),
-        Route(BASE + "/{contact_id}", guard(archive), methods=["DELETE"]),
+        Route(BASE, guard(list_page, READ), methods=["GET"]),
+        Route(BASE, guard(create, WRITE), methods=["POST"]),
+        Route(f"{BASE}/search", guard(do_search, READ, search=True), methods=["POST"]),
+        Route(f"{BASE}/merge", guard(merge, WRITE), methods=["POST"]),
+        Route(BASE + "/{contact_id}", guard(read, READ), methods=["GET"]),
+        Route(BASE + "/{contact_id}", guard(update, WRITE), methods=["PATCH"]),
+        Route(BASE + "/{contact_id}", guard(archive, WRITE), methods=["DELETE"]),
     ]

@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from leadbridge.sandbox.http import JSON
+from leadbridge.sandbox.hubspot.apps import SCHEMAS_READ, SCHEMAS_WRITE
 from leadbridge.sandbox.hubspot.errors import ApiError
 from leadbridge.sandbox.hubspot.guard import Api, json_body
 
@@ -42,7 +43,7 @@ def property_routes(api: Api) -> list[Route]:
 
     guard = api.guard
     return [
-        Route(BASE, guard(list_all), methods=["GET"]),
-        Route(BASE, guard(create), methods=["POST"]),
-        Route(BASE + "/{name}", guard(read), methods=["GET"]),
+        Route(BASE, guard(list_all, SCHEMAS_READ), methods=["GET"]),
+        Route(BASE, guard(create, SCHEMAS_WRITE), methods=["POST"]),
+        Route(BASE + "/{name}", guard(read, SCHEMAS_READ), methods=["GET"]),
     ]

@@ -63,6 +63,8 @@ def parse(body: Any, catalog: Catalog) -> Query:
     if not 0 <= limit <= MAX_LIMIT:
         raise bad_request(f"limit must be between 0 and {MAX_LIMIT}, got {limit}")
     after = _integer(body.get("after") or 0, "after")
+    if after < 0:
+        raise bad_request(f"after must be a paging cursor from an earlier answer, got {after}")
     if after >= MAX_RESULTS:
         raise bad_request(
             f"Search results are limited to {MAX_RESULTS} records; after={after} is past that."

@@ -13,8 +13,14 @@ from leadbridge.sandbox.control import control_routes
 from leadbridge.sandbox.delivery import Deliverer
 from leadbridge.sandbox.faults import FaultInjector, FaultMiddleware
 from leadbridge.sandbox.http import JSON
+from leadbridge.sandbox.hubspot.apps import Apps
 from leadbridge.sandbox.hubspot.controls import sandbox_routes
-from leadbridge.sandbox.hubspot.errors import Correlator, rate_limit_body, server_error_body
+from leadbridge.sandbox.hubspot.errors import (
+    Correlator,
+    error_body,
+    rate_limit_body,
+    server_error_body,
+)
 from leadbridge.sandbox.hubspot.guard import Api
 from leadbridge.sandbox.hubspot.limits import Limits
 from leadbridge.sandbox.hubspot.people import Marketer
@@ -55,8 +61,14 @@ class HubSpotSim:
             clock, self.catalog, seed=seed, search_lag_seconds=search_lag_seconds
         )
         self.faults = FaultInjector(seed=seed)
+        # HubSpot tries a webhook POST up to 10 times over 24 hours, each with a 5 s timeout.
         self.deliveries = Deliverer(
-            "hubspot-webhooks", timeout=5.0, max_attempts=10, verify=webhook_verify
+            "hubspot-webhooks",
+            timeout=5.0,
+            max_attempts=10,
+            give_up_after=24 * 3600,
+            clock=clock.time,
+            verify=webhook_verify,
         )
         self.webhooks = WebhookHub(
             clock,
@@ -76,7 +88,9 @@ class HubSpotSim:
             daily_limit=daily_limit,
             search_per_second=search_per_second,
         )
-        api = Api(self.state, self.catalog, self.limits, correlate, token)
+        self.apps = Apps()
+        self.apps.add(token)
+        api = Api(self.state, self.catalog, self.limits, correlate, self.apps)
         routes = [
             *object_routes(api),
             *batch_routes(api),
@@ -92,9 +106,24 @@ class HubSpotSim:
             body = rate_limit_body("TEN_SECONDLY_ROLLING", correlate())
             return JSON(body, status_code=429, headers=self.limits.current_headers())
 
+        async def no_route(request: Request, exc: Exception) -> Response:
+            # A path or method no route serves: HubSpot's JSON, never the framework's text.
+            status = getattr(exc, "status_code", 404)
+            category = "OBJECT_NOT_FOUND" if status == 404 else "VALIDATION_ERROR"
+            message = "resource not found" if status == 404 else "Method not allowed"
+            return JSON(error_body(category, message, correlate()), status_code=status)
+
         self.app = FaultMiddleware(
-            Starlette(routes=routes), self.faults, server_error, rate_limited
+            Starlette(routes=routes, exception_handlers={404: no_route, 405: no_route}),
+            self.faults,
+            server_error,
+            rate_limited,
         )
+
+    def add_private_app(self, token: str, scopes: Iterable[str] | None = None) -> None:
+        """Installs another private app on the portal: its own token and scopes (every
+        scope when None), the portal's one rate-limit budget."""
+        self.apps.add(token, scopes)
 
     def subscribe(
         self,

@@ -56,12 +56,12 @@ def normalize(definition: PropertyDef, raw: Any) -> str:
             raise InvalidValue("INVALID_BOOLEAN", f"{value} was not a valid boolean.")
         return value.lower()
     if kind == "datetime":
-        millis = to_millis(value)
-        if millis is None:
+        moment = _instant(value)
+        if moment is None:
             raise InvalidValue(
                 "INVALID_DATE", f"{value} was not a valid long or ISO 8601 date-time."
             )
-        return iso_millis(datetime.fromtimestamp(millis / 1000, UTC))
+        return iso_millis(moment)
     if kind == "date":
         return _date(value)
     if kind == "enumeration":
@@ -80,12 +80,14 @@ def normalize(definition: PropertyDef, raw: Any) -> str:
 def _date(value: str) -> str:
     """Date properties hold midnight UTC; HubSpot refuses any other time of day."""
     if _DIGITS.match(value):
-        millis = int(value)
-        if millis % 86_400_000:
+        moment = _instant(value)
+        if moment is None:
+            raise InvalidValue("INVALID_DATE", f"{value} was not a valid date.")
+        if int(value) % 86_400_000:
             raise InvalidValue(
                 "INVALID_DATE", f"{value} is not at midnight UTC; date properties hold dates only."
             )
-        return datetime.fromtimestamp(millis / 1000, UTC).date().isoformat()
+        return moment.date().isoformat()
     try:
         return datetime.strptime(value, "%Y-%m-%d").date().isoformat()
     except ValueError:
@@ -99,11 +101,22 @@ def to_millis(value: str) -> float | None:
         return float(text)
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.timestamp() * 1000
+    except (ValueError, OverflowError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp() * 1000
+
+
+def _instant(value: str) -> datetime | None:
+    """The UTC moment a stored value stands for, or None when no calendar holds it."""
+    millis = to_millis(value)
+    if millis is None:
+        return None
+    try:
+        return datetime.fromtimestamp(millis / 1000, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def validate_write(catalog: Catalog, properties: Any, *, trusted: bool) -> dict[str, str]:

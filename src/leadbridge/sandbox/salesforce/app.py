@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from leadbridge.sandbox.faults import FaultInjector, FaultMiddleware
 from leadbridge.sandbox.salesforce import rest
 from leadbridge.sandbox.salesforce.context import Org
-from leadbridge.sandbox.salesforce.errors import SfError
+from leadbridge.sandbox.salesforce.errors import SfError, not_found
 from leadbridge.sandbox.salesforce.limits import concurrency_exceeded
 from leadbridge.sandbox.salesforce.oauth import Endpoint
 
@@ -34,8 +34,17 @@ def build_app(
         Route("/services/data/{path:path}", data, methods=_ALL_METHODS),
         *control,
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, exception_handlers={404: _no_route, 405: _no_route})
     return _RememberBase(FaultMiddleware(app, faults, server_error, rate_limited), remember_base)
+
+
+async def _no_route(request: Request, exc: Exception) -> Response:
+    """A path or method nothing serves: the API's error array, never the framework's text."""
+    if getattr(exc, "status_code", 404) == 405:
+        return SfError(
+            "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed.", status=405
+        ).response()
+    return not_found().response()
 
 
 def server_error(request: Request, status: int) -> Response:

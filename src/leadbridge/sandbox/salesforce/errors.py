@@ -55,3 +55,20 @@ def converted_lead() -> SfError:
 
 def json_parser_error(detail: str) -> SfError:
     return SfError("JSON_PARSER_ERROR", detail)
+
+
+class MoreThanOneRecord(SfError):
+    """An external id that is not unique matched several records. REST answers 300 with the
+    records' URLs (simple-salesforce's SalesforceMoreThanOneRecord); a collection reports
+    DUPLICATE_EXTERNAL_ID for that record."""
+
+    def __init__(self, sobject: str, field: str, ids: list[str]) -> None:
+        super().__init__(
+            "DUPLICATE_EXTERNAL_ID",
+            f"{sobject}: more than one record found for external id field: {ids}",
+            status=300,
+            fields=[],
+        )
+        self.sobject = sobject
+        self.field = field
+        self.ids = ids

@@ -68,9 +68,9 @@ def _param(name: str, raw: str | None) -> datetime:
         raise SfError("MISSING_ARGUMENT", f"Missing required parameter: {name}")
     try:
         moment = datetime.fromisoformat(raw.strip().replace(" ", "+").replace("Z", "+00:00"))
-    except ValueError:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise SfError("INVALID_REPLICATION_DATE", f"Unable to parse {name}: {raw}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _minute(moment: datetime) -> datetime:

@@ -20,7 +20,7 @@ from leadbridge.sandbox.faults import Fault
 from leadbridge.sandbox.http import JSON
 from leadbridge.sandbox.salesforce import collections, query_api, sobjects_api
 from leadbridge.sandbox.salesforce.context import Call, Handler, Org
-from leadbridge.sandbox.salesforce.errors import SfError, not_found
+from leadbridge.sandbox.salesforce.errors import MoreThanOneRecord, SfError, not_found
 from leadbridge.sandbox.salesforce.limits import limit_exceeded
 from leadbridge.sandbox.salesforce.oauth import bearer_token
 
@@ -112,9 +112,13 @@ def data_api(org: Org, routes: Routes = ROUTES) -> Endpoint:
             )
         if not org.usage.spend().allowed:
             return limit_exceeded().response(org.usage.header())
+        version = segments[0][1:]
         try:
             handler, params = _match(routes, segments[1:], request.method)
-            response = await handler(Call(request, org, segments[0][1:], user_id, params))
+            response = await handler(Call(request, org, version, user_id, params))
+        except MoreThanOneRecord as exc:
+            base = f"/services/data/v{version}/sobjects/{exc.sobject}"
+            response = JSON([f"{base}/{record_id}" for record_id in exc.ids], status_code=300)
         except SfError as exc:
             response = exc.response()
         except Exception:

@@ -189,7 +189,9 @@ LEAD = SObject(
                    reference_to=("Opportunity",), relationship="ConvertedOpportunity"),
         _read_only("ConvertedDate", "date", "Converted Date"),
         _text("Leadbridge_Id__c", "Leadbridge ID", 64, external_id=True, unique=True),
-        _text("HubSpot_Contact_Id__c", "HubSpot Contact ID", 32),
+        # An external id that is not unique: two leads may hold it, and an upsert by it then
+        # answers 300 (MoreThanOneRecord), as the real org does.
+        _text("HubSpot_Contact_Id__c", "HubSpot Contact ID", 32, external_id=True),
         _pick("Recycle_Reason__c", "Recycle Reason", RECYCLE_REASONS, restricted=True),
         *_system(),
     ),

@@ -21,6 +21,8 @@ from leadbridge.sandbox.salesforce.state import OrgState
 from leadbridge.sandbox.server import RunningServer, serve
 from leadbridge.sandbox.tls import TLSFiles
 
+OUTBOUND_RETRY_SECONDS = 24 * 3600
+
 
 class SalesforceSim:
     """A Salesforce org over HTTPS: serve `.app` (or call `.serve(tls)`) and point
@@ -55,7 +57,14 @@ class SalesforceSim:
         self.sessions = Sessions(clock, org_id, session_seconds)
         self.usage = ApiUsage(clock, daily_api_limit)
         self.faults = FaultInjector(seed=seed)
-        self.deliveries = Deliverer("salesforce-outbound", verify=outbound_verify)
+        # Salesforce retries an unacknowledged message for 24 hours, however many tries that is.
+        self.deliveries = Deliverer(
+            "salesforce-outbound",
+            verify=outbound_verify,
+            max_attempts=None,
+            give_up_after=OUTBOUND_RETRY_SECONDS,
+            clock=clock.time,
+        )
         self.instance_url: str | None = None
         self.outbound = OutboundMessages(
             self.state,

@@ -320,9 +320,11 @@ def _date(text: str, at: int) -> date:
 def _datetime(text: str, at: int) -> datetime:
     # The grammar has fixed the shape; this checks the calendar, clock and offset.
     try:
-        return datetime.fromisoformat(text)
-    except ValueError:
+        moment = datetime.fromisoformat(text)
+        moment.astimezone(UTC)  # an offset can push the first or last day off the calendar
+    except (ValueError, OverflowError):
         raise _Refusal(at, f"invalid dateTime: {text}") from None
+    return moment
 
 
 def _ref(tok: Token) -> FieldRef:

@@ -18,6 +18,7 @@ from typing import Any
 from leadbridge.sandbox.clock import SimClock, sf_datetime
 from leadbridge.sandbox.salesforce import ids
 from leadbridge.sandbox.salesforce.errors import (
+    MoreThanOneRecord,
     SfError,
     converted_lead,
     entity_deleted,
@@ -99,10 +100,23 @@ class RecordStore:
         ]
 
     def by_external_id(self, sobject_name: str, field_name: str, value: str) -> Record | None:
+        """The live record whose external id is `value` (case-insensitive); MoreThanOneRecord
+        when the field is not unique and several hold it."""
         obj = self.object(sobject_name)
+        wanted = value.lower()
         with self.lock:
-            rid = self._unique.get((obj.name, field_name), {}).get(value.lower())
-            return self._tables[obj.name].get(rid) if rid else None
+            index = self._unique.get((obj.name, field_name))
+            if index is not None:
+                rid = index.get(wanted)
+                return self._tables[obj.name].get(rid) if rid else None
+            found = [
+                row
+                for row in self._tables[obj.name].values()
+                if not row["IsDeleted"] and str(row.get(field_name) or "").lower() == wanted
+            ]
+        if len(found) > 1:
+            raise MoreThanOneRecord(obj.name, field_name, [row["Id"] for row in found])
+        return found[0] if found else None
 
     def exists(self, sobject_name: str, record_id: str) -> bool:
         if sobject_name == "User":

@@ -6,6 +6,7 @@ live in the store; this module only looks at the body and the schema.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
@@ -134,6 +135,10 @@ def _boolean(f: Field, raw: Any) -> bool:
     raise _bad_type(f, raw)
 
 
+# What an int field holds (Salesforce's int is 32-bit); a double is finite.
+INT_RANGE = (-(2**31), 2**31 - 1)
+
+
 def _number(f: Field, raw: Any) -> int | float:
     value: float
     if isinstance(raw, bool):
@@ -145,8 +150,10 @@ def _number(f: Field, raw: Any) -> int | float:
             value = float(str(raw))
         except ValueError:
             raise _bad_type(f, raw) from None
+    if not math.isfinite(value):
+        raise _bad_type(f, raw)
     if f.type == "int":
-        if value != int(value):
+        if value != int(value) or not INT_RANGE[0] <= value <= INT_RANGE[1]:
             raise _bad_type(f, raw)
         return int(value)
     return float(value)

@@ -1,9 +1,12 @@
 """Slack incoming webhooks: POST {text, blocks} to a secret URL, get `ok` or a plain-text code.
 
 Answers as Slack does (API-FACTS.md): 200 `ok`; 400 `invalid_payload`,
-`no_text`, `invalid_blocks`; 403 `invalid_token`; 404 `no_service` for an
-unknown hook; 410 `channel_is_archived`; and 429 with Retry-After past one
-message a second per webhook.
+`no_text`, `invalid_blocks`; 403 `invalid_token` (revoked hook) and
+`action_prohibited` (posting restricted); 404 `no_service` for an unknown hook
+and `channel_not_found` once its channel is deleted; 410 `channel_is_archived`;
+and 429 with Retry-After past one message a second per webhook. The body is
+the bare code, as Slack's; why a block was refused travels in a sandbox-only
+`X-Sandbox-Detail` header.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class _Hook:
     limiter: RollingWindow
     archived: bool = False
     revoked: bool = False
+    deleted: bool = False
+    restricted: bool = False
 
 
 @dataclass
@@ -79,10 +84,20 @@ class SlackSim:
         return path
 
     def archive_channel(self, channel: str) -> None:
+        self._mark(channel, "archived")
+
+    def delete_channel(self, channel: str) -> None:
+        self._mark(channel, "deleted")
+
+    def restrict_channel(self, channel: str) -> None:
+        """An admin limits who may post there: its hooks get 403 action_prohibited."""
+        self._mark(channel, "restricted")
+
+    def _mark(self, channel: str, flag: str) -> None:
         with self._lock:
             for hook in self._hooks.values():
                 if hook.channel == channel:
-                    hook.archived = True
+                    setattr(hook, flag, True)
 
     def revoke(self, path: str) -> None:
         with self._lock:
@@ -99,8 +114,12 @@ class SlackSim:
             return PlainTextResponse("no_service", 404)
         if hook.revoked:
             return PlainTextResponse("invalid_token", 403)
+        if hook.deleted:
+            return PlainTextResponse("channel_not_found", 404)
         if hook.archived:
             return PlainTextResponse("channel_is_archived", 410)
+        if hook.restricted:
+            return PlainTextResponse("action_prohibited", 403)
         verdict = hook.limiter.hit()
         if not verdict.allowed:
             wait = str(max(math.ceil(verdict.retry_after), 1))
@@ -116,7 +135,9 @@ class SlackSim:
             try:
                 check_blocks(blocks)
             except InvalidBlocks as exc:
-                return PlainTextResponse(f"invalid_blocks: {exc}", 400)
+                return PlainTextResponse(
+                    "invalid_blocks", 400, headers={"X-Sandbox-Detail": str(exc)}
+                )
         if not text and not blocks:
             return PlainTextResponse("no_text", 400)
         if text and len(text) > MAX_MESSAGE_TEXT:

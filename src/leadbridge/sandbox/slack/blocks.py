@@ -47,7 +47,9 @@ def check_blocks(blocks: Any) -> None:
 
 
 def _check_block(block: Any, where: str) -> None:
-    if not isinstance(block, dict) or block.get("type") not in BLOCK_TYPES:
+    if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+        raise InvalidBlocks(f"unknown or missing block type [json-pointer:{where}/type]")
+    if block["type"] not in BLOCK_TYPES:
         raise InvalidBlocks(f"unknown or missing block type [json-pointer:{where}/type]")
     block_id = block.get("block_id")
     if block_id is not None and (not isinstance(block_id, str) or len(block_id) > MAX_BLOCK_ID):
@@ -62,7 +64,9 @@ def _check_block(block: Any, where: str) -> None:
         if not isinstance(elements, list) or not 1 <= len(elements) <= MAX_CONTEXT_ELEMENTS:
             raise InvalidBlocks(f"context needs 1 to 10 elements [json-pointer:{where}/elements]")
         for index, element in enumerate(elements):
-            if isinstance(element, dict) and element.get("type") in TEXT_TYPES:
+            if not isinstance(element, dict) or not isinstance(element.get("type"), str):
+                raise InvalidBlocks(f"must be an element object [json-pointer:{where}/elements]")
+            if element["type"] in TEXT_TYPES:
                 _check_text(element, f"{where}/elements/{index}", MAX_SECTION_TEXT)
     elif kind == "actions":
         elements = block.get("elements")
@@ -87,7 +91,9 @@ def _check_section(block: dict[str, Any], where: str) -> None:
 
 def _check_text(text: Any, where: str, limit: int, *, plain_only: bool = False) -> None:
     allowed = {"plain_text"} if plain_only else TEXT_TYPES
-    if not isinstance(text, dict) or text.get("type") not in allowed:
+    if not isinstance(text, dict) or not isinstance(text.get("type"), str):
+        raise InvalidBlocks(f"must be a text object [json-pointer:{where}]")
+    if text["type"] not in allowed:
         raise InvalidBlocks(
             f"must be a text object of type {sorted(allowed)} [json-pointer:{where}]"
         )
