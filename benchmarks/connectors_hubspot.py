@@ -35,6 +35,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from leadbridge.connectors.hubspot_settings import Budget
+
 # A fresh private-app token per run, shared with the child that serves the portal.
 TOKEN = f"pat-na1-{secrets.token_hex(16)}"
 PROPERTIES = ["firstname", "lastname", "company", "jobtitle", "lifecyclestage", "hs_lead_status"]
@@ -46,7 +48,9 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--updates", type=int, default=10_000)
     parser.add_argument("--limited-contacts", type=int, default=40_000)
-    parser.add_argument("--headroom", type=float, default=0.95, help="for the limited run")
+    parser.add_argument(
+        "--headroom", type=float, default=Budget().headroom, help="default: the shipped one"
+    )
     args = parser.parse_args()
 
     figures: dict[str, Any] = {"contacts": args.contacts, "updates": args.updates}

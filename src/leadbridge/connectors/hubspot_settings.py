@@ -124,7 +124,7 @@ class Budget(_Model):
     """HubSpot's limits for the portal, and leadbridge's share of them."""
 
     ten_second_limit: Limit = 100  # the portal's rolling 10-second limit (None: unpaced)
-    headroom: Fraction = 0.9  # of the 10-second limit, so other apps on the portal still fit
+    headroom: Fraction = 0.95  # of the 10-second limit: 5% stays free for the portal's other apps
     daily_limit: Limit = 250_000  # replaced by X-HubSpot-RateLimit-Daily once HubSpot answers
     daily_share: Fraction = 0.5  # of the daily allocation leadbridge may spend, then it pauses
     search_per_second: Limit = 5  # search's own limit; its answers carry no headers
