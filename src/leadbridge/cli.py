@@ -40,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--leads", type=_count, default=100, help="people to preload")
     sandbox.add_argument("--no-limits", action="store_true", help="turn the rate limits off")
     sandbox.add_argument("--tls-dir", type=Path, help="where to write the CA bundle")
+    sandbox.add_argument(
+        "--search-lag",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="HubSpot search indexing delay (real portals: up to ~30 s)",
+    )
     sandbox.set_defaults(run=_run_sandbox)
 
     check = commands.add_parser(
@@ -71,7 +78,12 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    sandbox = Sandbox(seed=args.seed, limits=not args.no_limits, tls_dir=args.tls_dir)
+    sandbox = Sandbox(
+        seed=args.seed,
+        limits=not args.no_limits,
+        tls_dir=args.tls_dir,
+        search_lag_seconds=args.search_lag,
+    )
     sandbox.populate(args.leads)
     info = sandbox.start()
     sys.stdout.write(json.dumps(info) + "\n")
