@@ -10,7 +10,7 @@ from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceRefus
 
 from leadbridge.sandbox.faults import Fault, FaultSpec
 from leadbridge.sandbox.tls import TLSFiles
-from tests.sandbox.salesforce_fixtures import RunningOrg, running_org
+from tests.sandbox.salesforce_fixtures import CLIENT_ID, CLIENT_SECRET, RunningOrg, running_org
 
 
 @pytest.fixture
@@ -51,6 +51,22 @@ def test_an_injected_rate_limit_is_a_403_concurrency_refusal(org: RunningOrg) ->
             }
         ]
     sf.query("SELECT Id FROM Lead")
+
+
+def test_a_rate_limit_burst_at_the_token_endpoint_is_the_edges_503(org: RunningOrg) -> None:
+    # Logins are outside the API's request limits: no REQUEST_LIMIT_EXCEEDED list there.
+    org.sim.faults.inject_next(Fault.RATE_LIMIT)
+    answer = org.http().post(
+        org.url + "/services/oauth2/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        },
+        timeout=5,
+    )
+    assert answer.status_code == 503
+    assert "access_token" in org.token()
 
 
 def test_a_dropped_answer_after_the_write_leaves_the_write_done(org: RunningOrg) -> None:

@@ -71,7 +71,13 @@ def server_error(request: Request, status: int) -> Response:
 
 
 def rate_limited(request: Request, status: int) -> Response:
-    """Salesforce does not answer 429: its concurrency limit refuses with a 403."""
+    """Salesforce does not answer 429: its concurrency limit refuses with a 403.
+
+    The OAuth endpoint is outside the API's request limits, so a burst there
+    shows as the overloaded edge's 503 instead of an API error list.
+    """
+    if request.url.path.startswith("/services/oauth2/"):
+        return server_error(request, 503)
     return concurrency_exceeded().response()
 
 
