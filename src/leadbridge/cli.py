@@ -55,7 +55,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--mappings", type=Path, default=Path("mappings"), help="the directory")
     check.set_defaults(run=_run_check)
+
+    db = commands.add_parser("db", help="the state database")
+    db_commands = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
+    upgrade = db_commands.add_parser(
+        "upgrade", help="create or migrate the state database to the latest schema"
+    )
+    upgrade.add_argument(
+        "--url",
+        help="SQLAlchemy URL (default: $LEADBRIDGE_DATABASE_URL, else sqlite:///state/leadbridge.db)",
+    )
+    upgrade.set_defaults(run=_run_db_upgrade)
     return parser
+
+
+def _run_db_upgrade(args: argparse.Namespace) -> int:
+    from leadbridge.store.migrate import db_upgrade
+
+    revision = db_upgrade(args.url)
+    print(f"state database at revision {revision}")
+    return 0
 
 
 def _run_check(args: argparse.Namespace) -> int:

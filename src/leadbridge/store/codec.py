@@ -1,0 +1,99 @@
+"""Model values to JSON columns and back, losslessly.
+
+JSON has no dates, so a `date` or `datetime` value is tagged ({"$d": ...} or
+{"$dt": ...}) and comes back as the same type; a plain string that happens to
+look like a date stays a string. Stamps are UTC with microseconds at a fixed
+width, so they sort as text in time order (tables.py relies on that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from leadbridge.model import Lead, Stamp, System, Value, Values
+
+
+def iso(moment: datetime) -> str:
+    """A fixed-width UTC stamp; a naive datetime is taken to be UTC already."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def encode_value(value: Value) -> Any:
+    if isinstance(value, datetime):
+        return {"$dt": value.isoformat()}
+    if isinstance(value, date):
+        return {"$d": value.isoformat()}
+    return value
+
+
+def decode_value(data: Any) -> Value:
+    if isinstance(data, dict):
+        if "$dt" in data:
+            return datetime.fromisoformat(data["$dt"])
+        if "$d" in data:
+            return date.fromisoformat(data["$d"])
+        raise ValueError(f"not a stored value: {data!r}")
+    if data is None or isinstance(data, str | int | float | bool):
+        return data
+    raise ValueError(f"not a stored value: {data!r}")
+
+
+def encode_values(values: Values) -> dict[str, Any]:
+    return {name: encode_value(value) for name, value in values.items()}
+
+
+def decode_values(data: Mapping[str, Any]) -> dict[str, Value]:
+    return {name: decode_value(value) for name, value in data.items()}
+
+
+def lead_row(lead: Lead) -> dict[str, Any]:
+    """The `leads` row of a lead; its identity lives in `links`, not here."""
+    return {
+        "id": lead.id,
+        "stage": lead.stage,
+        "stage_entered_at": iso(lead.stage_entered_at),
+        "owner": lead.owner,
+        "fields": encode_values(lead.fields),
+        "stamps": {
+            name: [iso(stamp.at), None if stamp.system is None else stamp.system.value]
+            for name, stamp in lead.stamps.items()
+        },
+        # JSON objects only have string keys: the 4-tuple key becomes a row.
+        "seen": [
+            [system.value, obj, record, name, encode_value(value)]
+            for (system, obj, record, name), value in sorted(
+                lead.seen.items(), key=lambda item: item[0]
+            )
+        ],
+        "deals": dict(lead.deals),
+        "blocked": sorted(system.value for system in lead.blocked),
+    }
+
+
+def lead_fields(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """Keyword arguments for `Lead` from a `leads` row (identity left to the caller)."""
+    return {
+        "id": row["id"],
+        "stage": row["stage"],
+        "stage_entered_at": from_iso(row["stage_entered_at"]),
+        "owner": row["owner"],
+        "fields": decode_values(row["fields"]),
+        "stamps": {
+            name: Stamp(from_iso(at), None if system is None else System(system))
+            for name, (at, system) in row["stamps"].items()
+        },
+        "seen": {
+            (System(system), obj, record, name): decode_value(value)
+            for system, obj, record, name, value in row["seen"]
+        },
+        "deals": dict(row["deals"]),
+        "blocked": frozenset(System(system) for system in row["blocked"]),
+    }

@@ -1,0 +1,59 @@
+"""Which database, and how to connect to it: SQLite by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+DEFAULT_PATH = Path("state") / "leadbridge.db"
+URL_ENV = "LEADBRIDGE_DATABASE_URL"
+# Execution option marking a connection that only reads (see Store.reading).
+READ_ONLY = "leadbridge_read_only"
+
+
+def default_url() -> str:
+    """The URL in LEADBRIDGE_DATABASE_URL, else SQLite at state/leadbridge.db (relative to cwd)."""
+    return os.environ.get(URL_ENV) or f"sqlite:///{DEFAULT_PATH}"
+
+
+def resolve_url(url: str | None) -> str:
+    return url or default_url()
+
+
+def make_engine(url: str | None = None) -> sa.Engine:
+    """An engine whose transactions behave the same way on both databases."""
+    parsed = sa.make_url(resolve_url(url))
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    # The driver's own transaction handling starts transactions late and
+    # ignores DDL; with it off, SQLAlchemy's begin() emits BEGIN itself.
+    engine = sa.create_engine(parsed, connect_args={"isolation_level": None, "timeout": 30})
+    sa.event.listen(engine, "connect", _sqlite_connect)
+    sa.event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL lets readers (the CLI, /readyz) run while the sync writes.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(connection: sa.Connection) -> None:
+    if connection.get_execution_options().get(READ_ONLY):
+        # A reader (the CLI listing parked records) must not wait for the sync's write lock.
+        connection.exec_driver_sql("BEGIN")
+        return
+    # IMMEDIATE takes the write lock up front: two processes that both read
+    # then write would otherwise deadlock on the upgrade and one would fail.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

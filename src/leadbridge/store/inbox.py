@@ -1,0 +1,218 @@
+"""The inbox: every change read or pushed lands here once, and the sync takes it out in order.
+
+Items are deduplicated by (system, object, record id, modification stamp,
+kind), so a poll and a webhook reporting the same change, or a page read
+twice after a crash, make one item. Items of one lead are handed out one at
+a time, oldest first: `claim` only returns an item when no older item of the
+same lead is still pending. On PostgreSQL the claim also locks with
+FOR UPDATE SKIP LOCKED, so several replicas can share the inbox without
+taking the same item or overtaking each other within a lead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+from leadbridge.model import Change, System, Value
+from leadbridge.store import codec
+from leadbridge.store._sql import chunks, insert
+from leadbridge.store.tables import inbox, links
+
+PENDING, DONE, PARKED = "pending", "done", "parked"
+CHANGE, REMOVAL = "change", "removal"
+
+
+class RemovalLike(Protocol):
+    """What the inbox keeps of a connectors.base.Removal (the store imports only the model)."""
+
+    @property
+    def system(self) -> System: ...
+    @property
+    def object(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def removed_at(self) -> datetime: ...
+    @property
+    def merged_into(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    id: int
+    kind: str  # "change" or "removal"
+    system: System
+    object: str
+    record_id: str
+    modified_at: datetime  # a removal's removed_at
+    fields: dict[str, Value]
+    merged_into: str | None
+    lead_key: str
+
+    def change(self) -> Change:
+        """The change this item holds; a removal has none (check `kind` first)."""
+        if self.kind != CHANGE:
+            raise ValueError(f"inbox item {self.id} is a {self.kind}, not a change")
+        return Change(self.system, self.object, self.record_id, self.fields, self.modified_at)
+
+
+def record_key(system: System, obj: str, record_id: str) -> str:
+    return f"{system.value}:{obj}:{record_id}"
+
+
+class Inbox:
+    def __init__(self, connection: sa.Connection, clock: Callable[[], datetime]) -> None:
+        self._connection = connection
+        self._clock = clock
+
+    def enqueue(self, changes: Sequence[Change], removals: Sequence[RemovalLike] = ()) -> int:
+        """Store what is not stored yet; returns how many items are new."""
+        records = [(c.system, c.object, c.id) for c in changes]
+        records += [(r.system, r.object, r.id) for r in removals]
+        keys = self._lead_keys(records)
+        now = codec.iso(self._clock())
+        rows: dict[tuple[str, str, str, str, str], dict[str, Any]] = {}
+        for change in changes:
+            row = _row(CHANGE, change.system, change.object, change.id, change.modified_at)
+            row["fields"] = codec.encode_values(change.fields)
+            rows.setdefault(_identity(row), row)
+        for removal in removals:
+            row = _row(REMOVAL, removal.system, removal.object, removal.id, removal.removed_at)
+            row["merged_into"] = removal.merged_into
+            rows.setdefault(_identity(row), row)
+        if not rows:
+            return 0
+        for row in rows.values():
+            row["lead_key"] = keys[(row["system"], row["object"], row["record_id"])]
+            row["enqueued_at"] = now
+        statement = (
+            insert(self._connection, inbox)
+            .on_conflict_do_nothing(
+                index_elements=["system", "object", "record_id", "modified_at", "kind"]
+            )
+            .returning(inbox.c.id)
+        )
+        return len(self._connection.execute(statement, list(rows.values())).all())
+
+    def claim(self, limit: int) -> list[InboxItem]:
+        """The oldest pending item of up to `limit` leads, oldest first.
+
+        Claimed items stay pending until `done` or `park` in the same
+        transaction; on PostgreSQL they are locked until it ends.
+        """
+        older = inbox.alias("older")
+        waiting = (
+            sa.select(older.c.id)
+            .where(
+                older.c.status == PENDING,
+                older.c.lead_key == inbox.c.lead_key,
+                sa.or_(
+                    older.c.modified_at < inbox.c.modified_at,
+                    sa.and_(older.c.modified_at == inbox.c.modified_at, older.c.id < inbox.c.id),
+                ),
+            )
+            .exists()
+        )
+        statement = (
+            sa.select(inbox)
+            .where(inbox.c.status == PENDING, ~waiting)
+            .order_by(inbox.c.modified_at, inbox.c.id)
+            .limit(limit)
+        )
+        if self._connection.dialect.name == "postgresql":
+            statement = statement.with_for_update(skip_locked=True, of=inbox)
+        return [_item(row) for row in self._connection.execute(statement).mappings()]
+
+    def done(self, ids: Iterable[int]) -> None:
+        self._finish(ids, DONE, None)
+
+    def park(self, ids: Iterable[int], reason: str) -> None:
+        """Set items aside with their reason; later items of the same lead go on."""
+        self._finish(ids, PARKED, reason)
+
+    def reopen(self, system: System, obj: str, record_id: str) -> int:
+        """Put the record's parked items back in line, for a retry of a parked record.
+
+        Needed because enqueueing the same change again is a duplicate and adds nothing.
+        """
+        result = self._connection.execute(
+            inbox.update()
+            .where(
+                inbox.c.system == system.value,
+                inbox.c.object == obj,
+                inbox.c.record_id == record_id,
+                inbox.c.status == PARKED,
+            )
+            .values(status=PENDING, reason=None, done_at=None)
+        )
+        return result.rowcount
+
+    def pending_count(self) -> int:
+        statement = sa.select(sa.func.count()).where(inbox.c.status == PENDING)
+        return int(self._connection.execute(statement).scalar_one())
+
+    def _finish(self, ids: Iterable[int], status: str, reason: str | None) -> None:
+        now = codec.iso(self._clock())
+        for part in chunks(sorted(set(ids))):
+            self._connection.execute(
+                inbox.update()
+                .where(inbox.c.id.in_(part))
+                .values(status=status, reason=reason, done_at=now)
+            )
+
+    def _lead_keys(
+        self, records: Sequence[tuple[System, str, str]]
+    ) -> dict[tuple[str, str, str], str]:
+        """The lead of each record already linked to exactly one; else the record itself."""
+        keys = {(s.value, o, r): record_key(s, o, r) for s, o, r in records}
+        by_object: dict[tuple[str, str], list[str]] = {}
+        for system, obj, record in keys:
+            by_object.setdefault((system, obj), []).append(record)
+        for (system, obj), record_ids in by_object.items():
+            found: dict[str, set[str]] = {}
+            for part in chunks(record_ids):
+                statement = sa.select(links.c.record_id, links.c.lead_id).where(
+                    links.c.system == system, links.c.object == obj, links.c.record_id.in_(part)
+                )
+                for record, lead in self._connection.execute(statement):
+                    found.setdefault(record, set()).add(lead)
+            for record, leads in found.items():
+                if len(leads) == 1:
+                    keys[(system, obj, record)] = next(iter(leads))
+        return keys
+
+
+def _row(kind: str, system: System, obj: str, record: str, at: datetime) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "system": system.value,
+        "object": obj,
+        "record_id": record,
+        "modified_at": codec.iso(at),
+        "fields": {},
+        "merged_into": None,
+        "status": PENDING,
+    }
+
+
+def _identity(row: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    return (row["system"], row["object"], row["record_id"], row["modified_at"], row["kind"])
+
+
+def _item(row: sa.RowMapping) -> InboxItem:
+    return InboxItem(
+        id=int(row["id"]),
+        kind=row["kind"],
+        system=System(row["system"]),
+        object=row["object"],
+        record_id=row["record_id"],
+        modified_at=codec.from_iso(row["modified_at"]),
+        fields=codec.decode_values(row["fields"]),
+        merged_into=row["merged_into"],
+        lead_key=row["lead_key"],
+    )

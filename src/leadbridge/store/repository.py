@@ -1,0 +1,103 @@
+"""The one API the sync uses: a Store, and units of work that commit or roll back as one.
+
+Everything that must be true together is written in one `transaction()`:
+a page of changes with its cursor; a decision with its journal entries,
+snapshots, write-log confirmations and the inbox item marked done. If the
+block raises, none of it is stored. There is no global session: whoever
+holds the unit of work holds the transaction.
+
+    store = Store.open(url)
+    with store.transaction() as uow:
+        uow.inbox.enqueue(page.changes, page.removals)
+        uow.cursors.save(System.HUBSPOT, "contact", page.cursor)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import TracebackType
+
+import sqlalchemy as sa
+
+from leadbridge.store.engine import READ_ONLY, make_engine, resolve_url
+from leadbridge.store.inbox import Inbox
+from leadbridge.store.links import Links
+from leadbridge.store.migrate import current_revision
+from leadbridge.store.records import Journal, Parked, WriteLog
+from leadbridge.store.state import Cursors, Leads, Snapshots
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UnitOfWork:
+    """One transaction's view of the store; each part speaks for one table or two."""
+
+    def __init__(self, connection: sa.Connection, clock: Clock) -> None:
+        self.connection = connection
+        self.clock = clock
+        self.inbox = Inbox(connection, clock)
+        self.cursors = Cursors(connection, clock)
+        self.links = Links(connection, clock)
+        self.leads = Leads(connection, clock, self.links)
+        self.snapshots = Snapshots(connection, clock)
+        self.journal = Journal(connection)
+        self.writes = WriteLog(connection, clock)
+        self.parked = Parked(connection)
+
+
+class Store:
+    """The state store at one URL. Opening it runs no migrations: `migrate.upgrade` does."""
+
+    def __init__(self, engine: sa.Engine, clock: Clock = _utc_now) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    @classmethod
+    def open(cls, url: str | None = None, *, clock: Clock = _utc_now) -> Store:
+        """The store at `url`; by default LEADBRIDGE_DATABASE_URL or state/leadbridge.db."""
+        return cls(make_engine(resolve_url(url)), clock)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[UnitOfWork]:
+        """Commit when the block ends, roll back everything if it raises."""
+        with self.engine.begin() as connection:
+            yield UnitOfWork(connection, self.clock)
+
+    @contextmanager
+    def reading(self) -> Iterator[UnitOfWork]:
+        """A read that never waits for a writer's lock and stores nothing (always rolled back)."""
+        with self.engine.execution_options(**{READ_ONLY: True}).connect() as connection:
+            connection.begin()
+            try:
+                yield UnitOfWork(connection, self.clock)
+            finally:
+                connection.rollback()
+
+    def revision(self) -> str | None:
+        """The schema revision the database is at (None: never upgraded)."""
+        with self.engine.connect() as connection:
+            return current_revision(connection)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

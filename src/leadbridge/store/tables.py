@@ -1,0 +1,164 @@
+"""The state store's tables, as SQLAlchemy Core metadata.
+
+Datetimes are stored as UTC ISO strings with a fixed width (see codec.iso):
+they compare as text in the same order as in time, on SQLite and PostgreSQL
+alike, and the dedupe keys built from them do not depend on a driver's
+timezone handling. Record ids are the remote systems' ids, never ours.
+Migrations (migrations/versions) are written out by hand, not imported from
+here, so an old migration never changes when this file does; a test checks
+the two agree.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# JSON, not JSONB: JSONB stores numbers as numeric, so the float 1e16 would come
+# back as an int; JSON keeps the text we wrote and with it every value's type.
+JSON = sa.JSON()
+# SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias).
+BIGID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+STAMP = sa.String(32)  # "2026-01-01T00:00:00.000000+00:00"
+SYSTEM = sa.String(16)
+OBJECT = sa.String(64)
+RECORD = sa.String(64)
+LEAD = sa.String(64)
+
+cursors = sa.Table(
+    "cursors",
+    metadata,
+    sa.Column("system", SYSTEM, primary_key=True),
+    sa.Column("object", OBJECT, primary_key=True),
+    sa.Column("cursor", JSON, nullable=False),
+    sa.Column("updated_at", STAMP, nullable=False),
+)
+
+inbox = sa.Table(
+    "inbox",
+    metadata,
+    sa.Column("id", BIGID, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(8), nullable=False),  # "change" | "removal"
+    sa.Column("system", SYSTEM, nullable=False),
+    sa.Column("object", OBJECT, nullable=False),
+    sa.Column("record_id", RECORD, nullable=False),
+    sa.Column("modified_at", STAMP, nullable=False),
+    sa.Column("fields", JSON, nullable=False),
+    sa.Column("merged_into", RECORD, nullable=True),
+    # Items of one lead are processed in order; the key is the lead id when the
+    # record was already linked at enqueue time, else the record itself.
+    sa.Column("lead_key", sa.String(160), nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),  # pending | done | parked
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("enqueued_at", STAMP, nullable=False),
+    sa.Column("done_at", STAMP, nullable=True),
+    sa.UniqueConstraint(
+        "system", "object", "record_id", "modified_at", "kind", name="uq_inbox_item"
+    ),
+    sa.Index("ix_inbox_claim", "status", "lead_key", "modified_at", "id"),
+)
+
+links = sa.Table(
+    "links",
+    metadata,
+    sa.Column("system", SYSTEM, primary_key=True),
+    sa.Column("object", OBJECT, primary_key=True),
+    sa.Column("record_id", RECORD, primary_key=True),
+    sa.Column("lead_id", LEAD, primary_key=True),
+    sa.Column("email", sa.String(320), nullable=True),  # lowercased
+    sa.Column("role", sa.String(16), nullable=False),  # active | converted | merged
+    sa.Column("updated_at", STAMP, nullable=False),
+    sa.Index("ix_links_lead", "lead_id"),
+    sa.Index("ix_links_email", "email"),
+)
+
+leads = sa.Table(
+    "leads",
+    metadata,
+    sa.Column("id", LEAD, primary_key=True),
+    sa.Column("stage", sa.String(64), nullable=False),
+    sa.Column("stage_entered_at", STAMP, nullable=False),
+    sa.Column("owner", sa.String(64), nullable=True),
+    sa.Column("fields", JSON, nullable=False),
+    sa.Column("stamps", JSON, nullable=False),
+    sa.Column("seen", JSON, nullable=False),
+    sa.Column("deals", JSON, nullable=False),
+    sa.Column("blocked", JSON, nullable=False),
+    # Set when this lead was folded into another; lookups follow it.
+    sa.Column("merged_into", LEAD, nullable=True),
+    sa.Column("updated_at", STAMP, nullable=False),
+    sa.Index("ix_leads_stage", "stage", "stage_entered_at"),
+)
+
+snapshots = sa.Table(
+    "snapshots",
+    metadata,
+    sa.Column("system", SYSTEM, primary_key=True),
+    sa.Column("object", OBJECT, primary_key=True),
+    sa.Column("record_id", RECORD, primary_key=True),
+    sa.Column("values", JSON, nullable=False),
+    sa.Column("origin", sa.String(8), nullable=False),  # read | write: who last set it
+    sa.Column("updated_at", STAMP, nullable=False),
+)
+
+journal = sa.Table(
+    "journal",
+    metadata,
+    sa.Column("id", BIGID, primary_key=True, autoincrement=True),
+    sa.Column("lead_id", LEAD, nullable=False),
+    sa.Column("from_stage", sa.String(64), nullable=False),
+    sa.Column("to_stage", sa.String(64), nullable=False),
+    sa.Column("rule", sa.String(128), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("cause_system", SYSTEM, nullable=False),
+    sa.Column("cause_object", OBJECT, nullable=False),
+    sa.Column("cause_id", RECORD, nullable=False),
+    sa.Column("cause_modified_at", STAMP, nullable=False),
+    sa.Column("at", STAMP, nullable=False),
+    sa.Column("writes", JSON, nullable=False),
+    # Replaying a change must never journal its transition twice.
+    sa.UniqueConstraint(
+        "lead_id",
+        "cause_system",
+        "cause_object",
+        "cause_id",
+        "cause_modified_at",
+        "rule",
+        name="uq_journal_cause",
+    ),
+    sa.Index("ix_journal_lead", "lead_id", "at"),
+    sa.Index("ix_journal_at", "at"),
+)
+
+write_log = sa.Table(
+    "write_log",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),  # idempotency key (sha256 hex)
+    sa.Column("lead_id", LEAD, nullable=False),
+    sa.Column("system", SYSTEM, nullable=False),
+    sa.Column("object", OBJECT, nullable=False),
+    sa.Column("record_id", RECORD, nullable=True),  # None until an upsert created it
+    sa.Column("upsert_key", JSON, nullable=True),
+    sa.Column("steps", JSON, nullable=False),  # enough to send it again after a crash
+    sa.Column("status", sa.String(10), nullable=False),  # planned | sent | confirmed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", STAMP, nullable=False),
+    sa.Column("updated_at", STAMP, nullable=False),
+    sa.Index("ix_write_log_status", "status", "created_at"),
+)
+
+parked = sa.Table(
+    "parked",
+    metadata,
+    sa.Column("system", SYSTEM, primary_key=True),
+    sa.Column("object", OBJECT, primary_key=True),
+    sa.Column("record_id", RECORD, primary_key=True),
+    sa.Column("lead_id", LEAD, nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("first_seen", STAMP, nullable=False),
+    sa.Column("last_seen", STAMP, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_retry_at", STAMP, nullable=True),  # None: only a person can unpark it
+    sa.Index("ix_parked_retry", "next_retry_at"),
+)

@@ -1,0 +1,154 @@
+"""The inbox and cursors: dedupe, page and cursor as one, order per lead."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from leadbridge.connectors.base import Cursor, Removal
+from leadbridge.model import System
+from leadbridge.store import Store
+
+from .conftest import T0, change
+
+
+def test_enqueue_counts_only_new_items(store: Store) -> None:
+    first = change("c1", 0, email="a@example.com")
+    with store.transaction() as uow:
+        # The same change twice in one page, as a webhook and a poll may both bring it.
+        assert uow.inbox.enqueue([first, first, change("c2", 1)]) == 2
+    with store.transaction() as uow:
+        assert uow.inbox.enqueue([first, change("c1", 5)]) == 1
+        removal = Removal(System.HUBSPOT, "contact", "c1", T0, merged_into="c9")
+        # A removal stamped like a change of the same record is a different item.
+        assert uow.inbox.enqueue([], [removal]) == 1
+        assert uow.inbox.enqueue([], [removal]) == 0
+        assert uow.inbox.pending_count() == 4
+
+
+def test_item_returns_the_change_it_holds(store: Store) -> None:
+    original = change("c1", 0, email="a@example.com", firstname="Ada")
+    with store.transaction() as uow:
+        uow.inbox.enqueue([original])
+    with store.transaction() as uow:
+        (item,) = uow.inbox.claim(10)
+    assert item.kind == "change"
+    assert item.change() == original
+
+
+def test_removal_keeps_its_merge_target(store: Store) -> None:
+    removal = Removal(System.SALESFORCE, "Lead", "00Q1", T0, merged_into="00Q2")
+    with store.transaction() as uow:
+        uow.inbox.enqueue([], [removal])
+    with store.transaction() as uow:
+        (item,) = uow.inbox.claim(10)
+    assert (item.kind, item.record_id, item.merged_into) == ("removal", "00Q1", "00Q2")
+    with pytest.raises(ValueError, match="removal"):
+        item.change()
+
+
+def test_cursor_is_saved_with_its_page(store: Store) -> None:
+    cursor = Cursor(T0, frozenset({("c1", "2026-03-02T09:00:00")}))
+    with store.transaction() as uow:
+        assert uow.cursors.get(System.HUBSPOT, "contact", Cursor.from_json) is None
+        uow.inbox.enqueue([change("c1")])
+        uow.cursors.save(System.HUBSPOT, "contact", cursor)
+    with store.transaction() as uow:
+        assert uow.cursors.get(System.HUBSPOT, "contact", Cursor.from_json) == cursor
+        assert uow.cursors.get(System.SALESFORCE, "Lead", Cursor.from_json) is None
+
+
+def test_a_failed_transaction_saves_neither_page_nor_cursor(store: Store) -> None:
+    later = Cursor(T0 + timedelta(hours=1))
+
+    def crash_before_commit() -> None:
+        with store.transaction() as uow:
+            uow.inbox.enqueue([change("c1"), change("c2")])
+            uow.cursors.save(System.HUBSPOT, "contact", later)
+            raise RuntimeError("crash between page and commit")
+
+    with pytest.raises(RuntimeError, match="crash"):
+        crash_before_commit()
+    with store.transaction() as uow:
+        assert uow.inbox.pending_count() == 0
+        assert uow.cursors.get(System.HUBSPOT, "contact", Cursor.from_json) is None
+
+
+def test_claim_hands_out_each_lead_oldest_first(store: Store) -> None:
+    with store.transaction() as uow:
+        # Enqueued out of order; b's items come from two records linked to one lead.
+        uow.links.link("lead-b", System.HUBSPOT, "contact", "b1")
+        uow.links.link("lead-b", System.SALESFORCE, "Lead", "00Qb")
+        uow.inbox.enqueue(
+            [
+                change("a1", 30),
+                change("b1", 20),
+                change("a1", 10),
+                change("00Qb", 15, system=System.SALESFORCE, obj="Lead"),
+            ]
+        )
+    seen: list[tuple[str, int]] = []
+    for _ in range(5):
+        with store.transaction() as uow:
+            items = uow.inbox.claim(10)
+            # Never two items of one lead at once: the older must be done first.
+            assert len({item.lead_key for item in items}) == len(items)
+            seen += [(item.record_id, item.modified_at.minute) for item in items]
+            uow.inbox.done(item.id for item in items)
+    assert seen == [("a1", 10), ("00Qb", 15), ("b1", 20), ("a1", 30)]
+
+
+def test_claim_respects_the_limit_and_parked_items_do_not_block(store: Store) -> None:
+    with store.transaction() as uow:
+        uow.inbox.enqueue([change("a", 0), change("a", 1), change("b", 2), change("c", 3)])
+    with store.transaction() as uow:
+        first = uow.inbox.claim(2)
+        assert [item.record_id for item in first] == ["a", "b"]
+        uow.inbox.park([first[0].id], "unreadable email")
+        uow.inbox.done([first[1].id])
+    with store.transaction() as uow:
+        assert [(i.record_id, i.modified_at.minute) for i in uow.inbox.claim(10)] == [
+            ("a", 1),
+            ("c", 3),
+        ]
+        assert uow.inbox.pending_count() == 2
+
+
+def test_linking_a_record_moves_its_waiting_items_into_the_leads_line(store: Store) -> None:
+    with store.transaction() as uow:
+        uow.inbox.enqueue(
+            [change("00Q1", 5, system=System.SALESFORCE, obj="Lead"), change("c1", 1)]
+        )
+        uow.links.link("L1", System.HUBSPOT, "contact", "c1")
+        uow.links.link("L1", System.SALESFORCE, "Lead", "00Q1")
+        (head,) = uow.inbox.claim(10)
+        assert (head.record_id, head.lead_key) == ("c1", "L1")
+
+
+def test_large_pages_enqueue_and_dedupe_in_bulk(store: Store) -> None:
+    page = [change(f"c{n}", n % 50, email=f"p{n}@example.com") for n in range(1_200)]
+    with store.transaction() as uow:
+        for n in range(0, 1_200, 2):
+            uow.links.link(f"L{n}", System.HUBSPOT, "contact", f"c{n}")
+        assert uow.inbox.enqueue(page) == 1_200
+    with store.transaction() as uow:
+        assert uow.inbox.enqueue(page) == 0
+        items = uow.inbox.claim(2_000)
+        assert len(items) == 1_200
+        assert sum(item.lead_key.startswith("L") for item in items) == 600
+        uow.inbox.done(item.id for item in items)
+        assert uow.inbox.pending_count() == 0
+
+
+def test_a_parked_item_can_be_put_back_in_line(store: Store) -> None:
+    stuck = change("c1", 0)
+    with store.transaction() as uow:
+        uow.inbox.enqueue([stuck])
+        (item,) = uow.inbox.claim(10)
+        uow.inbox.park([item.id], "ambiguous email")
+    with store.transaction() as uow:
+        assert uow.inbox.enqueue([stuck]) == 0  # re-reading an unchanged record adds nothing
+        assert uow.inbox.claim(10) == []
+        assert uow.inbox.reopen(System.HUBSPOT, "contact", "c1") == 1
+        assert [i.id for i in uow.inbox.claim(10)] == [item.id]
