@@ -56,7 +56,7 @@ BROKEN = {
         "    sla: 2d # sales accepts or rejects it within two days",
         "    sla: two days",
         "stages[2].sla",
-        "got 'two days', expected a duration such as 90m, 12h, 2d or 1w",
+        "got 'two days', expected a duration with a unit, such as 90m, 12h, 2d or 1w",
     ),
     "value outside a fixed set": Broken(
         "stages",

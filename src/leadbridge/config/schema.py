@@ -18,6 +18,8 @@ from pydantic import Tag as T
 from pydantic_core import PydanticCustomError
 
 from leadbridge.config.transforms import TransformSpec, parse_transform
+from leadbridge.config.values import duration
+from leadbridge.config.values import invalid as _fail
 
 Direction = Literal[
     "two_way",
@@ -33,16 +35,6 @@ TEST_OPERATORS = ("eq", "in", "gte", "lte", "present", "absent", "domain_in")
 OPERATORS = ("all", "any", "not", *TEST_OPERATORS, "changed_to", "older_than")
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|h|d|w)$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def _fail(got: Any, expected: str) -> PydanticCustomError:
-    shown = repr(got)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    return PydanticCustomError(
-        "leadbridge", "{detail}", {"detail": f"got {shown}, expected {expected}"}
-    )
 
 
 def _name(value: Any) -> str:
@@ -58,10 +50,7 @@ def _code(value: Any) -> str:
 
 
 def _duration(value: Any) -> timedelta:
-    match = _DURATION.match(value.strip()) if isinstance(value, str) else None
-    if match is None:
-        raise _fail(value, "a duration such as 90m, 12h, 2d or 1w")
-    return timedelta(**{_UNITS[match[2]]: float(match[1])})
+    return duration(value, "90m, 12h, 2d or 1w")
 
 
 def _scalar(value: Any) -> Any:

@@ -23,38 +23,23 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
 
+from leadbridge.config.values import duration
+from leadbridge.config.values import invalid as _fail
+from leadbridge.config.values import problem as _problem
 from leadbridge.connectors.settings import load_settings
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$")
-_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 _PROPERTY = re.compile(r"^[a-z0-9_]+$")
 # What every read must carry, whatever the operator lists: the cursor's stamp,
 # and the merge trail that turns a merged contact into a Removal.
 REQUIRED_PROPERTIES = ("email", "lastmodifieddate", "hs_merged_object_ids")
 
 
-def _fail(got: Any, expected: str) -> PydanticCustomError:
-    shown = repr(got)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    return PydanticCustomError(
-        "leadbridge", "{detail}", {"detail": f"got {shown}, expected {expected}"}
-    )
-
-
-def _problem(detail: str) -> PydanticCustomError:
-    return PydanticCustomError("leadbridge", "{detail}", {"detail": detail})
-
-
 def _seconds(value: Any) -> float:
-    """A duration: a number of seconds, or text such as 500ms, 30s, 5m, 1h."""
+    """Seconds: a number (as the connector's own callers pass), or a duration such as 30s."""
     if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
         return float(value)
-    match = _DURATION.match(value.strip()) if isinstance(value, str) else None
-    if match is None:
-        raise _fail(value, "a duration in seconds, or like 500ms, 30s, 5m, 1h")
-    return float(match[1]) * _SECONDS[match[2]]
+    return duration(value, "500ms, 30s, 5m or 1h").total_seconds()
 
 
 def _url(value: Any) -> str:

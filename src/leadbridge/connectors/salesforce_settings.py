@@ -28,23 +28,14 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
+from leadbridge.config.values import duration, problem
+from leadbridge.config.values import invalid as _fail
 from leadbridge.connectors.settings import load_settings
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _VERSION = re.compile(r"^\d{2}\.0$")
 _ORG_ID = re.compile(r"^00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$")
-
-
-def _fail(got: Any, expected: str) -> PydanticCustomError:
-    shown = repr(got)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    return PydanticCustomError(
-        "leadbridge", "{detail}", {"detail": f"got {shown}, expected {expected}"}
-    )
 
 
 def _name(value: Any) -> str:
@@ -54,10 +45,7 @@ def _name(value: Any) -> str:
 
 
 def _duration(value: Any) -> timedelta:
-    match = _DURATION.match(value.strip()) if isinstance(value, str) else None
-    if match is None:
-        raise _fail(value, "a duration such as 30s, 5m, 2h or 1d")
-    return timedelta(**{_UNITS[match[2]]: float(match[1])})
+    return duration(value, "30s, 5m, 2h or 1d")
 
 
 def _look_back(value: Any) -> timedelta:
@@ -142,11 +130,7 @@ class Auth(_Strict):
     @model_validator(mode="after")
     def _password_grant_needs_a_user(self) -> Auth:
         if self.grant == "password" and (self.username is None or self.password is None):
-            raise PydanticCustomError(
-                "leadbridge",
-                "{detail}",
-                {"detail": "grant password needs username and password (as ${ENV_VAR})"},
-            )
+            raise problem("grant password needs username and password (as ${ENV_VAR})")
         return self
 
 

@@ -38,7 +38,7 @@ async def query_all(call: Call) -> Response:
 
 
 async def more(call: Call) -> Response:
-    """GET .../query/01gXXXXXXXXXXXXXXX-2000: the page starting at that offset."""
+    """GET .../query/01gD0000002HU6KIAW-2000: the page starting at that offset."""
     locator, _, offset = call.params["locator"].rpartition("-")
     if not locator or not offset.isdigit():
         raise SfError("INVALID_QUERY_LOCATOR", "invalid query locator")

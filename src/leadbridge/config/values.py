@@ -1,0 +1,43 @@
+"""Value parsers every configuration file shares, so one spelling means one thing everywhere.
+
+A duration is written the same way in stages.yaml (an SLA) and in the
+connection files (a poll interval, a look-back): a number and a unit, ms, s,
+m, h, d or w. A bare number is refused, because `sla: 2` could mean two
+seconds or two days and guessing is how an alert fires a day late.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from pydantic_core import PydanticCustomError
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$")
+_UNIT = {
+    "ms": timedelta(milliseconds=1),
+    "s": timedelta(seconds=1),
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+}
+
+
+def problem(detail: str) -> PydanticCustomError:
+    """A validation error in our words; config.validation places it at file:line."""
+    return PydanticCustomError("leadbridge", "{detail}", {"detail": detail})
+
+
+def invalid(got: Any, expected: str) -> PydanticCustomError:
+    shown = repr(got)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return problem(f"got {shown}, expected {expected}")
+
+
+def duration(value: Any, example: str = "30s, 5m, 2h, 2d or 1w") -> timedelta:
+    match = _DURATION.match(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise invalid(value, f"a duration with a unit, such as {example}")
+    return float(match[1]) * _UNIT[match[2]]
