@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime, time
 
 from leadbridge import mapping
 from leadbridge.config import Funnel
+from leadbridge.config.conditions import as_number
 from leadbridge.config.funnel import HUBSPOT_OBJECT
 from leadbridge.model import Change, Decision, Lead, RecordWrite, System, Value, Values, WritePlan
 
@@ -237,7 +238,7 @@ def same(a: Value, b: Value, *, fold_case: bool = False) -> bool:
     if moments[0] is not None and moments[1] is not None:
         return _same_moment(moments[0], moments[1])
     if isinstance(a, int | float) or isinstance(b, int | float):
-        return _number(a) is not None and _number(a) == _number(b)
+        return as_number(a) is not None and as_number(a) == as_number(b)
     if isinstance(a, str) and isinstance(b, str):
         return a == b or (fold_case and a.strip().casefold() == b.strip().casefold())
     return a == b
@@ -252,17 +253,6 @@ def _flag(value: Value) -> bool | None:
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    return None
-
-
-def _number(value: Value) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
     return None
 
 
