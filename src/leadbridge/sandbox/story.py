@@ -1,0 +1,177 @@
+"""A few scripted weeks of a B2B funnel, acted by the sandbox's people: the demo's plot.
+
+Each simulated day the marketer brings in new people, some respond to
+content, scores rise, a few raise their hands; the sales reps work the
+Salesforce leads that exist by then: accept most, hand some back with a
+reason, disqualify a few, convert the accepted ones, and win, lose or pause
+their deals. A few leads are never touched, so they go stale: the stuck
+leads the SLA alerts are for. Competitors show up and score high.
+
+The reps only act on what Salesforce holds, so the story stays true to
+whatever the bridge did in between: it is driven by the world's state, not
+by a fixed list of ids. Everything is drawn from one seed, so a demo repeats.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from leadbridge.sandbox.clock import SimClock
+from leadbridge.sandbox.hubspot import HubSpotSim
+from leadbridge.sandbox.people_data import HUBSPOT_SOURCES, make_person
+from leadbridge.sandbox.salesforce import SalesforceSim
+
+DAY = 86_400.0
+COMPETITOR_DOMAINS = ("pipelinehq.com", "funnelforge.io")
+RECYCLE_REASONS = ("Bad Timing", "No Budget", "No Authority", "Went Dark")
+LOSS_REASONS = ("Lost to Competitor", "No Budget", "Went Dark")
+# Odds per lead per day, for the rep's next move at each status.
+ACCEPT, RECYCLE, DISQUALIFY = 0.45, 0.12, 0.06
+CONVERT = 0.35
+WIN, LOSE, HOLD = 0.22, 0.12, 0.05
+
+
+@dataclass
+class Story:
+    """Call `play_day()` once per simulated day; sync between days to let the bridge work."""
+
+    hubspot: HubSpotSim
+    salesforce: SalesforceSim
+    clock: SimClock
+    leads: int = 300
+    days: int = 21
+    seed: int = 0
+    acted: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._day = 0
+        self._people = 0
+        self._ignored: set[str] = set()  # leads no rep will ever touch: the stuck ones
+        self._seen: dict[str, int] = {}  # Salesforce record id -> day the rep first saw it
+
+    @property
+    def day(self) -> int:
+        return self._day
+
+    @property
+    def untouched(self) -> frozenset[str]:
+        """Salesforce leads no rep will ever work: they go stale in their stage."""
+        return frozenset(self._ignored)
+
+    def play_day(self) -> None:
+        """Advances the clock a day, then lets marketing and sales act."""
+        self.clock.advance(DAY)
+        self._day += 1
+        self._marketing()
+        self._sales()
+
+    def _marketing(self) -> None:
+        rng = self._rng
+        arriving = self.leads // self.days + (1 if self._day <= self.leads % self.days else 0)
+        for _ in range(arriving):
+            self._newcomer()
+        if self._day in (3, 11):
+            self._competitor()
+        # Engagement: people already known open emails, attend webinars, come back.
+        contacts = sorted(self.hubspot.state.all_contacts(), key=lambda c: int(c["id"]))
+        for contact in rng.sample(contacts, k=min(len(contacts), max(arriving, 1) * 2)):
+            properties = contact["properties"]
+            score = int(float(properties.get("hubspotscore") or 0))
+            if properties.get("lifecyclestage") in ("subscriber", "lead"):
+                self.hubspot.marketer.set_score(contact["id"], min(score + rng.randint(8, 30), 100))
+                self.acted["score_up"] += 1
+            elif score < 60 and rng.random() < 0.3:  # a handed-back lead warming up again
+                self.hubspot.marketer.set_score(contact["id"], rng.randint(60, 85))
+                self.acted["re_engaged"] += 1
+
+    def _newcomer(self) -> None:
+        rng = self._rng
+        person = make_person(rng, 10_000 + self._people)
+        self._people += 1
+        contact = self.hubspot.marketer.new_contact(
+            person.email,
+            person.first_name,
+            person.last_name,
+            person.company,
+            person.title,
+            person.industry,
+            person.employees,
+            rng.choice(HUBSPOT_SOURCES),
+        )
+        self.acted["new_contact"] += 1
+        roll = rng.random()
+        if roll < 0.06:
+            self.hubspot.marketer.fill_form(contact, "demo_request")
+            self.acted["demo_request"] += 1
+        elif roll < 0.10:
+            self.hubspot.marketer.fill_form(contact, "contact_sales")
+            self.acted["contact_sales"] += 1
+        elif roll < 0.65:
+            self.hubspot.marketer.fill_form(contact, rng.choice(("download", "webinar")))
+            self.acted["content"] += 1
+
+    def _competitor(self) -> None:
+        person = make_person(self._rng, 10_000 + self._people)
+        self._people += 1
+        email = f"{person.first_name}.{person.last_name}@{self._rng.choice(COMPETITOR_DOMAINS)}"
+        contact = self.hubspot.marketer.new_contact(
+            email.lower(), person.first_name, person.last_name, "A Competitor", "Product Manager"
+        )
+        self.hubspot.marketer.fill_form(contact, "download")
+        self.hubspot.marketer.set_score(contact, 90)
+        self.acted["competitor"] += 1
+
+    def _sales(self) -> None:
+        rep, rng = self.salesforce.rep, self._rng
+        for lead in self._records("Lead"):
+            if lead.get("IsConverted") or self._stays_untouched(lead["Id"]):
+                continue
+            status = lead.get("Status")
+            roll = rng.random()
+            if status == "Open":
+                if roll < ACCEPT:
+                    rep.set_status(lead["Id"], "Working")
+                    self.acted["accepted"] += 1
+                elif roll < ACCEPT + RECYCLE:
+                    rep.set_status(lead["Id"], "Recycled", rng.choice(RECYCLE_REASONS))
+                    self.acted["recycled"] += 1
+                elif roll < ACCEPT + RECYCLE + DISQUALIFY:
+                    rep.set_status(lead["Id"], "Disqualified", "Other")
+                    self.acted["disqualified"] += 1
+            elif status in ("Working", "Qualified") and roll < CONVERT:
+                rep.convert(lead["Id"], amount=float(rng.randrange(8_000, 90_000, 500)))
+                self.acted["converted"] += 1
+        for deal in self._records("Opportunity"):
+            if deal.get("IsClosed") or deal.get("StageName") == "On Hold":
+                continue
+            roll = rng.random()
+            if roll < WIN:
+                rep.close_opportunity(deal["Id"], won=True)
+                self.acted["won"] += 1
+            elif roll < WIN + LOSE:
+                rep.close_opportunity(deal["Id"], won=False, reason=rng.choice(LOSS_REASONS))
+                self.acted["lost"] += 1
+            elif roll < WIN + LOSE + HOLD:
+                rep.set_stage(deal["Id"], "On Hold")
+                self.acted["on_hold"] += 1
+
+    def _records(self, sobject: str) -> list[dict[str, Any]]:
+        """Records as the rep finds them today; one that appeared today waits until tomorrow."""
+        ready = []
+        for record in sorted(self.salesforce.state.records(sobject), key=lambda r: str(r["Id"])):
+            first = self._seen.setdefault(record["Id"], self._day)
+            if first < self._day:
+                ready.append(record)
+        return ready
+
+    def _stays_untouched(self, lead_id: str) -> bool:
+        # About one lead in twelve is never worked: nobody owns it, it goes stale.
+        if lead_id not in self._seen or self._seen[lead_id] != self._day - 1:
+            return lead_id in self._ignored
+        if self._rng.random() < 1 / 12:
+            self._ignored.add(lead_id)
+        return lead_id in self._ignored
