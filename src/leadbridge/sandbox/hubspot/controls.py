@@ -75,7 +75,12 @@ def sandbox_routes(marketer: Marketer, hub: WebhookHub) -> list[Route]:
             }
         )
 
+    async def export(request: Request) -> Response:
+        """Every live contact, all properties: what a test or the crash check compares."""
+        return JSON({"contacts": marketer.store.all_contacts()})
+
     return [
+        Route("/_sandbox/contacts", export, methods=["GET"]),
         Route("/_sandbox/marketer/contacts", _endpoint(new_contact), methods=["POST"]),
         Route("/_sandbox/marketer/forms", _endpoint(fill_form), methods=["POST"]),
         Route("/_sandbox/marketer/score", _endpoint(set_score), methods=["POST"]),

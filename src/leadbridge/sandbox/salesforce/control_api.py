@@ -12,6 +12,8 @@ watch Outbound Messages. Like the shared ones, they sit outside auth, limits and
     POST /_sandbox/sessions/expire
     GET  /_sandbox/outbound                      configured messages and every delivery attempt
     POST /_sandbox/outbound                      {"sobject", "url", "fields"} -> {"action_id"}
+    GET  /_sandbox/records/{sobject}             every record, deleted ones included: what a
+                                                 test or the crash check compares between runs
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from leadbridge.sandbox.salesforce.errors import SfError
 from leadbridge.sandbox.salesforce.oauth import Sessions
 from leadbridge.sandbox.salesforce.outbound import OutboundMessages
 from leadbridge.sandbox.salesforce.people import SalesRep
+from leadbridge.sandbox.salesforce.state import OrgState
 
 Action = Callable[[Request, dict[str, Any]], Any]
 
@@ -94,7 +97,13 @@ def rep_routes(rep: SalesRep) -> list[Route]:
     ]
 
 
-def org_routes(sessions: Sessions, outbound: OutboundMessages, deliverer: Deliverer) -> list[Route]:
+def org_routes(
+    state: OrgState, sessions: Sessions, outbound: OutboundMessages, deliverer: Deliverer
+) -> list[Route]:
+    def export(request: Request, body: dict[str, Any]) -> Any:
+        rows = state.records(request.path_params["sobject"], include_deleted=True)
+        return {"records": [dict(row) for row in rows]}
+
     def expire(request: Request, body: dict[str, Any]) -> Any:
         sessions.expire_all()
         return {"expired": True}
@@ -118,4 +127,5 @@ def org_routes(sessions: Sessions, outbound: OutboundMessages, deliverer: Delive
         Route("/_sandbox/sessions/expire", _endpoint(expire), methods=["POST"]),
         Route("/_sandbox/outbound", _endpoint(list_outbound), methods=["GET"]),
         Route("/_sandbox/outbound", _endpoint(add_outbound), methods=["POST"]),
+        Route("/_sandbox/records/{sobject}", _endpoint(export), methods=["GET"]),
     ]

@@ -84,7 +84,7 @@ class SalesforceSim:
             [
                 *control_routes(clock, self.faults),
                 *rep_routes(self.rep),
-                *org_routes(self.sessions, self.outbound, self.deliveries),
+                *org_routes(self.state, self.sessions, self.outbound, self.deliveries),
             ],
             self.faults,
             self._remember_base,
