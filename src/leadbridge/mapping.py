@@ -155,19 +155,30 @@ def project(lead: Lead, funnel: Funnel) -> RemoteValues:
     salesforce_object = "Contact" if converted else "Lead"
     hubspot: dict[str, Value] = {}
     salesforce: dict[str, Value] = {}
-    for fmap, hubspot_field, salesforce_fields in funnel.writers[owner]:
-        value = lead.fields.get(fmap.name)
-        if value is None and fmap.name not in lead.stamps:
-            continue  # never known anywhere: nothing to say, rather than a blank to write
-        if to_hubspot and hubspot_field is not None:
-            ok, remote = write(fmap, HUBSPOT, value)
-            if ok:
-                hubspot[hubspot_field] = remote
-        remote_field = salesforce_fields.get(salesforce_object) if to_salesforce else None
-        if remote_field is not None:
-            ok, remote = write(fmap, SALESFORCE, value)
-            if ok:
-                salesforce[remote_field] = remote
+    # A record about to be created has no values of its own yet: a field the
+    # stage's owner would leave to that system (Company once sales owns the
+    # lead) is seeded from what we know, as the other owner would write it.
+    # Otherwise a lead created straight into a sales stage lacks Company,
+    # which Salesforce requires.
+    creating = {
+        HUBSPOT: identity.hubspot is None,
+        SALESFORCE: identity.salesforce_lead is None and identity.salesforce_contact is None,
+    }
+    other = Side.SALES if owner is Side.MARKETING else Side.MARKETING
+    for writers, seeding in ((funnel.writers[owner], False), (funnel.writers[other], True)):
+        for fmap, hubspot_field, salesforce_fields in writers:
+            value = lead.fields.get(fmap.name)
+            if value is None and fmap.name not in lead.stamps:
+                continue  # never known anywhere: nothing to say, rather than a blank to write
+            if to_hubspot and hubspot_field is not None and (not seeding or creating[HUBSPOT]):
+                ok, remote = write(fmap, HUBSPOT, value)
+                if ok:
+                    hubspot.setdefault(hubspot_field, remote)
+            remote_field = salesforce_fields.get(salesforce_object) if to_salesforce else None
+            if remote_field is not None and (not seeding or creating[SALESFORCE]):
+                ok, remote = write(fmap, SALESFORCE, value)
+                if ok:
+                    salesforce.setdefault(remote_field, remote)
     if stage is not None and to_hubspot:
         if stage.hubspot_lifecycle is not None:
             hubspot["lifecyclestage"] = stage.hubspot_lifecycle

@@ -206,6 +206,28 @@ def test_the_mql_handoff_creates_the_salesforce_lead(funnel: Funnel) -> None:
     assert desired[HS]["contact"]["hs_lead_status"] == "NEW"
 
 
+def test_a_lead_created_straight_into_a_sales_stage_carries_what_sales_will_own(
+    funnel: Funnel,
+) -> None:
+    # Once sales owns a lead, Salesforce wins Company and Title; a Lead created at sql
+    # (a demo request) has none yet, so they are seeded from HubSpot's values.
+    hand_raise = lead("sql", email="omar@x.co", company="Haddad Freight", title="COO")
+    assert desired_lead(hand_raise, funnel)["Company"] == "Haddad Freight"
+    assert desired_lead(hand_raise, funnel)["Title"] == "COO"
+    existing = Lead(
+        "lb-2",
+        "sql",
+        T0,
+        identity=Identity("1", "00Q2"),
+        fields={"email": "omar@x.co", "company": "Haddad Freight", "title": "COO"},
+    )
+    assert "Company" not in desired_lead(existing, funnel), "a rep's own Company is not touched"
+
+
+def desired_lead(subject: Lead, funnel: Funnel) -> dict[str, Value]:
+    return dict(mapping.project(subject, funnel)[SF]["Lead"])
+
+
 def test_a_status_that_fits_the_stage_is_kept(funnel: Funnel) -> None:
     accepted = lead("sql", sf_status="Qualified", hs_lead_status="CONNECTED")
     desired = mapping.project(accepted, funnel)
