@@ -7,16 +7,27 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from leadbridge.runtime import Runtime
+
+# The embedded default's state: a fresh file per run, since its sandbox lives only as long.
+EMBEDDED_DATABASE = Path("state") / "embedded.db"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] | None = None) -> int:
+    """`clock` lets an in-process caller (tests, the demo) run the sync on simulated time."""
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    args.clock = clock
     result: int = args.run(args)
     return result
 
@@ -66,7 +77,106 @@ def _parser() -> argparse.ArgumentParser:
         help="SQLAlchemy URL (default: $LEADBRIDGE_DATABASE_URL, else sqlite:///state/leadbridge.db)",
     )
     upgrade.set_defaults(run=_run_db_upgrade)
+    _sync_commands(commands)
     return parser
+
+
+def _sync_commands(commands: Any) -> None:
+    sync = commands.add_parser("sync", help="read both systems, decide, write the outcome")
+    sync.add_argument("--once", action="store_true", required=True, help="run one cycle")
+    plan = commands.add_parser(
+        "plan", help="a dry run: the field-level diff a cycle would write, per record"
+    )
+    for command, run in ((sync, _run_sync), (plan, _run_plan)):
+        command.add_argument("--mappings", type=Path, default=Path("mappings"))
+        command.add_argument(
+            "--connectors",
+            type=Path,
+            help="directory of hubspot.yaml and salesforce.yaml; without it, an in-process "
+            "sandbox (no credentials needed) with a fresh state file",
+        )
+        command.add_argument("--database", help="SQLAlchemy URL of the state database")
+        command.add_argument(
+            "--leads", type=_count, default=50, help="people the embedded sandbox starts with"
+        )
+        command.add_argument("--seed", type=int, default=0, help="the embedded sandbox's seed")
+        command.set_defaults(run=run)
+    explain = commands.add_parser(
+        "explain", help="a lead's story: each transition, its rule and cause, what was written"
+    )
+    explain.add_argument("key", metavar="EMAIL_OR_ID", help="an email, lead id or record id")
+    parked = commands.add_parser("parked", help="records set aside, with their reasons")
+    for command, run in ((explain, _run_explain), (parked, _run_parked)):
+        command.add_argument("--database", help="SQLAlchemy URL of the state database")
+        command.set_defaults(run=run)
+
+
+@contextmanager
+def _runtime(args: argparse.Namespace) -> Iterator[Runtime]:
+    import os
+
+    from leadbridge.runtime import build, utc_now
+
+    clock = args.clock or utc_now
+    if args.connectors is not None:
+        runtime = build(args.mappings, args.connectors, args.database, os.environ, clock=clock)
+        try:
+            yield runtime
+        finally:
+            runtime.close()
+        return
+    # The embedded default: the product never imports the sandbox; only this command does.
+    from leadbridge.runtime import sandbox_env
+    from leadbridge.sandbox.world import Sandbox
+
+    database = args.database
+    if database is None:
+        EMBEDDED_DATABASE.unlink(missing_ok=True)
+        database = f"sqlite:///{EMBEDDED_DATABASE}"
+    shipped = Path(__file__).resolve().parents[2] / "connectors"
+    with Sandbox(seed=args.seed, limits=False) as sandbox:
+        sandbox.populate(args.leads)
+        # Reads stop at the last whole second, so the people just made would wait a poll.
+        sandbox.clock.advance(60)
+        env = sandbox_env(sandbox.info())
+        runtime = build(
+            args.mappings, shipped, database, env, clock=args.clock or sandbox.clock.now
+        )
+        print(f"embedded sandbox with {args.leads} people; state in {database}")
+        try:
+            yield runtime
+        finally:
+            runtime.close()
+
+
+def _run_sync(args: argparse.Namespace) -> int:
+    from leadbridge.commands import sync_once
+
+    with _runtime(args) as runtime:
+        return sync_once(runtime.pipeline, sys.stdout)
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from leadbridge.commands import plan
+
+    with _runtime(args) as runtime:
+        return plan(runtime.pipeline, sys.stdout)
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    from leadbridge.commands import explain
+    from leadbridge.store import Store
+
+    with Store.open(args.database) as store:
+        return explain(store, args.key, sys.stdout)
+
+
+def _run_parked(args: argparse.Namespace) -> int:
+    from leadbridge.commands import parked
+    from leadbridge.store import Store
+
+    with Store.open(args.database) as store:
+        return parked(store, sys.stdout)
 
 
 def _run_db_upgrade(args: argparse.Namespace) -> int:

@@ -1,0 +1,369 @@
+"""The one pipeline: poll -> inbox -> identity -> decide -> plan -> write log -> send -> commit.
+
+`cycle(pipeline)` runs one sync cycle and returns its `Summary`. Each step
+commits what must be true together (DESIGN.md "How data flows"):
+
+1. poll: each page's changes enter the inbox in the transaction that saves
+   its cursor, so a crash re-reads a page but never skips one;
+2. decide: inbox items are claimed a round at a time, every lead's items in
+   order; identity is resolved, echoes are dropped, the engine decides, and
+   each lead is planned once from its last decision. Lead state, links, read
+   snapshots, journal entries, the write log (planned) and the items marked
+   done commit together;
+3. send (sync_write): the write log's unfinished writes go out, batched per
+   system, and their results (snapshots, links of created records, parked
+   failures) commit after. A crash between 2 and 3 leaves the writes
+   unfinished in the log, so the next cycle sends them: they are idempotent
+   (fixed values by id, creates by upsert on a stable key).
+
+`dry_run` does all of 1 and 2 in one transaction that is rolled back and
+returns the plans' field-level diffs instead: nothing is written anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from leadbridge import engine, planner
+from leadbridge.config import Funnel
+from leadbridge.connectors.base import Connector, Cursor
+from leadbridge.connectors.budget import BudgetPaused
+from leadbridge.identity import (
+    NOBODY,
+    Found,
+    Record,
+    Resolution,
+    Verdict,
+    converted,
+    email_of,
+    native_ids,
+    resolve,
+)
+from leadbridge.model import Change, Decision, Identity, Lead, System, Transition
+from leadbridge.store import AmbiguousLink, InboxItem, Link, Store, UnitOfWork, write_key
+from leadbridge.store.links import CONVERTED
+from leadbridge.sync_write import Sent, flush
+
+HS, SF = System.HUBSPOT, System.SALESFORCE
+# Leads decided per transaction: bounds its size and memory; their writes go out after it.
+ROUND = 2000
+_SLOTS = (
+    ("hubspot", HS, "contact"),
+    ("salesforce_lead", SF, "Lead"),
+    ("salesforce_contact", SF, "Contact"),
+)
+_PERSONS = {
+    (HS, "contact"): "HubSpot contacts",
+    (SF, "Lead"): "Salesforce leads",
+    (SF, "Contact"): "Salesforce contacts",
+}
+
+
+@dataclass
+class Pipeline:
+    """What one cycle needs; runtime.build makes it from files, tests from a sandbox."""
+
+    store: Store
+    funnel: Funnel
+    connectors: Mapping[System, Connector]
+    clock: Callable[[], datetime]
+    external_id_field: str = planner.EXTERNAL_ID_FIELD
+
+
+@dataclass
+class Summary:
+    changes_read: int = 0
+    leads_decided: int = 0
+    transitions: int = 0
+    echoes: int = 0
+    written: dict[System, int] = field(default_factory=lambda: {HS: 0, SF: 0})
+    write_calls: dict[System, int] = field(default_factory=lambda: {HS: 0, SF: 0})
+    parked: int = 0
+    paused: str | None = None  # why the cycle stopped early (a spent API budget)
+    diffs: list[str] = field(default_factory=list)  # dry run: what would be written
+
+
+@dataclass
+class _Work:
+    """One lead's decisions in a round: planned once, from the last."""
+
+    lead: Lead
+    decision: Decision
+    transitions: list[Transition] = field(default_factory=list)
+    last_item: int = 0
+
+
+def cycle(pipeline: Pipeline, *, dry_run: bool = False) -> Summary:
+    summary = Summary()
+    try:
+        if dry_run:
+            with pipeline.store.reading() as uow:
+                poll(pipeline, summary, lambda: _same(uow))
+                while _decide_round(pipeline, uow, summary, dry_run=True):
+                    pass
+            return summary
+        # Loose ends of an earlier cycle (a crash, a pause) go out before new work.
+        _account(summary, flush(pipeline.store, pipeline.connectors, pipeline.clock()))
+        poll(pipeline, summary, pipeline.store.transaction)
+        while True:
+            with pipeline.store.transaction() as uow:
+                more = _decide_round(pipeline, uow, summary, dry_run=False)
+            _account(summary, flush(pipeline.store, pipeline.connectors, pipeline.clock()))
+            if not more:
+                break
+    except BudgetPaused as paused:
+        summary.paused = str(paused)
+    with pipeline.store.reading() as uow:
+        summary.parked = uow.parked.count()
+    return summary
+
+
+def objects_to_poll(funnel: Funnel) -> list[tuple[System, str]]:
+    """Every object the mappings read from, HubSpot first so a person usually arrives there
+    before their Salesforce records (an email match then links instead of creating)."""
+    found = {(system, obj) for fmap in funnel.fields.values() for system, obj, _ in fmap.remote()}
+    return sorted(found, key=lambda key: (key[0] is not HS, key[1]))
+
+
+def poll(
+    pipeline: Pipeline,
+    summary: Summary,
+    transaction: Callable[[], AbstractContextManager[UnitOfWork]],
+) -> None:
+    now = pipeline.clock()
+    for system, obj in objects_to_poll(pipeline.funnel):
+        connector = pipeline.connectors.get(system)
+        if connector is None:
+            continue
+        with transaction() as uow:
+            cursor = uow.cursors.get(system, obj, Cursor.from_json)
+        for page in connector.changes(obj, cursor, now=now):
+            with transaction() as uow:
+                uow.inbox.enqueue(page.changes, page.removals)
+                if page.cursor is not None:
+                    uow.cursors.save(system, obj, page.cursor)
+            summary.changes_read += len(page.changes) + len(page.removals)
+
+
+def _decide_round(pipeline: Pipeline, uow: UnitOfWork, summary: Summary, *, dry_run: bool) -> bool:
+    """Decide up to ROUND leads' pending items; plan and log their writes. False: inbox empty."""
+    work: dict[str, _Work] = {}
+    now = pipeline.clock()
+    while len(work) < ROUND:
+        items = uow.inbox.claim(ROUND - len(work))
+        if not items:
+            break
+        for item in items:
+            _take(pipeline, uow, item, work, summary, now)
+    for lead_id, done in work.items():
+        uow.leads.save(done.lead)
+        known = uow.snapshots.of_lead(lead_id)
+        email = done.lead.fields.get("email")
+        keys = planner.Keys(
+            email=email if isinstance(email, str) else None,
+            external_id_field=pipeline.external_id_field,
+        )
+        plan = planner.plan(done.lead, done.decision, known, keys, pipeline.funnel)
+        uow.journal.append(lead_id, done.transitions, plan.records)
+        summary.transitions += len(done.transitions)
+        if dry_run:
+            summary.diffs.extend(planner.diff_lines(plan, known))
+            continue
+        for write in plan.records:
+            key = write_key(lead_id, write, f"inbox:{done.last_item}")
+            uow.writes.begin(key, lead_id, write)
+    summary.leads_decided += len(work)
+    return bool(work)
+
+
+def _take(
+    pipeline: Pipeline,
+    uow: UnitOfWork,
+    item: InboxItem,
+    work: dict[str, _Work],
+    summary: Summary,
+    now: datetime,
+) -> None:
+    if item.kind != "change":
+        # Merges and deletions are not followed yet: the item is settled so it blocks nothing.
+        uow.inbox.done([item.id])
+        return
+    change = item.change()
+    funnel = pipeline.funnel
+    # Echoes first: a record whose snapshot already shows everything needs no identity work,
+    # and after a cycle that wrote, most changes read are exactly that.
+    known = uow.snapshots.get(change.system, change.object, change.id)
+    key = (change.system, change.object, change.id)
+    if known is not None and planner.is_echo(change, {key: known}, funnel):
+        summary.echoes += 1
+        uow.inbox.done([item.id])
+        return
+    try:
+        resolution = _resolve(uow, change, pipeline.external_id_field)
+    except AmbiguousLink as clash:
+        resolution = Resolution(Verdict.AMBIGUOUS, reason=f"ambiguous match: {clash}")
+    if resolution.verdict is Verdict.UNRELATED:
+        # An Opportunity or Account no lead names yet: set aside until a conversion links it.
+        uow.inbox.park([item.id], resolution.reason)
+        return
+    if resolution.verdict is Verdict.AMBIGUOUS:
+        uow.inbox.park([item.id], resolution.reason)
+        uow.parked.park(change.system, change.object, change.id, resolution.reason, now=now)
+        _hold_twins(uow, change, resolution.reason, work, now)
+        return
+    lead_id = resolution.lead_id or new_lead_id(change)
+    if lead_id in work:
+        lead = work[lead_id].lead
+    else:
+        lead = uow.leads.load(lead_id) or engine.new_lead(funnel, lead_id, now)
+        lead_id = lead.id  # a folded lead answers as the lead it was folded into
+    refresh = resolution.reason != "stored link" or email_of(change) != lead.fields.get("email")
+    _link(uow, lead.id, change, resolution.identity, lead.identity, refresh=refresh)
+    lead = replace(lead, identity=_union(lead.identity, resolution.identity))
+    uow.snapshots.put(change.system, change.object, change.id, change.fields, origin="read")
+    decision = engine.decide(lead, change, funnel, now)
+    decided = replace(decision.lead, identity=lead.identity)
+    previous = work.get(lead.id)
+    entry = _Work(decided, decision, previous.transitions if previous else [], item.id)
+    entry.transitions.extend(decision.transitions)
+    work[lead.id] = entry
+    uow.inbox.done([item.id])
+
+
+def _hold_twins(
+    uow: UnitOfWork, change: Change, reason: str, work: dict[str, _Work], now: datetime
+) -> None:
+    """A duplicate's twin decided in this same round is held too, before anything of it is
+    written: which of the two is the person is for a human to say (story 7)."""
+    email = email_of(change)
+    if email is None:
+        return
+    for link in uow.links.by_email(email, change.system, change.object):
+        if link.record_id != change.id and work.pop(link.lead_id, None) is not None:
+            uow.parked.park(
+                link.system, link.object, link.record_id, reason, now=now, lead_id=link.lead_id
+            )
+
+
+def new_lead_id(change: Change) -> str:
+    """Derived from the first record seen, so a decision replayed after a crash names the same
+    lead, and so the same external id: a retried create upserts instead of duplicating."""
+    seed = f"{change.system.value}:{change.object}:{change.id}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:16]
+
+
+def _resolve(uow: UnitOfWork, change: Change, external_id_field: str) -> Resolution:
+    links = uow.links
+    linked = links.lead_for(change.system, change.object, change.id)
+    native = tuple(_record(uow, s, o, r) for s, o, r in native_ids(change)) if not linked else ()
+    external = None
+    lead_of = planner.lead_id_of(change.fields.get(external_id_field))
+    if lead_of is not None and uow.leads.load(lead_of) is not None:
+        external = Record(change.system, change.object, change.id, lead_of, links.identity(lead_of))
+    email = email_of(change)
+    by_email: tuple[Record, ...] = ()
+    if email is not None and linked is None:
+        other = SF if change.system is HS else HS
+        by_email = tuple(
+            Record(link.system, link.object, link.record_id, link.lead_id, _identity(uow, link))
+            for link in links.by_email(email, other)
+            if link.role != CONVERTED and link.object in ("contact", "Lead", "Contact")
+        )
+    resolution = resolve(Found(change, linked, native, external, by_email))
+    if resolution.verdict is Verdict.NEW and email is not None:
+        return _duplicate(uow, change, email) or resolution
+    return resolution
+
+
+def _duplicate(uow: UnitOfWork, change: Change, email: str) -> Resolution | None:
+    """A new record whose email another record of the same kind already holds (two Salesforce
+    leads for Kim): which person it is cannot be told, so it is parked, never guessed."""
+    twins = {
+        link.record_id
+        for link in uow.links.by_email(email, change.system, change.object)
+        if link.record_id != change.id and link.role != CONVERTED
+    }
+    if not twins:
+        return None
+    what = _PERSONS.get((change.system, change.object), change.object)
+    reason = f"ambiguous match: {len(twins) + 1} {what} share {email}"
+    return Resolution(Verdict.AMBIGUOUS, reason=reason)
+
+
+def _identity(uow: UnitOfWork, link: Link) -> Identity:
+    return uow.links.identity(link.lead_id)
+
+
+def _record(uow: UnitOfWork, system: System, obj: str, record_id: str) -> Record:
+    lead = uow.links.lead_for(system, obj, record_id)
+    identity = uow.links.identity(lead) if lead is not None else NOBODY
+    return Record(system, obj, record_id, lead, identity)
+
+
+def _union(mine: Identity, found: Identity) -> Identity:
+    return Identity(
+        hubspot=found.hubspot or mine.hubspot,
+        salesforce_lead=found.salesforce_lead or mine.salesforce_lead,
+        salesforce_contact=found.salesforce_contact or mine.salesforce_contact,
+    )
+
+
+def _link(
+    uow: UnitOfWork,
+    lead_id: str,
+    change: Change,
+    identity: Identity,
+    known: Identity,
+    *,
+    refresh: bool,
+) -> None:
+    """Link the records the resolution found that the lead does not hold yet; the change's
+    own record again when its email may have changed, since email matching reads it."""
+    email = email_of(change)
+    for slot, system, obj in _SLOTS:
+        record = getattr(identity, slot)
+        own = system is change.system and obj == change.object and record == change.id
+        if record is None or (record == getattr(known, slot) and not (own and refresh)):
+            continue
+        uow.links.link(lead_id, system, obj, record, email=email if own else None)
+    if change.system is SF and change.object not in ("Lead", "Contact"):
+        uow.links.link(lead_id, change.system, change.object, change.id)
+    if change.system is SF and change.object == "Lead":
+        contact = converted(NOBODY, change).salesforce_contact
+        if contact is not None:
+            _follow_conversion(uow, lead_id, change, contact)
+
+
+def _follow_conversion(uow: UnitOfWork, lead_id: str, change: Change, contact: str) -> None:
+    """Re-key the converted Lead onto its Contact, Account and Opportunity; the Opportunity's
+    items set aside as unrelated come back in line behind the lead's."""
+    account, opportunity = (
+        _text(change.fields.get("ConvertedAccountId")),
+        _text(change.fields.get("ConvertedOpportunityId")),
+    )
+    if opportunity is not None:
+        uow.inbox.reopen(SF, "Opportunity", opportunity)
+    uow.inbox.reopen(SF, "Contact", contact)
+    if uow.links.lead_for(SF, "Lead", change.id) == lead_id:
+        uow.links.convert(change.id, contact, account, opportunity)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _account(summary: Summary, sent: Sent) -> None:
+    for system, count in sent.written.items():
+        summary.written[system] = summary.written.get(system, 0) + count
+    for system, count in sent.calls.items():
+        summary.write_calls[system] = summary.write_calls.get(system, 0) + count
+
+
+@contextmanager
+def _same(uow: UnitOfWork) -> Iterator[UnitOfWork]:
+    """The dry run's one transaction, handed out wherever the real run opens a new one."""
+    yield uow

@@ -1,0 +1,90 @@
+"""Cycles as a whole: idempotence, echoes, the dry run, parked writes' back-off, the default."""
+
+from __future__ import annotations
+
+import io
+import re
+from contextlib import redirect_stdout
+from pathlib import Path
+
+from leadbridge.cli import main
+from tests.sync.conftest import World
+
+NOTHING_WRITTEN = "written: hubspot 0 (0 calls), salesforce 0 (0 calls)"
+
+
+def figures(summary: str) -> dict[str, int]:
+    numbers = re.findall(r"(\d+) (changes read|leads decided|transitions|echoes)", summary)
+    return {name: int(count) for count, name in numbers}
+
+
+def test_a_second_cycle_with_no_remote_change_writes_nothing(world: World) -> None:
+    world.sandbox.populate(40)
+    first = world.sync()
+    assert NOTHING_WRITTEN not in first
+    assert figures(first)["leads decided"] == 40
+    second = world.sync()  # our own writes come back: echoes, nothing decided, nothing written
+    assert NOTHING_WRITTEN in second
+    assert figures(second)["echoes"] > 0 and figures(second)["transitions"] == 0
+    third = world.sync()
+    assert NOTHING_WRITTEN in third
+    assert figures(third)["changes read"] == 0
+
+
+def test_plan_shows_the_field_level_diff_and_writes_nothing(world: World) -> None:
+    world.sandbox.populate(15)
+    before = {c["id"]: c["properties"] for c in world.sandbox.hubspot.state.all_contacts()}
+    leads_before = len(world.sandbox.salesforce.state.records("Lead"))
+    shown = world.plan()
+    assert "nothing was written" in shown
+    assert re.search(r"^hubspot contact \d+: leadbridge_stage None -> '\w+'$", shown, re.M)
+    after = {c["id"]: c["properties"] for c in world.sandbox.hubspot.state.all_contacts()}
+    assert after == before
+    assert len(world.sandbox.salesforce.state.records("Lead")) == leads_before
+    assert NOTHING_WRITTEN not in world.sync()  # the plan left the work for the real cycle
+    assert "0 fields to write" in world.plan()
+
+
+def test_a_refused_write_is_parked_with_its_reason_and_retried_after_a_back_off(
+    world: World,
+) -> None:
+    # A lead a rep entered without an email: HubSpot has nothing to create the contact by.
+    world.sandbox.salesforce.rep.create_lead(last_name="Nomail", company="Quiet Ltd")
+    world.sync()
+    listing = world.parked()
+    assert "hubspot contact (no key, lead " in listing and "1 attempts" in listing
+    assert "hubspot 0 (0 calls)" in world.sync()  # within the back-off: not sent again
+    world.later(10 * 60)
+    world.sync()
+    assert "2 attempts" in world.parked()
+
+
+def test_the_embedded_default_needs_no_credentials(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'embedded.db'}"
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["sync", "--once", "--leads", "20", "--database", database]) == 0
+        assert main(["parked", "--database", database]) == 0
+    shown = out.getvalue()
+    assert "embedded sandbox with 20 people" in shown
+    assert figures(shown)["leads decided"] == 20
+    assert NOTHING_WRITTEN not in shown
+
+
+def test_explain_finds_a_lead_by_any_of_its_records_and_says_when_it_knows_none(
+    world: World,
+) -> None:
+    marketer = world.sandbox.hubspot.marketer
+    contact = marketer.new_contact("ida@kepler.io", "Ida", "Berg", company="Kepler")
+    marketer.fill_form(contact, "webinar")
+    world.sync()
+    by_id, by_email = world.explain(contact), world.explain("IDA@kepler.io")
+    assert by_id == by_email
+    assert "subscriber -> lead: rule known_lead" in by_id
+    assert f"caused by hubspot contact {contact}" in by_id
+    assert f"wrote hubspot contact {contact}: leadbridge_stage='lead'" in by_id
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["explain", "nobody@nowhere.io", "--database", world.database]) == 1
+    assert "no lead is known by nobody@nowhere.io" in out.getvalue()
+    assert "nothing is parked" in world.parked()
