@@ -24,10 +24,10 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-# Until the sync loop lands (issue 5) the demo is the sandbox itself:
-# the simulated HubSpot, Salesforce and Slack with 200 preloaded leads.
+# Three weeks of a funnel on the simulated CRMs and a SQLite state file, bridged;
+# no credentials. `leadbridge explain EMAIL` then tells any lead's story.
 demo: install
-	$(BIN)/leadbridge sandbox --leads 200 --seed 1
+	$(BIN)/leadbridge demo
 
 sandbox: install
 	$(BIN)/leadbridge sandbox

@@ -117,8 +117,10 @@ def test_story_4_the_lost_deal(world: World) -> None:
     world.sync()
     contact = world.contact(priya)
     assert contact["lifecyclestage"] == "lead"
-    assert contact["leadbridge_handback_reason"] == "Competitor"
-    assert "opportunity -> nurture: rule deal_lost, reason Competitor" in world.explain(priya)
+    assert (
+        contact["leadbridge_handback_reason"] == "competitor"
+    )  # a reason code, like every hand-back
+    assert "opportunity -> nurture: rule deal_lost, reason competitor" in world.explain(priya)
 
 
 def test_story_5_a_competitor_never_reaches_salesforce(world: World) -> None:

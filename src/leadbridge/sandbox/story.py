@@ -27,7 +27,7 @@ from leadbridge.sandbox.salesforce import SalesforceSim
 DAY = 86_400.0
 COMPETITOR_DOMAINS = ("pipelinehq.com", "funnelforge.io")
 RECYCLE_REASONS = ("Bad Timing", "No Budget", "No Authority", "Went Dark")
-LOSS_REASONS = ("Lost to Competitor", "No Budget", "Went Dark")
+LOSS_REASONS = ("Competitor", "Price", "No Decision", "Timing")  # Loss_Reason__c values
 # Odds per lead per day, for the rep's next move at each status.
 ACCEPT, RECYCLE, DISQUALIFY = 0.45, 0.12, 0.06
 CONVERT = 0.35

@@ -13,11 +13,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from leadbridge.cli import demo
+
 if TYPE_CHECKING:
     from leadbridge.runtime import Runtime
 
 # The embedded default's state: a fresh file per run, since its sandbox lives only as long.
 EMBEDDED_DATABASE = Path("state") / "embedded.db"
+# The connection files beside the package (a source checkout): the embedded default
+# points them at the sandbox through environment variables.
+SHIPPED_CONNECTORS = Path(__file__).resolve().parents[3] / "connectors"
 
 
 def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] | None = None) -> int:
@@ -78,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     upgrade.set_defaults(run=_run_db_upgrade)
     _sync_commands(commands)
+    demo.add_parser(commands)
     return parser
 
 
@@ -133,7 +139,7 @@ def _runtime(args: argparse.Namespace) -> Iterator[Runtime]:
     if database is None:
         EMBEDDED_DATABASE.unlink(missing_ok=True)
         database = f"sqlite:///{EMBEDDED_DATABASE}"
-    shipped = Path(__file__).resolve().parents[2] / "connectors"
+    shipped = SHIPPED_CONNECTORS
     with Sandbox(seed=args.seed, limits=False) as sandbox:
         sandbox.populate(args.leads)
         # Reads stop at the last whole second, so the people just made would wait a poll.
@@ -222,7 +228,3 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     finally:
         sandbox.stop()
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,156 @@
+"""`leadbridge demo`: a few weeks of a funnel, bridged, on the sandbox and SQLite, no credentials.
+
+The sandbox's people play the story (leadbridge.sandbox.story) one simulated
+day at a time; after each day leadbridge runs one sync cycle, exactly as
+`leadbridge sync --once` would against real systems. At the end it prints
+what moved, why leads were handed back, what was written where, and who is
+stuck past their stage's SLA. Like the rest of cli, this is the only kind of
+module that may import the sandbox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from leadbridge.config import Funnel
+from leadbridge.model import Lead, System
+from leadbridge.runtime import build, sandbox_env
+from leadbridge.store import Store
+from leadbridge.sync import Summary, cycle
+
+DEMO_DATABASE = Path("state") / "demo.db"
+# The connectors' look-backs (HubSpot 30 s, Salesforce 5 min) keep the newest changes
+# for the next poll; a day's work is synced once the clock has moved past them.
+SETTLE = timedelta(minutes=10)
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="weeks of a funnel on the simulated CRMs, bridged; then what moved and why",
+    )
+    demo.add_argument("--leads", type=int, default=250, help="new people over the weeks")
+    demo.add_argument("--preload", type=int, default=150, help="people already in the CRMs")
+    demo.add_argument("--days", type=int, default=21, help="simulated days")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--mappings", type=Path, default=Path("mappings"))
+    demo.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from leadbridge.cli import SHIPPED_CONNECTORS
+    from leadbridge.sandbox.story import Story
+    from leadbridge.sandbox.world import Sandbox
+
+    started = time.monotonic()
+    out: TextIO = sys.stdout
+    DEMO_DATABASE.parent.mkdir(parents=True, exist_ok=True)
+    DEMO_DATABASE.unlink(missing_ok=True)
+    total = Summary()
+    with Sandbox(seed=args.seed, limits=False) as sandbox:
+        sandbox.populate(args.preload)
+        sandbox.clock.advance(SETTLE.total_seconds())
+        env = sandbox_env(sandbox.info())
+        runtime = build(
+            args.mappings,
+            SHIPPED_CONNECTORS,
+            f"sqlite:///{DEMO_DATABASE}",
+            env,
+            clock=sandbox.clock.now,
+        )
+        story = Story(
+            sandbox.hubspot,
+            sandbox.salesforce,
+            sandbox.clock,
+            leads=args.leads,
+            days=args.days,
+            seed=args.seed,
+        )
+        try:
+            print(
+                f"demo: {args.preload} people in the CRMs, {args.leads} more over "
+                f"{args.days} days; state in {DEMO_DATABASE}",
+                file=out,
+            )
+            _add(total, cycle(runtime.pipeline))
+            for _ in range(args.days):
+                story.play_day()
+                sandbox.clock.advance(SETTLE.total_seconds())
+                day = cycle(runtime.pipeline)
+                _add(total, day)
+                print(
+                    f"  day {story.day:2d}: {day.changes_read:4d} changes, "
+                    f"{day.transitions:3d} moves, written hubspot {day.written[System.HUBSPOT]:3d} "
+                    f"salesforce {day.written[System.SALESFORCE]:3d}",
+                    file=out,
+                )
+            _report(
+                runtime.pipeline.store, sandbox.clock.now(), runtime.pipeline.funnel, total, out
+            )
+        finally:
+            runtime.close()
+    acted = ", ".join(f"{name} {count}" for name, count in sorted(story.acted.items()))
+    print(f"the people did: {acted}", file=out)
+    print(f"demo finished in {time.monotonic() - started:.1f} s", file=out)
+    return 0
+
+
+def _add(total: Summary, part: Summary) -> None:
+    total.changes_read += part.changes_read
+    total.leads_decided += part.leads_decided
+    total.transitions += part.transitions
+    total.echoes += part.echoes
+    total.parked = part.parked
+    for system in System:
+        total.written[system] += part.written[system]
+        total.write_calls[system] += part.write_calls[system]
+
+
+def _report(store: Store, now: datetime, funnel: Funnel, total: Summary, out: TextIO) -> None:
+    moves: Counter[tuple[str, str]] = Counter()
+    reasons: Counter[str] = Counter()
+    leads: list[Lead] = []
+    with store.reading() as uow:
+        for lead_id in uow.leads.ids():
+            lead = uow.leads.load(lead_id)
+            if lead is not None:
+                leads.append(lead)
+            for entry in uow.journal.entries(lead_id):
+                step = entry.transition
+                moves[(step.from_stage, step.to_stage)] += 1
+                if funnel.stage[step.to_stage].handback:
+                    reasons[step.reason] += 1
+        parked = uow.parked.listing()
+    hs, sf = System.HUBSPOT, System.SALESFORCE
+    print(f"\n{len(leads)} leads; {total.transitions} transitions journaled", file=out)
+    for (source, target), count in moves.most_common(12):
+        print(f"  {count:4d}  {source} -> {target}", file=out)
+    if reasons:
+        shown = ", ".join(f"{reason} {count}" for reason, count in reasons.most_common())
+        print(f"hand-backs by reason: {shown}", file=out)
+    print(
+        f"written: hubspot {total.written[hs]} records in {total.write_calls[hs]} calls, "
+        f"salesforce {total.written[sf]} records in {total.write_calls[sf]} calls; "
+        f"{total.echoes} echoes of our own writes ignored; {len(parked)} parked",
+        file=out,
+    )
+    stuck = [
+        lead
+        for lead in leads
+        if (sla := funnel.stage[lead.stage].sla) is not None and now - lead.stage_entered_at > sla
+    ]
+    print(f"stuck past their stage's SLA: {len(stuck)}", file=out)
+    for lead in sorted(stuck, key=lambda lead: lead.stage_entered_at)[:5]:
+        waited = now - lead.stage_entered_at
+        name = " ".join(str(lead.fields.get(f) or "") for f in ("first_name", "last_name"))
+        print(
+            f"  {name.strip() or lead.id} ({lead.fields.get('company') or '?'}): "
+            f"{lead.stage} for {waited.days}d {waited.seconds // 3600}h",
+            file=out,
+        )
