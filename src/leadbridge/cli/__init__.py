@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ EMBEDDED_DATABASE = Path("state") / "embedded.db"
 # The connection files beside the package (a source checkout): the embedded default
 # points them at the sandbox through environment variables.
 SHIPPED_CONNECTORS = Path(__file__).resolve().parents[3] / "connectors"
+PRELOADED_AGO = timedelta(minutes=10)
 
 
 def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] | None = None) -> int:
@@ -208,18 +209,25 @@ def _count(text: str) -> int:
 
 def _run_sandbox(args: argparse.Namespace) -> int:
     # The product never imports the sandbox; only this command and the demo do.
+    from leadbridge.sandbox.clock import SimClock
     from leadbridge.sandbox.world import Sandbox
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    # The people are loaded "ten minutes ago", then the clock catches up with the
+    # wall: a client's first poll finds them past every look-back window, instead
+    # of waiting minutes for records stamped this very second to settle.
+    clock = SimClock(datetime.now(UTC) - PRELOADED_AGO)
     sandbox = Sandbox(
         seed=args.seed,
         limits=not args.no_limits,
         tls_dir=args.tls_dir,
         search_lag_seconds=args.search_lag,
+        clock=clock,
     )
     sandbox.populate(args.leads)
+    clock.advance(max((datetime.now(UTC) - clock.now()).total_seconds(), 0.0))
     info = sandbox.start()
     sys.stdout.write(json.dumps(info) + "\n")
     sys.stdout.flush()

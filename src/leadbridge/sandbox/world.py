@@ -59,11 +59,12 @@ class Sandbox:
         limits: bool = True,
         search_lag_seconds: float = 0.0,
         tls_dir: Path | None = None,
+        clock: SimClock | None = None,
     ) -> None:
         rng = random.Random(seed)
         self.seed = seed
         self.credentials = creds = Credentials.draw(rng)
-        self.clock = SimClock()
+        self.clock = clock or SimClock()
         self._tls_dir = tls_dir
         self.tls: TLSFiles | None = None
         self.hubspot = HubSpotSim(
