@@ -1,7 +1,9 @@
-"""The bodies of `leadbridge sync --once`, `plan`, `explain` and `parked`: run, then print."""
+"""The bodies of the `sync --once`, `run`, `plan`, `explain` and `parked` commands."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -23,6 +25,29 @@ def sync_once(pipeline: Pipeline, out: TextIO) -> int:
     print(summary_line(summary), file=out)
     if summary.paused:
         print(f"paused: {summary.paused}; the rest waits for the next cycle", file=out)
+    return 0
+
+
+def run_loop(
+    pipeline: Pipeline,
+    interval: float,
+    stop: threading.Event,
+    out: TextIO,
+    max_cycles: int | None = None,
+) -> int:
+    """Cycles every `interval` seconds until `stop` is set; the cycle in flight finishes first,
+    so a SIGTERM never cuts a batch in half (its writes are logged and would resume anyway)."""
+    cycles = 0
+    while not stop.is_set() and (max_cycles is None or cycles < max_cycles):
+        started = time.monotonic()
+        summary = cycle(pipeline)
+        cycles += 1
+        print(summary_line(summary), file=out, flush=True)
+        if summary.paused:
+            print(f"paused: {summary.paused}; retrying after the interval", file=out, flush=True)
+        if max_cycles is None or cycles < max_cycles:
+            stop.wait(max(interval - (time.monotonic() - started), 0.0))
+    print(f"run: stopped after {cycles} cycles", file=out, flush=True)
     return 0
 
 

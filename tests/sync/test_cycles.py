@@ -88,3 +88,13 @@ def test_explain_finds_a_lead_by_any_of_its_records_and_says_when_it_knows_none(
         assert main(["explain", "nobody@nowhere.io", "--database", world.database]) == 1
     assert "no lead is known by nobody@nowhere.io" in out.getvalue()
     assert "nothing is parked" in world.parked()
+
+
+def test_run_cycles_until_told_to_stop_and_the_second_cycle_writes_nothing(world: World) -> None:
+    world.sandbox.hubspot.marketer.new_contact("runner@northwind.io", "Ru", "Ner", "Northwind")
+    world.later(60)
+    out = world.run("run", "--interval", "0", "--max-cycles", "2", *world._files())
+    first, second, last = out.strip().splitlines()[-3:]
+    assert first.startswith("sync: ") and "0 changes read" not in first
+    assert "written: hubspot 0 (0 calls), salesforce 0 (0 calls)" in second
+    assert last == "run: stopped after 2 cycles"

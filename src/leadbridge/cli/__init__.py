@@ -94,7 +94,14 @@ def _sync_commands(commands: Any) -> None:
     plan = commands.add_parser(
         "plan", help="a dry run: the field-level diff a cycle would write, per record"
     )
-    for command, run in ((sync, _run_sync), (plan, _run_plan)):
+    run = commands.add_parser(
+        "run", help="sync continuously, a cycle every poll interval, until SIGTERM or SIGINT"
+    )
+    run.add_argument(
+        "--interval", type=float, metavar="SECONDS", help="default: the connectors' poll_interval"
+    )
+    run.add_argument("--max-cycles", type=_count, help="stop after this many cycles")
+    for command, run_command in ((sync, _run_sync), (plan, _run_plan), (run, _run_loop)):
         command.add_argument("--mappings", type=Path, default=Path("mappings"))
         command.add_argument(
             "--connectors",
@@ -107,7 +114,7 @@ def _sync_commands(commands: Any) -> None:
             "--leads", type=_count, default=50, help="people the embedded sandbox starts with"
         )
         command.add_argument("--seed", type=int, default=0, help="the embedded sandbox's seed")
-        command.set_defaults(run=run)
+        command.set_defaults(run=run_command)
     explain = commands.add_parser(
         "explain", help="a lead's story: each transition, its rule and cause, what was written"
     )
@@ -161,6 +168,28 @@ def _run_sync(args: argparse.Namespace) -> int:
 
     with _runtime(args) as runtime:
         return sync_once(runtime.pipeline, sys.stdout)
+
+
+def _run_loop(args: argparse.Namespace) -> int:
+    from leadbridge.commands import run_loop
+
+    stop = threading.Event()
+    previous = {
+        signum: signal.signal(signum, lambda *_: stop.set())
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        with _runtime(args) as runtime:
+            interval = args.interval
+            if interval is None:
+                interval = min(
+                    runtime.hubspot.settings.poll_interval,
+                    runtime.salesforce.settings.poll_interval.total_seconds(),
+                )
+            return run_loop(runtime.pipeline, interval, stop, sys.stdout, args.max_cycles)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _run_plan(args: argparse.Namespace) -> int:
