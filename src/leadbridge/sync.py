@@ -43,7 +43,7 @@ from leadbridge.identity import (
     native_ids,
     resolve,
 )
-from leadbridge.model import Change, Decision, Identity, Lead, System, Transition
+from leadbridge.model import Change, Decision, Identity, Lead, System, Transition, WritePlan
 from leadbridge.store import AmbiguousLink, InboxItem, Link, Store, UnitOfWork, write_key
 from leadbridge.store.links import CONVERTED
 from leadbridge.sync_write import Sent, flush
@@ -167,7 +167,9 @@ def _decide_round(pipeline: Pipeline, uow: UnitOfWork, summary: Summary, *, dry_
             email=email if isinstance(email, str) else None,
             external_id_field=pipeline.external_id_field,
         )
-        plan = planner.plan(done.lead, done.decision, known, keys, pipeline.funnel)
+        plan = _wait_for_twins(
+            uow, planner.plan(done.lead, done.decision, known, keys, pipeline.funnel), keys.email
+        )
         uow.journal.append(lead_id, done.transitions, plan.records)
         summary.transitions += len(done.transitions)
         if dry_run:
@@ -178,6 +180,26 @@ def _decide_round(pipeline: Pipeline, uow: UnitOfWork, summary: Summary, *, dry_
             uow.writes.begin(key, lead_id, write)
     summary.leads_decided += len(work)
     return bool(work)
+
+
+def _wait_for_twins(uow: UnitOfWork, plan: WritePlan, email: str | None) -> WritePlan:
+    """Drops creates in a system that still has a record with this email waiting in the inbox.
+
+    That record is most likely this person: decided later in this cycle, it links to the
+    lead by email and the lead is written there, instead of a second record being created
+    next to it. The rounds a large inbox is decided in must not decide who gets a twin.
+    """
+    if email is None:
+        return plan
+    waiting = {
+        write.system
+        for write in plan.records
+        if write.id is None and uow.inbox.pending_with_email(write.system, email)
+    }
+    if not waiting:
+        return plan
+    kept = tuple(w for w in plan.records if not (w.id is None and w.system in waiting))
+    return replace(plan, records=kept)
 
 
 def _take(

@@ -11,7 +11,8 @@ taking the same item or overtaking each other within a lead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -65,6 +66,26 @@ def record_key(system: System, obj: str, record_id: str) -> str:
     return f"{system.value}:{obj}:{record_id}"
 
 
+def email_key(email: str) -> str:
+    """The line of records no lead holds yet that share an email, in any system.
+
+    A HubSpot contact and its Salesforce Lead then queue together, so the one
+    read second is decided after the first and links to its lead by email,
+    instead of the first creating a twin of the second in the other system.
+    Hashed: an email may be longer than the column.
+    """
+    digest = hashlib.sha256(email.strip().casefold().encode()).hexdigest()[:40]
+    return f"email:{digest}"
+
+
+def _email_of(fields: Mapping[str, Any]) -> str | None:
+    for name in ("email", "Email"):
+        value = fields.get(name)
+        if isinstance(value, str) and "@" in value:
+            return value
+    return None
+
+
 class Inbox:
     def __init__(self, connection: sa.Connection, clock: Callable[[], datetime]) -> None:
         self._connection = connection
@@ -75,6 +96,11 @@ class Inbox:
         records = [(c.system, c.object, c.id) for c in changes]
         records += [(r.system, r.object, r.id) for r in removals]
         keys = self._lead_keys(records)
+        for change in changes:
+            key = (change.system.value, change.object, change.id)
+            email = _email_of(change.fields)
+            if keys[key] == record_key(change.system, change.object, change.id) and email:
+                keys[key] = email_key(email)
         now = codec.iso(self._clock())
         rows: dict[tuple[str, str, str, str, str], dict[str, Any]] = {}
         for change in changes:
@@ -134,6 +160,19 @@ class Inbox:
     def park(self, ids: Iterable[int], reason: str) -> None:
         """Set items aside with their reason; later items of the same lead go on."""
         self._finish(ids, PARKED, reason)
+
+    def pending_with_email(self, system: System, email: str) -> bool:
+        """Whether a record of `system` that no lead holds yet waits with this email."""
+        statement = (
+            sa.select(inbox.c.id)
+            .where(
+                inbox.c.status == PENDING,
+                inbox.c.lead_key == email_key(email),
+                inbox.c.system == system.value,
+            )
+            .limit(1)
+        )
+        return self._connection.execute(statement).first() is not None
 
     def reopen(self, system: System, obj: str, record_id: str) -> int:
         """Put the record's parked items back in line, for a retry of a parked record.

@@ -83,11 +83,13 @@ class Links:
         )
         self._connection.execute(statement)
         # Items enqueued before the record had a lead wait in the record's own
-        # line; from now on they queue behind the lead's other items.
+        # line (or its email's); from now on they queue behind the lead's other items.
         self._connection.execute(
             inbox.update()
             .where(
-                inbox.c.lead_key == record_key(system, obj, record_id),
+                inbox.c.system == system.value,
+                inbox.c.object == obj,
+                inbox.c.record_id == record_id,
                 inbox.c.status == PENDING,
             )
             .values(lead_key=lead_id)
