@@ -152,3 +152,19 @@ def test_a_parked_item_can_be_put_back_in_line(store: Store) -> None:
         assert uow.inbox.claim(10) == []
         assert uow.inbox.reopen(System.HUBSPOT, "contact", "c1") == 1
         assert [i.id for i in uow.inbox.claim(10)] == [item.id]
+
+
+def test_records_no_lead_holds_queue_under_their_email_across_systems(store: Store) -> None:
+    contact = change("h1", 0, email="Kim@Orbit.io")
+    twin = change("00Q1", 1, system=System.SALESFORCE, obj="Lead", Email="kim@orbit.io")
+    with store.transaction() as uow:
+        uow.inbox.enqueue([contact, twin])
+        assert uow.inbox.pending_with_email(System.SALESFORCE, "KIM@orbit.io")
+        assert not uow.inbox.pending_with_email(System.SALESFORCE, "sam@orbit.io")
+        (first,) = uow.inbox.claim(10)  # one line: the Lead waits behind the contact
+        assert first.record_id == "h1"
+        uow.inbox.done([first.id])
+        (second,) = uow.inbox.claim(10)
+        assert second.record_id == "00Q1"
+        uow.links.link("lead-1", System.SALESFORCE, "Lead", "00Q1", email="kim@orbit.io")
+        assert not uow.inbox.pending_with_email(System.SALESFORCE, "kim@orbit.io")
