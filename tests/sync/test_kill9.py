@@ -1,12 +1,12 @@
 """Issue 5, item 6: the sync process SIGKILLed at random instants during a 5,000-lead run.
 
-Two `leadbridge sandbox` processes hold the same seeded world. The reference database syncs
-its sandbox without faults; the crashy one starts `leadbridge sync --once` over and over and
-SIGKILLs it after a seeded random 0.3-9 s (see SLEEP), at least KILLS times while it was still running,
-then lets it finish. Both are then run once more, which must write nothing. In the end both
-simulated systems must hold the same values, Salesforce no duplicate Lead, and both journals
-the same transitions, each once. (tests/sync/test_crash.py is the in-process, exception-based
-version of the same story.)
+Two `leadbridge sandbox` processes hold the same seeded world. The reference database
+syncs its sandbox without faults; the crashy one starts `leadbridge sync --once` over and
+over and SIGKILLs it after a seeded random 0.3-9 s (see SLEEP), at least KILLS times while
+it was still running, then lets it finish. Both are then run once more, which must write
+nothing. In the end both simulated systems must hold the same values, Salesforce no
+duplicate Lead, and both journals the same transitions, each once
+(tests/sync/test_crash.py is the in-process, exception-based version of the same story).
 
 Run with `pytest -s` to see the kills and the per-phase timings.
 """
