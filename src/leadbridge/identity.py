@@ -16,9 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
 
-from leadbridge.model import Change, Identity, System, Value
+from leadbridge.model import Change, Identity, Removal, System, Value
 
 HS, SF = System.HUBSPOT, System.SALESFORCE
 # The native integration's id fields: on the HubSpot contact, the Salesforce record it
@@ -207,19 +206,6 @@ def _truthy(value: Value) -> bool:
     return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
-class Merge(Protocol):
-    """A record that left its system (connectors.base.Removal has this shape)."""
-
-    @property
-    def system(self) -> System: ...
-    @property
-    def object(self) -> str: ...
-    @property
-    def id(self) -> str: ...
-    @property
-    def merged_into(self) -> str | None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class LeadRef:
     """A lead as `fold` needs it: who it is, and when leadbridge first saw it."""
@@ -242,7 +228,7 @@ class Fold:
     reason: str = ""
 
 
-def fold(merge: Merge, gone: LeadRef, kept: LeadRef | None) -> Fold:
+def fold(merge: Removal, gone: LeadRef, kept: LeadRef | None) -> Fold:
     """Fold the lead of the merged-away record (`gone`) with the lead of the record it was
     merged into (`kept`; None when that record is linked to no lead).
 

@@ -45,6 +45,17 @@ class Change:
     modified_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """A record that left its system: deleted, archived, or merged into another."""
+
+    system: System
+    object: str
+    id: str
+    removed_at: datetime
+    merged_into: str | None = None
+
+
 class Stamp(NamedTuple):
     """When a canonical field last changed, and from where (None: set by a rule)."""
 

@@ -16,7 +16,9 @@ from typing import Any, Protocol
 
 from leadbridge.connectors.budget import BudgetState
 from leadbridge.connectors.errors import Action, Failure
-from leadbridge.model import Change, RecordWrite, System
+
+# Removal lives in the model (the store and identity speak it too); connectors import it here.
+from leadbridge.model import Change, RecordWrite, Removal, System
 
 
 @dataclass(frozen=True)
@@ -41,17 +43,6 @@ class Cursor:
     def from_json(cls, data: Mapping[str, Any]) -> Cursor:
         recent = frozenset((str(i), str(stamp)) for i, stamp in data.get("recent", ()))
         return cls(datetime.fromisoformat(data["since"]), recent)
-
-
-@dataclass(frozen=True)
-class Removal:
-    """A record that left the remote system: deleted, archived, or merged into another."""
-
-    system: System
-    object: str
-    id: str
-    removed_at: datetime
-    merged_into: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,3 +117,15 @@ class Connector(Protocol):
         ...
 
     def health(self) -> Health: ...
+
+
+__all__ = [
+    "Connector",
+    "Cursor",
+    "FieldSchema",
+    "Health",
+    "ObjectSchema",
+    "Page",
+    "Removal",
+    "WriteResult",
+]

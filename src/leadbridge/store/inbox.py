@@ -15,32 +15,17 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 
-from leadbridge.model import Change, System, Value
+from leadbridge.model import Change, Removal, System, Value
 from leadbridge.store import codec
 from leadbridge.store._sql import chunks, insert
 from leadbridge.store.tables import inbox, links
 
 PENDING, DONE, PARKED = "pending", "done", "parked"
 CHANGE, REMOVAL = "change", "removal"
-
-
-class RemovalLike(Protocol):
-    """What the inbox keeps of a connectors.base.Removal (the store imports only the model)."""
-
-    @property
-    def system(self) -> System: ...
-    @property
-    def object(self) -> str: ...
-    @property
-    def id(self) -> str: ...
-    @property
-    def removed_at(self) -> datetime: ...
-    @property
-    def merged_into(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +76,7 @@ class Inbox:
         self._connection = connection
         self._clock = clock
 
-    def enqueue(self, changes: Sequence[Change], removals: Sequence[RemovalLike] = ()) -> int:
+    def enqueue(self, changes: Sequence[Change], removals: Sequence[Removal] = ()) -> int:
         """Store what is not stored yet; returns how many items are new."""
         records = [(c.system, c.object, c.id) for c in changes]
         records += [(r.system, r.object, r.id) for r in removals]
