@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 
@@ -39,12 +38,6 @@ FORCED = {
     4: (Fault.SESSION_EXPIRED, 1),
     6: (Fault.DROP_AFTER, 1),
 }
-
-
-@pytest.fixture
-def org(tls_files: TLSFiles) -> Iterator[RunningOrg]:
-    with running_org(tls_files) as running:
-        yield running
 
 
 def _stamp(org: RunningOrg, lead: str) -> tuple[str, str]:

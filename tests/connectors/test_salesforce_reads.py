@@ -4,7 +4,6 @@ pages of 2,000, converted leads, reads by id and value, and the configured CA bu
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 
 import certifi
@@ -22,20 +21,7 @@ from tests.sandbox.salesforce_fixtures import (
     PASSWORD,
     USERNAME,
     RunningOrg,
-    running_org,
 )
-
-
-@pytest.fixture
-def org(tls_files: TLSFiles) -> Iterator[RunningOrg]:
-    with running_org(tls_files) as running:
-        yield running
-
-
-@pytest.fixture
-def salesforce(org: RunningOrg, tls_files: TLSFiles) -> Iterator[SalesforceConnector]:
-    with connector_for(org, tls_files) as connector:
-        yield connector
 
 
 def test_backfill_then_windows_deliver_each_change_once(

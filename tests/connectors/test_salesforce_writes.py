@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -11,26 +10,12 @@ from leadbridge.connectors.errors import Action
 from leadbridge.connectors.salesforce import SalesforceConnector
 from leadbridge.model import RecordWrite, System
 from leadbridge.sandbox.faults import Fault
-from leadbridge.sandbox.tls import TLSFiles
 from tests.connectors.salesforce_support import (
     by_external_id,
-    connector_for,
     lead_create,
     lead_update,
 )
-from tests.sandbox.salesforce_fixtures import RunningOrg, running_org
-
-
-@pytest.fixture
-def org(tls_files: TLSFiles) -> Iterator[RunningOrg]:
-    with running_org(tls_files) as running:
-        yield running
-
-
-@pytest.fixture
-def salesforce(org: RunningOrg, tls_files: TLSFiles) -> Iterator[SalesforceConnector]:
-    with connector_for(org, tls_files) as connector:
-        yield connector
+from tests.sandbox.salesforce_fixtures import RunningOrg
 
 
 def test_a_restricted_picklist_value_parks_that_record_and_the_rest_land(
