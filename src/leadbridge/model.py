@@ -56,6 +56,20 @@ class Removal:
     merged_into: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Hint:
+    """A system told us (a webhook, an Outbound Message) that a record changed: its id only.
+
+    The record itself is read by id before anything is decided, so a pushed change takes
+    the same path as a polled one, and a forged or stale push can at worst cause a read.
+    """
+
+    system: System
+    object: str
+    id: str
+    received_at: datetime
+
+
 class Stamp(NamedTuple):
     """When a canonical field last changed, and from where (None: set by a rule)."""
 

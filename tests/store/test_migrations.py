@@ -11,6 +11,8 @@ from leadbridge.store.engine import make_engine
 from leadbridge.store.migrate import db_upgrade, upgrade
 from leadbridge.store.tables import metadata
 
+HEAD = "0002"
+
 
 def test_upgrade_from_empty_creates_every_table(empty_url: str) -> None:
     before = Store.open(empty_url)
@@ -18,7 +20,7 @@ def test_upgrade_from_empty_creates_every_table(empty_url: str) -> None:
         assert before.revision() is None  # opening a store runs no migration
     finally:
         before.close()
-    assert upgrade(empty_url) == "0001"
+    assert upgrade(empty_url) == HEAD
     engine = make_engine(empty_url)
     try:
         names = set(sa.inspect(engine).get_table_names())
@@ -29,11 +31,11 @@ def test_upgrade_from_empty_creates_every_table(empty_url: str) -> None:
 
 
 def test_upgrade_twice_changes_nothing(empty_url: str) -> None:
-    assert db_upgrade(empty_url) == "0001"
-    assert db_upgrade(empty_url) == "0001"
+    assert db_upgrade(empty_url) == HEAD
+    assert db_upgrade(empty_url) == HEAD
     store = Store.open(empty_url)
     try:
-        assert store.revision() == "0001"
+        assert store.revision() == HEAD
     finally:
         store.close()
 

@@ -22,7 +22,9 @@ from types import TracebackType
 import sqlalchemy as sa
 
 from leadbridge.store.engine import READ_ONLY, make_engine, resolve_url
+from leadbridge.store.hints import Hints
 from leadbridge.store.inbox import Inbox
+from leadbridge.store.leases import Leases
 from leadbridge.store.links import Links
 from leadbridge.store.migrate import current_revision
 from leadbridge.store.records import Journal, Parked, WriteLog
@@ -49,6 +51,8 @@ class UnitOfWork:
         self.journal = Journal(connection)
         self.writes = WriteLog(connection, clock)
         self.parked = Parked(connection)
+        self.hints = Hints(connection, clock)
+        self.leases = Leases(connection, clock)
 
 
 class Store:

@@ -162,3 +162,26 @@ parked = sa.Table(
     sa.Column("next_retry_at", STAMP, nullable=True),  # None: only a person can unpark it
     sa.Index("ix_parked_retry", "next_retry_at"),
 )
+
+# Records a system pushed (webhook, Outbound Message) that are still to be read by id;
+# one row per record however often it was pushed, so a storm of pushes is one read.
+hints = sa.Table(
+    "hints",
+    metadata,
+    sa.Column("system", SYSTEM, primary_key=True),
+    sa.Column("object", OBJECT, primary_key=True),
+    sa.Column("record_id", RECORD, primary_key=True),
+    sa.Column("received_at", STAMP, nullable=False),
+    sa.Index("ix_hints_received", "received_at"),
+)
+
+# Work only one replica may do at a time (polling, the SLA sweep): whoever holds the
+# unexpired row. A replica that dies stops renewing, and another takes over at expiry.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(128), nullable=False),
+    sa.Column("acquired_at", STAMP, nullable=False),
+    sa.Column("expires_at", STAMP, nullable=False),
+)
