@@ -38,6 +38,10 @@ _NAMES = {
 }
 
 
+# Every ambiguity reason starts so: a lead with a record parked for it is held (story 7).
+AMBIGUOUS_MATCH = "ambiguous match"
+
+
 class Verdict(StrEnum):
     LINKED = "linked"  # the change belongs to `lead_id`
     NEW = "new"  # nobody has it yet: the sync creates a lead with `identity`
@@ -142,7 +146,7 @@ def _shared(records: tuple[Record, ...], email: str) -> str:
     system = "HubSpot" if records[0].system is HS else "Salesforce"
     objects = {obj.lower() for _, obj in kinds}
     what = f"{system} {objects.pop()}s" if len(objects) == 1 else f"{system} records"
-    return f"ambiguous match: {len(distinct)} {what} share {email}"
+    return f"{AMBIGUOUS_MATCH}: {len(distinct)} {what} share {email}"
 
 
 def _match(own: Identity, records: tuple[Record, ...], how: str, change: Change) -> Resolution:
@@ -151,7 +155,7 @@ def _match(own: Identity, records: tuple[Record, ...], how: str, change: Change)
     if len(leads) > 1:
         names = ", ".join(sorted(leads))
         return Resolution(
-            Verdict.AMBIGUOUS, None, own, f"ambiguous match: {how} names leads {names}"
+            Verdict.AMBIGUOUS, None, own, f"{AMBIGUOUS_MATCH}: {how} names leads {names}"
         )
     identity = own
     for record in records:
@@ -166,7 +170,7 @@ def _match(own: Identity, records: tuple[Record, ...], how: str, change: Change)
             Verdict.AMBIGUOUS,
             None,
             own,
-            f"ambiguous match: {how} points at lead {lead}, already linked to {clash}",
+            f"{AMBIGUOUS_MATCH}: {how} points at lead {lead}, already linked to {clash}",
         )
     return Resolution(Verdict.LINKED, lead, identity, how)
 

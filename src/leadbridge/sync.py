@@ -28,11 +28,12 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from leadbridge import engine, planner
+from leadbridge import engine, planner, sync_removals
 from leadbridge.config import Funnel
 from leadbridge.connectors.base import Connector, Cursor
 from leadbridge.connectors.budget import BudgetPaused
 from leadbridge.identity import (
+    AMBIGUOUS_MATCH,
     NOBODY,
     Found,
     Record,
@@ -43,14 +44,25 @@ from leadbridge.identity import (
     native_ids,
     resolve,
 )
-from leadbridge.model import Change, Decision, Identity, Lead, System, Transition, WritePlan
+from leadbridge.model import (
+    Change,
+    Decision,
+    Identity,
+    Lead,
+    Removal,
+    System,
+    Transition,
+    WritePlan,
+)
 from leadbridge.store import AmbiguousLink, InboxItem, Link, Store, UnitOfWork, write_key
-from leadbridge.store.links import CONVERTED
+from leadbridge.store.links import ACTIVE
 from leadbridge.sync_write import Sent, flush
 
 HS, SF = System.HUBSPOT, System.SALESFORCE
 # Leads decided per transaction: bounds its size and memory; their writes go out after it.
 ROUND = 2000
+# Records read by id per call when following pushes (HubSpot's batch read takes 100).
+HINTS_PER_READ = 100
 _SLOTS = (
     ("hubspot", HS, "contact"),
     ("salesforce_lead", SF, "Lead"),
@@ -108,18 +120,62 @@ def cycle(pipeline: Pipeline, *, dry_run: bool = False) -> Summary:
             return summary
         # Loose ends of an earlier cycle (a crash, a pause) go out before new work.
         _account(summary, flush(pipeline.store, pipeline.connectors, pipeline.clock()))
+        read_hints(pipeline, summary)
         poll(pipeline, summary, pipeline.store.transaction)
-        while True:
-            with pipeline.store.transaction() as uow:
-                more = _decide_round(pipeline, uow, summary, dry_run=False)
-            _account(summary, flush(pipeline.store, pipeline.connectors, pipeline.clock()))
-            if not more:
-                break
+        process(pipeline, summary)
     except BudgetPaused as paused:
         summary.paused = str(paused)
     with pipeline.store.reading() as uow:
         summary.parked = uow.parked.count()
     return summary
+
+
+def process(pipeline: Pipeline, summary: Summary) -> None:
+    """Decide every pending inbox item, a round at a time, each round's writes sent after it.
+    Raises BudgetPaused (after settling what landed) when a system's daily share is spent."""
+    _account(summary, flush(pipeline.store, pipeline.connectors, pipeline.clock()))
+    while True:
+        with pipeline.store.transaction() as uow:
+            more = _decide_round(pipeline, uow, summary, dry_run=False)
+        _account(summary, flush(pipeline.store, pipeline.connectors, pipeline.clock()))
+        if not more:
+            return
+
+
+def read_hints(pipeline: Pipeline, summary: Summary, *, limit: int = HINTS_PER_READ) -> int:
+    """Read the records a webhook or an Outbound Message named, by id, into the inbox.
+
+    A read by id sees a change at once (HubSpot's search may not index it for ~30 s),
+    and what is read takes the same path as a poll's page. The hints are cleared in the
+    transaction that enqueues what was read, so a crash in between reads them again.
+    Returns how many hints were read.
+    """
+    wanted = set(objects_to_poll(pipeline.funnel))
+    done = 0
+    while True:
+        with pipeline.store.transaction() as uow:
+            taken = uow.hints.take(limit)
+        if not taken:
+            return done
+        changes: list[Change] = []
+        removals: list[Removal] = []
+        groups: dict[tuple[System, str], list[str]] = {}
+        for hint in taken:
+            groups.setdefault((hint.system, hint.object), []).append(hint.id)
+        for (system, obj), ids in groups.items():
+            connector = pipeline.connectors.get(system)
+            if connector is None or (system, obj) not in wanted:
+                continue  # an object the mappings do not read: nothing to decide from it
+            page = connector.fetch(obj, ids)
+            changes.extend(page.changes)
+            removals.extend(page.removals)
+        with pipeline.store.transaction() as uow:
+            uow.inbox.enqueue(changes, removals)
+            uow.hints.clear(taken)
+        summary.changes_read += len(changes) + len(removals)
+        done += len(taken)
+        if len(taken) < limit:
+            return done
 
 
 def objects_to_poll(funnel: Funnel) -> list[tuple[System, str]]:
@@ -133,11 +189,14 @@ def poll(
     pipeline: Pipeline,
     summary: Summary,
     transaction: Callable[[], AbstractContextManager[UnitOfWork]],
+    *,
+    only: System | None = None,
 ) -> None:
+    """Read every mapped object's changes (of one system with `only`) into the inbox."""
     now = pipeline.clock()
     for system, obj in objects_to_poll(pipeline.funnel):
         connector = pipeline.connectors.get(system)
-        if connector is None:
+        if connector is None or (only is not None and system is not only):
             continue
         with transaction() as uow:
             cursor = uow.cursors.get(system, obj, Cursor.from_json)
@@ -153,33 +212,43 @@ def _decide_round(pipeline: Pipeline, uow: UnitOfWork, summary: Summary, *, dry_
     """Decide up to ROUND leads' pending items; plan and log their writes. False: inbox empty."""
     work: dict[str, _Work] = {}
     now = pipeline.clock()
+    taken = 0
     while len(work) < ROUND:
         items = uow.inbox.claim(ROUND - len(work))
         if not items:
             break
+        taken += len(items)
         for item in items:
-            _take(pipeline, uow, item, work, summary, now)
-    for lead_id, done in work.items():
-        uow.leads.save(done.lead)
-        known = uow.snapshots.of_lead(lead_id)
-        email = done.lead.fields.get("email")
-        keys = planner.Keys(
-            email=email if isinstance(email, str) else None,
-            external_id_field=pipeline.external_id_field,
-        )
-        plan = _wait_for_twins(
-            uow, planner.plan(done.lead, done.decision, known, keys, pipeline.funnel), keys.email
-        )
-        uow.journal.append(lead_id, done.transitions, plan.records)
-        summary.transitions += len(done.transitions)
-        if dry_run:
-            summary.diffs.extend(planner.diff_lines(plan, known))
-            continue
-        for write in plan.records:
-            key = write_key(lead_id, write, f"inbox:{done.last_item}")
-            uow.writes.begin(key, lead_id, write)
-    summary.leads_decided += len(work)
-    return bool(work)
+            _take(pipeline, uow, item, work, summary, now, dry_run=dry_run)
+    for done in work.values():
+        _conclude(pipeline, uow, done, summary, dry_run=dry_run)
+    return bool(taken)
+
+
+def _conclude(
+    pipeline: Pipeline, uow: UnitOfWork, done: _Work, summary: Summary, *, dry_run: bool
+) -> None:
+    """Save a lead decided in this round, journal its transitions and log its plan."""
+    lead_id = done.lead.id
+    uow.leads.save(done.lead)
+    known = uow.snapshots.of_lead(lead_id)
+    email = done.lead.fields.get("email")
+    keys = planner.Keys(
+        email=email if isinstance(email, str) else None,
+        external_id_field=pipeline.external_id_field,
+    )
+    plan = _wait_for_twins(
+        uow, planner.plan(done.lead, done.decision, known, keys, pipeline.funnel), keys.email
+    )
+    uow.journal.append(lead_id, done.transitions, plan.records)
+    summary.transitions += len(done.transitions)
+    summary.leads_decided += 1
+    if dry_run:
+        summary.diffs.extend(planner.diff_lines(plan, known))
+        return
+    for write in plan.records:
+        key = write_key(lead_id, write, f"inbox:{done.last_item}")
+        uow.writes.begin(key, lead_id, write)
 
 
 def _wait_for_twins(uow: UnitOfWork, plan: WritePlan, email: str | None) -> WritePlan:
@@ -209,12 +278,17 @@ def _take(
     work: dict[str, _Work],
     summary: Summary,
     now: datetime,
+    *,
+    dry_run: bool,
 ) -> None:
     if item.kind != "change":
-        # Merges and deletions are not followed yet: the item is settled so it blocks nothing.
-        uow.inbox.done([item.id])
+        _follow(pipeline, uow, item, work, summary, now, dry_run=dry_run)
         return
     change = item.change()
+    # A survivor of a merge is read with its merge trail: fold first, so it finds its lead
+    # instead of being taken for a new person.
+    for merge in uow.inbox.merges_into(change.system, change.object, change.id):
+        _follow(pipeline, uow, merge, work, summary, now, dry_run=dry_run)
     funnel = pipeline.funnel
     # Echoes first: a record whose snapshot already shows everything needs no identity work,
     # and after a cycle that wrote, most changes read are exactly that.
@@ -227,7 +301,7 @@ def _take(
     try:
         resolution = _resolve(uow, change, pipeline.external_id_field)
     except AmbiguousLink as clash:
-        resolution = Resolution(Verdict.AMBIGUOUS, reason=f"ambiguous match: {clash}")
+        resolution = Resolution(Verdict.AMBIGUOUS, reason=f"{AMBIGUOUS_MATCH}: {clash}")
     if resolution.verdict is Verdict.UNRELATED:
         # An Opportunity or Account no lead names yet: set aside until a conversion links it.
         uow.inbox.park([item.id], resolution.reason)
@@ -243,12 +317,20 @@ def _take(
     else:
         lead = uow.leads.load(lead_id) or engine.new_lead(funnel, lead_id, now)
         lead_id = lead.id  # a folded lead answers as the lead it was folded into
+        held = uow.parked.holding(lead_id, AMBIGUOUS_MATCH)
+        if held is not None:
+            # Which record is the person is for a human to say; until then nothing of the
+            # lead is decided or written, and its changes wait (reopened on release).
+            uow.inbox.park([item.id], held)
+            return
     refresh = resolution.reason != "stored link" or email_of(change) != lead.fields.get("email")
     _link(uow, lead.id, change, resolution.identity, lead.identity, refresh=refresh)
     lead = replace(lead, identity=_union(lead.identity, resolution.identity))
     uow.snapshots.put(change.system, change.object, change.id, change.fields, origin="read")
     decision = engine.decide(lead, change, funnel, now)
-    decided = replace(decision.lead, identity=lead.identity)
+    # A record deleted in its system stays gone: no rule re-creates it (sync_removals).
+    gone = uow.links.deleted_systems(lead.id)
+    decided = replace(decision.lead, identity=lead.identity, blocked=decision.lead.blocked | gone)
     previous = work.get(lead.id)
     entry = _Work(decided, decision, previous.transitions if previous else [], item.id)
     entry.transitions.extend(decision.transitions)
@@ -256,16 +338,37 @@ def _take(
     uow.inbox.done([item.id])
 
 
+def _follow(
+    pipeline: Pipeline,
+    uow: UnitOfWork,
+    item: InboxItem,
+    work: dict[str, _Work],
+    summary: Summary,
+    now: datetime,
+    *,
+    dry_run: bool,
+) -> None:
+    removal = item.removal()
+    # A lead about to be folded or changed is concluded first, as decided so far.
+    for lead_id in sync_removals.involved(uow, removal):
+        if lead_id in work:
+            _conclude(pipeline, uow, work.pop(lead_id), summary, dry_run=dry_run)
+    sync_removals.follow(uow, removal, now)
+    uow.inbox.done([item.id])
+
+
 def _hold_twins(
     uow: UnitOfWork, change: Change, reason: str, work: dict[str, _Work], now: datetime
 ) -> None:
-    """A duplicate's twin decided in this same round is held too, before anything of it is
-    written: which of the two is the person is for a human to say (story 7)."""
+    """A duplicate's twin is held too, before anything more of it is written, whether it was
+    decided in this round or cycles ago: which of the two is the person is for a human to
+    say (story 7). Its lead stays held until one of the records is deleted or merged."""
     email = email_of(change)
     if email is None:
         return
     for link in uow.links.by_email(email, change.system, change.object):
-        if link.record_id != change.id and work.pop(link.lead_id, None) is not None:
+        if link.record_id != change.id and link.role == ACTIVE:
+            work.pop(link.lead_id, None)
             uow.parked.park(
                 link.system, link.object, link.record_id, reason, now=now, lead_id=link.lead_id
             )
@@ -293,7 +396,7 @@ def _resolve(uow: UnitOfWork, change: Change, external_id_field: str) -> Resolut
         by_email = tuple(
             Record(link.system, link.object, link.record_id, link.lead_id, _identity(uow, link))
             for link in links.by_email(email, other)
-            if link.role != CONVERTED and link.object in ("contact", "Lead", "Contact")
+            if link.role == ACTIVE and link.object in ("contact", "Lead", "Contact")
         )
     resolution = resolve(Found(change, linked, native, external, by_email))
     if resolution.verdict is Verdict.NEW and email is not None:
@@ -307,12 +410,12 @@ def _duplicate(uow: UnitOfWork, change: Change, email: str) -> Resolution | None
     twins = {
         link.record_id
         for link in uow.links.by_email(email, change.system, change.object)
-        if link.record_id != change.id and link.role != CONVERTED
+        if link.record_id != change.id and link.role == ACTIVE
     }
     if not twins:
         return None
     what = _PERSONS.get((change.system, change.object), change.object)
-    reason = f"ambiguous match: {len(twins) + 1} {what} share {email}"
+    reason = f"{AMBIGUOUS_MATCH}: {len(twins) + 1} {what} share {email}"
     return Resolution(Verdict.AMBIGUOUS, reason=reason)
 
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from leadbridge import planner
 from leadbridge.connectors.base import Connector, WriteResult
 from leadbridge.connectors.salesforce_writes import ApplyPaused
+from leadbridge.identity import AMBIGUOUS_MATCH
 from leadbridge.model import RecordWrite, System
 from leadbridge.store import LoggedWrite, Store, UnitOfWork
 
@@ -57,11 +58,14 @@ def flush(store: Store, connectors: Mapping[System, Connector], now: datetime) -
             for p in uow.parked.listing()
             if p.next_retry_at is not None and p.next_retry_at > now
         }
+        # A lead held for a person (story 7: which of two records is Kim?) writes nothing.
+        held = uow.parked.held_leads(AMBIGUOUS_MATCH)
         unfinished = [
             logged
             for logged in uow.writes.unfinished()
             if (logged.write.system, logged.write.object, parked_key(logged.write, logged.lead_id))
             not in waiting
+            and logged.lead_id not in held
         ]
     for system in (System.HUBSPOT, System.SALESFORCE):
         batch = [logged for logged in unfinished if logged.write.system is system]

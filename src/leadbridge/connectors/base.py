@@ -108,6 +108,11 @@ class Connector(Protocol):
         """The current state of these records; ids that no longer exist are left out."""
         ...
 
+    def fetch(self, object: str, ids: Sequence[str]) -> Page:
+        """Like `read`, plus what became of ids that are gone, where the system can tell
+        (merged into which record, archived when). The page carries no cursor."""
+        ...
+
     def apply(self, writes: Sequence[RecordWrite]) -> list[WriteResult]:
         """Writes in batches at the API's maximum; one result per write, in order."""
         ...

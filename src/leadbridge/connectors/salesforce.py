@@ -89,6 +89,11 @@ class SalesforceConnector:
         Lead's Change carries ConvertedContactId and ConvertedOpportunityId to follow."""
         return self.find(object, "Id", ids)
 
+    def fetch(self, object: str, ids: Sequence[str]) -> Page:
+        """The records as `read` finds them. A deleted id is simply missing: the deletion
+        arrives from the next poll's deleted-records call, which also says when."""
+        return Page(tuple(self.read(object, ids)))
+
     def find(self, object: str, field: str, values: Sequence[str]) -> list[Change]:
         """Live records whose `field` equals any of `values` (e.g. Email), every value escaped."""
         configured = self._configured(object)

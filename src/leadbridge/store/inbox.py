@@ -46,6 +46,12 @@ class InboxItem:
             raise ValueError(f"inbox item {self.id} is a {self.kind}, not a change")
         return Change(self.system, self.object, self.record_id, self.fields, self.modified_at)
 
+    def removal(self) -> Removal:
+        """The removal this item holds (check `kind` first)."""
+        if self.kind != REMOVAL:
+            raise ValueError(f"inbox item {self.id} is a {self.kind}, not a removal")
+        return Removal(self.system, self.object, self.record_id, self.modified_at, self.merged_into)
+
 
 def record_key(system: System, obj: str, record_id: str) -> str:
     return f"{system.value}:{obj}:{record_id}"
@@ -139,6 +145,21 @@ class Inbox:
             statement = statement.with_for_update(skip_locked=True, of=inbox)
         return [_item(row) for row in self._connection.execute(statement).mappings()]
 
+    def merges_into(self, system: System, obj: str, record_id: str) -> list[InboxItem]:
+        """Pending merges that name this record as the survivor, oldest first."""
+        statement = (
+            sa.select(inbox)
+            .where(
+                inbox.c.status == PENDING,
+                inbox.c.kind == REMOVAL,
+                inbox.c.system == system.value,
+                inbox.c.object == obj,
+                inbox.c.merged_into == record_id,
+            )
+            .order_by(inbox.c.modified_at, inbox.c.id)
+        )
+        return [_item(row) for row in self._connection.execute(statement).mappings()]
+
     def done(self, ids: Iterable[int]) -> None:
         self._finish(ids, DONE, None)
 
@@ -175,6 +196,59 @@ class Inbox:
             .values(status=PENDING, reason=None, done_at=None)
         )
         return result.rowcount
+
+    def reopen_lead(self, lead_id: str) -> int:
+        """Put a held lead's parked items back in line, once a person resolved the hold."""
+        result = self._connection.execute(
+            inbox.update()
+            .where(inbox.c.lead_key == lead_id, inbox.c.status == PARKED)
+            .values(status=PENDING, reason=None, done_at=None)
+        )
+        return result.rowcount
+
+    def parked_with_email(self, system: System, obj: str, email: str) -> list[str]:
+        """Records of no lead, set aside with this email (a duplicate never linked)."""
+        statement = (
+            sa.select(inbox.c.record_id)
+            .where(
+                inbox.c.status == PARKED,
+                inbox.c.lead_key == email_key(email),
+                inbox.c.system == system.value,
+                inbox.c.object == obj,
+            )
+            .distinct()
+        )
+        return list(self._connection.execute(statement).scalars())
+
+    def email_of_parked(self, system: System, obj: str, record_id: str) -> str | None:
+        """The email a parked record's latest item carried (how its twins are found)."""
+        statement = (
+            sa.select(inbox.c.fields)
+            .where(
+                inbox.c.system == system.value,
+                inbox.c.object == obj,
+                inbox.c.record_id == record_id,
+                inbox.c.status == PARKED,
+                inbox.c.kind == CHANGE,
+            )
+            .order_by(inbox.c.modified_at.desc())
+            .limit(1)
+        )
+        fields = self._connection.execute(statement).scalar_one_or_none()
+        return None if fields is None else _email_of(fields)
+
+    def settle(self, system: System, obj: str, record_id: str) -> None:
+        """Mark a record's parked items done: the record is gone, nothing is left to decide."""
+        self._connection.execute(
+            inbox.update()
+            .where(
+                inbox.c.system == system.value,
+                inbox.c.object == obj,
+                inbox.c.record_id == record_id,
+                inbox.c.status == PARKED,
+            )
+            .values(status=DONE, done_at=codec.iso(self._clock()))
+        )
 
     def pending_count(self) -> int:
         statement = sa.select(sa.func.count()).where(inbox.c.status == PENDING)

@@ -24,6 +24,12 @@ from leadbridge.store.inbox import PENDING, record_key
 from leadbridge.store.tables import inbox, leads, links
 
 ACTIVE, CONVERTED, MERGED = "active", "converted", "merged"
+# DELETED: the record was deleted (or archived) in its system; DETACHED: a merge left the
+# lead with two records of one kind, and this one waits, parked, for a person. Neither is
+# part of the lead's identity, but a late change to either still finds its lead.
+DELETED, DETACHED = "deleted", "detached"
+_NOT_IDENTITY = frozenset({MERGED, DELETED, DETACHED})
+_PERSONS = frozenset({"contact", "Lead", "Contact"})
 SF = System.SALESFORCE
 
 
@@ -139,7 +145,7 @@ class Links:
         """The lead's person records; a converted Lead stays known so its id still reads."""
         hubspot = salesforce_lead = salesforce_contact = None
         for link in self.links_of(lead_id):
-            if link.role == MERGED:
+            if link.role in _NOT_IDENTITY:
                 continue
             if link.system is System.HUBSPOT and link.object == "contact":
                 hubspot = link.record_id
@@ -148,6 +154,19 @@ class Links:
             elif link.system is SF and link.object == "Contact":
                 salesforce_contact = link.record_id
         return Identity(hubspot, salesforce_lead, salesforce_contact)
+
+    def deleted_systems(self, lead_id: str) -> frozenset[System]:
+        """Systems where the lead's person record was deleted and none took its place: the
+        lead must not be re-created there behind that system's users' backs."""
+        gone, live = set(), set()
+        for link in self.links_of(lead_id):
+            if link.object not in _PERSONS:
+                continue
+            if link.role == DELETED:
+                gone.add(link.system)
+            elif link.role in (ACTIVE, CONVERTED):
+                live.add(link.system)
+        return frozenset(gone - live)
 
     def convert(
         self,

@@ -242,6 +242,29 @@ class Parked:
         )
         return result.rowcount > 0
 
+    def holding(self, lead_id: str, reason_prefix: str) -> str | None:
+        """The reason a person must act before this lead is decided or written again: one of
+        its records parked for good (no retry) with a reason of this kind; None: not held."""
+        statement = (
+            sa.select(parked.c.reason)
+            .where(
+                parked.c.lead_id == lead_id,
+                parked.c.next_retry_at.is_(None),
+                parked.c.reason.startswith(reason_prefix, autoescape=True),
+            )
+            .limit(1)
+        )
+        reason = self._connection.execute(statement).scalar_one_or_none()
+        return None if reason is None else str(reason)
+
+    def held_leads(self, reason_prefix: str) -> set[str]:
+        statement = sa.select(parked.c.lead_id).where(
+            parked.c.lead_id.is_not(None),
+            parked.c.next_retry_at.is_(None),
+            parked.c.reason.startswith(reason_prefix, autoescape=True),
+        )
+        return {str(lead) for lead in self._connection.execute(statement).scalars()}
+
     def listing(self) -> list[ParkedRecord]:
         """Everything parked, oldest first: what `leadbridge parked` shows."""
         statement = sa.select(parked).order_by(
