@@ -28,7 +28,7 @@ ACTIVE, CONVERTED, MERGED = "active", "converted", "merged"
 # lead with two records of one kind, and this one waits, parked, for a person. Neither is
 # part of the lead's identity, but a late change to either still finds its lead.
 DELETED, DETACHED = "deleted", "detached"
-_NOT_IDENTITY = frozenset({MERGED, DELETED, DETACHED})
+NOT_IDENTITY = frozenset({MERGED, DELETED, DETACHED})
 _PERSONS = frozenset({"contact", "Lead", "Contact"})
 SF = System.SALESFORCE
 
@@ -145,7 +145,7 @@ class Links:
         """The lead's person records; a converted Lead stays known so its id still reads."""
         hubspot = salesforce_lead = salesforce_contact = None
         for link in self.links_of(lead_id):
-            if link.role in _NOT_IDENTITY:
+            if link.role in NOT_IDENTITY:
                 continue
             if link.system is System.HUBSPOT and link.object == "contact":
                 hubspot = link.record_id

@@ -120,7 +120,7 @@ class Journal:
             .where(journal.c.lead_id == lead_id)
             .order_by(journal.c.at, journal.c.id)
         )
-        return [_entry(row) for row in self._connection.execute(statement).mappings()]
+        return [journal_entry(row) for row in self._connection.execute(statement).mappings()]
 
 
 class WriteLog:
@@ -287,7 +287,7 @@ class Parked:
         )
 
 
-def _entry(row: sa.RowMapping) -> JournalEntry:
+def journal_entry(row: sa.RowMapping) -> JournalEntry:
     cause = Cause(
         System(row["cause_system"]),
         row["cause_object"],

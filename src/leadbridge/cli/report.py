@@ -1,0 +1,121 @@
+"""`leadbridge report`: the funnel from the journal, as text, JSON or one HTML file.
+
+Reads the state database only (never a CRM), so it can run beside the
+daemon, on a replica, or on a copy of the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from leadbridge.config import ConfigError, Funnel, load_funnel
+from leadbridge.report import InStage, Report, compute, wall_clock
+from leadbridge.report_html import to_html
+from leadbridge.report_render import to_json, to_text
+from leadbridge.store import Store
+from leadbridge.store.history import live_leads, stories_since
+
+RENDERERS: dict[str, Callable[[Report], str]] = {"text": to_text, "json": to_json, "html": to_html}
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = commands.add_parser(
+        "report",
+        help="the funnel: conversions, time in stage, hand-backs, by source, who is stuck",
+        description=(
+            "Conversion ratios stage to stage, median and 90th-percentile time in each stage, "
+            "hand-backs by reason, all of it by lead source, and the leads past their stage's "
+            "SLA now; from the state database's journal."
+        ),
+    )
+    report.add_argument(
+        "--since",
+        type=since_moment,
+        metavar="DATE",
+        help="only leads that moved at or after DATE (YYYY-MM-DD or ISO date-time; UTC if no "
+        "zone is given); default: all time",
+    )
+    report.add_argument(
+        "--format",
+        choices=sorted(RENDERERS),
+        default="text",
+        help="text for people (default), json for programs, html: one self-contained page",
+    )
+    report.add_argument("--database", help="SQLAlchemy URL of the state database")
+    report.add_argument("--mappings", type=Path, default=Path("mappings"), help="the directory")
+    report.add_argument("--output", type=Path, metavar="FILE", help="write here, not to stdout")
+    report.set_defaults(run=run)
+
+
+def since_moment(text: str) -> datetime:
+    """A date means its midnight UTC; a date-time without a zone is UTC."""
+    try:
+        if len(text.strip()) == 10:
+            day = date.fromisoformat(text.strip())
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date: {text!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def run(args: argparse.Namespace) -> int:
+    clock = getattr(args, "clock", None) or (lambda: datetime.now(UTC))
+    try:
+        funnel = load_funnel(args.mappings)
+    except ConfigError as error:
+        print(f"leadbridge report: {error}", file=sys.stderr)
+        return 2
+    try:
+        report = _read(args.database, funnel, clock(), args.since)
+    except (sa.exc.OperationalError, sa.exc.ArgumentError) as error:
+        reason = getattr(error, "orig", None) or error
+        print(f"leadbridge report: cannot read the state database: {reason}", file=sys.stderr)
+        return 2
+    if report is None:
+        print(
+            "leadbridge report: the state database has no schema yet; "
+            "run `leadbridge db upgrade` (and a sync) first",
+            file=sys.stderr,
+        )
+        return 2
+    text = RENDERERS[args.format](report)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"report written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _read(url: str | None, funnel: Funnel, now: datetime, since: datetime | None) -> Report | None:
+    """The report, or None when the database was never upgraded (it has no journal to read)."""
+    with Store.open(url) as store:
+        if store.revision() is None:
+            return None
+        return build_report(store, funnel, now, since)
+
+
+def build_report(
+    store: Store,
+    funnel: Funnel,
+    now: datetime,
+    since: datetime | None = None,
+    in_stage: InStage = wall_clock,
+) -> Report:
+    """The report of the store's journal at `now` (the demo can call this too).
+
+    `in_stage`: how time in stage counts against an SLA; wall-clock unless given.
+    """
+    with store.reading() as uow:
+        entries = stories_since(uow.connection, since)
+        leads = live_leads(uow.connection)
+    return compute(entries, leads, funnel, now, since, in_stage=in_stage)

@@ -1,0 +1,369 @@
+"""The funnel report: conversions, time in stage, hand-backs, by source, and who is stuck. Pure.
+
+`compute(entries, leads, funnel, now, since)` turns the journal and the live
+leads into a `Report`; it reads no clock and does no I/O (store/history.py
+fetches, report_render.py and report_html.py print). The choices, so the
+numbers can be checked by hand:
+
+- **Who counts.** Without `since`, every live lead, starting at the funnel's
+  first stage. With `since`, the leads with at least one journal entry at or
+  after it, starting where their first such entry found them. Entries of
+  leads that are not live (folded into another) are left out, so a person
+  counts once.
+- **Reached** a forward stage (the non-hand-back stages, in order): the lead
+  was there, or skipped over it on its way further (a demo request goes from
+  lead to sql: it counts at mql too, as the funnel passes through it).
+- **Converted** A -> B: the lead reached A and then B without being handed
+  back (or moved backwards) in between. A hand-back ends a run; a revival
+  starts a new one where it lands, so a nurtured lead coming back as an MQL
+  counts at mql again but is not converted to sql until sales accepts it.
+- **Time in stage**: the completed stays, from the entry that put the lead in
+  the stage to the next one, for stays that ended in the period. A lead still
+  in a stage has no completed stay there: it counts under "now" and, past the
+  stage's SLA, under "stuck" (mixing open stays in would make a stalled stage
+  look fast until its leads move). A stage passed through within one decision
+  (several rules firing on one change) is no stay. The first stage has no
+  durations: the journal does not record when a lead was first seen.
+- **Median and p90** interpolate linearly between the two nearest stays
+  (numpy's default, Excel's PERCENTILE.INC).
+- **Now** and **stuck** describe every live lead at `now`, whatever `since`.
+  Time in stage for "stuck" is wall-clock unless `in_stage` says otherwise
+  (pass the alerts' business-hours clock so the report and Slack agree).
+- **Source**: the lead's canonical `source` field (fields.yaml), else "unknown".
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from leadbridge.config import Funnel
+from leadbridge.model import Lead, Stage, Transition
+
+SOURCE_FIELD = "source"
+UNKNOWN_SOURCE = "unknown"
+NO_REASON = "(no reason)"
+# Salesforce's standard won stage: the first forward stage showing it is "won".
+CLOSED_WON = "Closed Won"
+
+
+InStage = Callable[[Lead, datetime], timedelta]
+"""How long a lead has been in its stage at a moment, as its SLA counts it."""
+
+
+def wall_clock(lead: Lead, now: datetime) -> timedelta:
+    return now - lead.stage_entered_at
+
+
+class Entry(Protocol):
+    """A journal entry as the report reads it (store.JournalEntry is one)."""
+
+    @property
+    def lead_id(self) -> str: ...
+
+    @property
+    def transition(self) -> Transition: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    from_stage: str
+    to_stage: str
+    reached: int  # leads that reached from_stage
+    converted: int  # of those, the leads that went on to to_stage
+
+    @property
+    def ratio(self) -> float | None:
+        return self.converted / self.reached if self.reached else None
+
+
+@dataclass(frozen=True, slots=True)
+class StageTime:
+    stage: str
+    sla: timedelta | None
+    stays: int  # completed stays that ended in the period
+    median: timedelta | None
+    p90: timedelta | None
+    now: int  # live leads in the stage at `now`
+    stuck: int  # of those, the ones past the stage's SLA
+
+
+@dataclass(frozen=True, slots=True)
+class Handback:
+    stage: str  # the hand-back stage entered (nurture, disqualified)
+    reason: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    """The funnel of one group of leads: all of them, or one source's."""
+
+    leads: int  # leads counted in the period (see "Who counts")
+    reached: Mapping[str, int]  # forward stage -> leads that reached it
+    conversions: tuple[Conversion, ...]  # consecutive forward stages
+    times: tuple[StageTime, ...]  # every stage, in funnel order
+    handbacks: tuple[Handback, ...]  # most frequent first
+    won: int  # leads that reached the won stage
+
+    @property
+    def win_rate(self) -> float | None:
+        return self.won / self.leads if self.leads else None
+
+
+@dataclass(frozen=True, slots=True)
+class StuckLead:
+    lead_id: str
+    name: str
+    email: str | None
+    company: str | None
+    owner: str | None
+    source: str
+    stage: str
+    entered_at: datetime
+    waited: timedelta  # time in stage as its SLA counts it (see `in_stage`)
+    sla: timedelta
+
+    @property
+    def overdue(self) -> float:
+        """Time in stage as a multiple of the SLA (2.0: twice the SLA)."""
+        return self.waited / self.sla
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    now: datetime
+    since: datetime | None
+    stages: tuple[str, ...]  # the forward funnel, in order
+    won_stage: str
+    overall: Breakdown
+    by_source: Mapping[str, Breakdown]  # most leads first, "unknown" last
+    stuck: tuple[StuckLead, ...]  # oldest stage entry first
+    unknown_stages: tuple[str, ...] = ()  # journaled stages no longer in stages.yaml
+    ignored_entries: int = 0  # entries of leads that are not live
+
+
+@dataclass
+class _Story:
+    """What one lead did in the period: the facts every breakdown sums up."""
+
+    counted: bool = False
+    reached: set[str] = field(default_factory=set)
+    converted: set[tuple[str, str]] = field(default_factory=set)
+    stays: list[tuple[str, timedelta]] = field(default_factory=list)
+    handbacks: list[tuple[str, str]] = field(default_factory=list)
+
+
+def compute(
+    entries: Iterable[Entry],
+    leads: Sequence[Lead],
+    funnel: Funnel,
+    now: datetime,
+    since: datetime | None = None,
+    *,
+    source_field: str = SOURCE_FIELD,
+    in_stage: InStage = wall_clock,
+) -> Report:
+    """The report over `entries` (journal order: by time, then as journaled) and live `leads`.
+
+    Give each moved lead's whole journal, not only the entries since `since`:
+    a stay that ends in the period began before it.
+    """
+    forward = tuple(stage for stage in funnel.stages if not stage.handback)
+    by_lead: dict[str, list[Transition]] = {lead.id: [] for lead in leads}
+    ignored, unknown = 0, set[str]()
+    for entry in entries:
+        step = entry.transition
+        unknown.update(s for s in (step.from_stage, step.to_stage) if s not in funnel.stage)
+        if entry.lead_id in by_lead:
+            by_lead[entry.lead_id].append(step)
+        else:
+            ignored += 1
+    for steps in by_lead.values():
+        steps.sort(key=lambda step: step.at)  # stable: moves of one instant keep journal order
+    stories = {lead.id: _story(lead, by_lead[lead.id], funnel, forward, since) for lead in leads}
+    groups: dict[str, list[Lead]] = {}
+    for lead in leads:
+        groups.setdefault(_source(lead, source_field), []).append(lead)
+    won = _won_stage(forward)
+    parts = {
+        source: _breakdown(members, stories, funnel, forward, won, now, in_stage)
+        for source, members in groups.items()
+    }
+    order = sorted(parts, key=lambda s: (s == UNKNOWN_SOURCE, -parts[s].leads, s))
+    return Report(
+        now=now,
+        since=since,
+        stages=tuple(stage.name for stage in forward),
+        won_stage=won,
+        overall=_breakdown(leads, stories, funnel, forward, won, now, in_stage),
+        by_source={source: parts[source] for source in order},
+        stuck=_stuck(leads, funnel, now, source_field, in_stage),
+        unknown_stages=tuple(sorted(unknown)),
+        ignored_entries=ignored,
+    )
+
+
+def percentile(values: Sequence[timedelta], q: float) -> timedelta | None:
+    """The q-quantile (0..1) of `values`, interpolating linearly between the nearest two."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _story(
+    lead: Lead,
+    steps: Sequence[Transition],
+    funnel: Funnel,
+    forward: tuple[Stage, ...],
+    since: datetime | None,
+) -> _Story:
+    window = [step for step in steps if since is None or step.at >= since]
+    story = _Story(counted=since is None or bool(window))
+    if not story.counted:
+        return story
+    start = window[0].from_stage if window else lead.stage
+    _runs(story, [start, *(step.to_stage for step in window)], forward)
+    for before, after in itertools.pairwise(steps):
+        stage = before.to_stage
+        if stage not in funnel.stage or after.from_stage != stage:
+            continue  # a renamed stage, or a gap in the journal: no honest duration
+        if since is not None and after.at < since:
+            continue  # the stay ended before the period
+        if after.at == before.at and after.cause == before.cause:
+            continue  # passed through within one decision
+        story.stays.append((stage, after.at - before.at))
+    for step in window:
+        target = funnel.stage.get(step.to_stage)
+        if target is not None and target.handback:
+            story.handbacks.append((step.to_stage, step.reason or NO_REASON))
+    return story
+
+
+def _runs(story: _Story, path: Sequence[str], forward: tuple[Stage, ...]) -> None:
+    """Fill reached and converted from the stages the lead was in, in order.
+
+    A run is a stretch of forward moves; it covers every forward stage from
+    where it started to the furthest it got, skipped stages included.
+    """
+    position = {stage.name: number for number, stage in enumerate(forward)}
+    runs: list[tuple[int, int]] = []
+    run: tuple[int, int] | None = None
+    for stage in path:
+        at = position.get(stage)
+        if run is not None and (at is None or at < run[1]):
+            runs.append(run)
+            run = None
+        if at is not None:
+            run = (at, at) if run is None else (run[0], at)
+    if run is not None:
+        runs.append(run)
+    for low, high in runs:
+        story.reached.update(stage.name for stage in forward[low : high + 1])
+        story.converted.update((forward[n].name, forward[n + 1].name) for n in range(low, high))
+
+
+def _breakdown(
+    leads: Sequence[Lead],
+    stories: Mapping[str, _Story],
+    funnel: Funnel,
+    forward: tuple[Stage, ...],
+    won: str,
+    now: datetime,
+    in_stage: InStage,
+) -> Breakdown:
+    counted = [stories[lead.id] for lead in leads if stories[lead.id].counted]
+    reached = {s.name: sum(s.name in story.reached for story in counted) for s in forward}
+    conversions = tuple(
+        Conversion(
+            a.name,
+            b.name,
+            reached[a.name],
+            sum((a.name, b.name) in story.converted for story in counted),
+        )
+        for a, b in itertools.pairwise(forward)
+    )
+    times = tuple(_stage_time(stage, leads, counted, now, in_stage) for stage in funnel.stages)
+    tally: dict[tuple[str, str], int] = {}
+    for story in counted:
+        for key in story.handbacks:
+            tally[key] = tally.get(key, 0) + 1
+    handbacks = tuple(
+        Handback(stage, reason, count)
+        for (stage, reason), count in sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    return Breakdown(len(counted), reached, conversions, times, handbacks, reached.get(won, 0))
+
+
+def _stage_time(
+    stage: Stage, leads: Sequence[Lead], counted: Sequence[_Story], now: datetime, in_stage: InStage
+) -> StageTime:
+    stays = [took for story in counted for name, took in story.stays if name == stage.name]
+    here = [lead for lead in leads if lead.stage == stage.name]
+    stuck = sum(_overdue(lead, stage, now, in_stage) for lead in here)
+    return StageTime(
+        stage.name,
+        stage.sla,
+        len(stays),
+        percentile(stays, 0.5),
+        percentile(stays, 0.9),
+        len(here),
+        stuck,
+    )
+
+
+def _overdue(lead: Lead, stage: Stage, now: datetime, in_stage: InStage) -> bool:
+    return stage.sla is not None and in_stage(lead, now) > stage.sla
+
+
+def _stuck(
+    leads: Sequence[Lead], funnel: Funnel, now: datetime, source_field: str, in_stage: InStage
+) -> tuple[StuckLead, ...]:
+    found = []
+    for lead in leads:
+        stage = funnel.stage.get(lead.stage)
+        if stage is None or stage.sla is None or not _overdue(lead, stage, now, in_stage):
+            continue
+        found.append(
+            StuckLead(
+                lead_id=lead.id,
+                name=_name(lead),
+                email=_text(lead, "email"),
+                company=_text(lead, "company"),
+                owner=lead.owner,
+                source=_source(lead, source_field),
+                stage=lead.stage,
+                entered_at=lead.stage_entered_at,
+                waited=in_stage(lead, now),
+                sla=stage.sla,
+            )
+        )
+    return tuple(sorted(found, key=lambda s: (s.entered_at, s.lead_id)))
+
+
+def _won_stage(forward: tuple[Stage, ...]) -> str:
+    for stage in forward:
+        if CLOSED_WON in stage.opportunity_stages:
+            return stage.name
+    return forward[-1].name
+
+
+def _source(lead: Lead, source_field: str) -> str:
+    return _text(lead, source_field) or UNKNOWN_SOURCE
+
+
+def _name(lead: Lead) -> str:
+    parts = [_text(lead, "first_name"), _text(lead, "last_name")]
+    return " ".join(part for part in parts if part) or _text(lead, "email") or lead.id
+
+
+def _text(lead: Lead, name: str) -> str | None:
+    value = lead.fields.get(name)
+    return None if value is None or str(value).strip() == "" else str(value).strip()
