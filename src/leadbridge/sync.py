@@ -137,7 +137,9 @@ def process(pipeline: Pipeline, summary: Summary) -> None:
     while True:
         with pipeline.store.transaction() as uow:
             more = _decide_round(pipeline, uow, summary, dry_run=False)
-        _account(summary, flush(pipeline.store, pipeline.connectors, pipeline.clock()))
+        # While rounds follow, only full calls go out; the last flush sends the remainders.
+        sent = flush(pipeline.store, pipeline.connectors, pipeline.clock(), whole_batches=more)
+        _account(summary, sent)
         if not more:
             return
 
@@ -303,8 +305,10 @@ def _take(
     except AmbiguousLink as clash:
         resolution = Resolution(Verdict.AMBIGUOUS, reason=f"{AMBIGUOUS_MATCH}: {clash}")
     if resolution.verdict is Verdict.UNRELATED:
-        # An Opportunity or Account no lead names yet: set aside until a conversion links it.
+        # An Opportunity or Account no lead names yet: set aside until a conversion links
+        # it, and listed, so a record that never arrives is never silent.
         uow.inbox.park([item.id], resolution.reason)
+        uow.parked.park(change.system, change.object, change.id, resolution.reason, now=now)
         return
     if resolution.verdict is Verdict.AMBIGUOUS:
         uow.inbox.park([item.id], resolution.reason)
@@ -326,6 +330,8 @@ def _take(
     refresh = resolution.reason != "stored link" or email_of(change) != lead.fields.get("email")
     _link(uow, lead.id, change, resolution.identity, lead.identity, refresh=refresh)
     lead = replace(lead, identity=_union(lead.identity, resolution.identity))
+    if change.object == "Opportunity":
+        uow.parked.unpark(change.system, change.object, change.id)  # set aside before, if so
     uow.snapshots.put(change.system, change.object, change.id, change.fields, origin="read")
     decision = engine.decide(lead, change, funnel, now)
     # A record deleted in its system stays gone: no rule re-creates it (sync_removals).
@@ -384,6 +390,8 @@ def new_lead_id(change: Change) -> str:
 def _resolve(uow: UnitOfWork, change: Change, external_id_field: str) -> Resolution:
     links = uow.links
     linked = links.lead_for(change.system, change.object, change.id)
+    if linked is None and change.system is SF and change.object == "Opportunity":
+        linked = _by_account(uow, change)
     native = tuple(_record(uow, s, o, r) for s, o, r in native_ids(change)) if not linked else ()
     external = None
     lead_of = planner.lead_id_of(change.fields.get(external_id_field))
@@ -402,6 +410,24 @@ def _resolve(uow: UnitOfWork, change: Change, external_id_field: str) -> Resolut
     if resolution.verdict is Verdict.NEW and email is not None:
         return _duplicate(uow, change, email) or resolution
     return resolution
+
+
+def _by_account(uow: UnitOfWork, change: Change) -> str | None:
+    """A deal opened on an Account that one lead's conversion made (a second deal, a deal
+    after a loss) is that lead's; with several leads on the Account, whose deal it is
+    cannot be told from the Account alone."""
+    account = _text(change.fields.get("AccountId"))
+    if account is None:
+        return None
+    leads = sorted(
+        {uow.leads.resolve(lead) for lead in uow.links.leads_for(SF, "Account", account)}
+    )
+    if len(leads) > 1:
+        raise AmbiguousLink(
+            f"Opportunity {change.id} is on Account {account}, which {len(leads)} leads share "
+            f"({', '.join(leads)})"
+        )
+    return leads[0] if leads else None
 
 
 def _duplicate(uow: UnitOfWork, change: Change, email: str) -> Resolution | None:
@@ -472,6 +498,7 @@ def _follow_conversion(uow: UnitOfWork, lead_id: str, change: Change, contact: s
     )
     if opportunity is not None:
         uow.inbox.reopen(SF, "Opportunity", opportunity)
+        uow.parked.unpark(SF, "Opportunity", opportunity)
     uow.inbox.reopen(SF, "Contact", contact)
     if uow.links.lead_for(SF, "Lead", change.id) == lead_id:
         uow.links.convert(change.id, contact, account, opportunity)

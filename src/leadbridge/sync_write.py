@@ -48,9 +48,19 @@ def backoff(attempts: int) -> timedelta:
     return min(grown, BACKOFF_CAP)
 
 
-def flush(store: Store, connectors: Mapping[System, Connector], now: datetime) -> Sent:
+def flush(
+    store: Store,
+    connectors: Mapping[System, Connector],
+    now: datetime,
+    *,
+    whole_batches: bool = False,
+) -> Sent:
     """Send every unfinished write that is not waiting out a back-off. Raises BudgetPaused
-    (after settling what landed) when a system's daily share is spent."""
+    (after settling what landed) when a system's daily share is spent.
+
+    `whole_batches`: send only as many of each kind of write as fill whole calls, and
+    leave the rest in the log for the next flush. Between the rounds of a large cycle
+    this spends the fewest calls: the last flush of the cycle sends the remainders."""
     sent = Sent()
     with store.reading() as uow:
         waiting = {
@@ -69,6 +79,8 @@ def flush(store: Store, connectors: Mapping[System, Connector], now: datetime) -
         ]
     for system in (System.HUBSPOT, System.SALESFORCE):
         batch = [logged for logged in unfinished if logged.write.system is system]
+        if whole_batches:
+            batch = _whole(batch, BATCH[system])
         connector = connectors.get(system)
         if not batch or connector is None:
             continue
@@ -82,6 +94,27 @@ def flush(store: Store, connectors: Mapping[System, Connector], now: datetime) -
         _settle(store, batch, results, now, sent)
         sent.calls[system] = sent.calls.get(system, 0) + -(-len(batch) // BATCH[system])
     return sent
+
+
+def _whole(batch: Sequence[LoggedWrite], size: int) -> list[LoggedWrite]:
+    """The oldest writes of each kind (create or update, and how many steps) that fill
+    whole calls: the connectors batch each kind on its own."""
+    kinds: dict[tuple[bool, int], list[LoggedWrite]] = {}
+    for logged in batch:
+        kinds.setdefault((logged.write.id is None, len(logged.write.steps)), []).append(logged)
+    filling = {
+        logged.key for writes in kinds.values() for logged in writes[: len(writes) // size * size]
+    }
+    # A record with a write held back holds its later writes too: they must land in order.
+    held: set[tuple[str, str]] = set()
+    chosen = []
+    for logged in batch:
+        record = (logged.write.object, parked_key(logged.write, logged.lead_id))
+        if logged.key in filling and record not in held:
+            chosen.append(logged)
+        else:
+            held.add(record)
+    return chosen
 
 
 def _settle(
