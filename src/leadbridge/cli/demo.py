@@ -13,13 +13,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from leadbridge.config import Funnel
-from leadbridge.model import Lead, System
+from leadbridge.model import System
 from leadbridge.runtime import build, sandbox_env
 from leadbridge.store import Store
 from leadbridge.sync import Summary, cycle
@@ -113,44 +112,18 @@ def _add(total: Summary, part: Summary) -> None:
 
 
 def _report(store: Store, now: datetime, funnel: Funnel, total: Summary, out: TextIO) -> None:
-    moves: Counter[tuple[str, str]] = Counter()
-    reasons: Counter[str] = Counter()
-    leads: list[Lead] = []
+    """What was written, then the funnel report RevOps would read on Monday."""
+    from leadbridge.cli.report import build_report
+    from leadbridge.report_render import to_text
+
     with store.reading() as uow:
-        for lead_id in uow.leads.ids():
-            lead = uow.leads.load(lead_id)
-            if lead is not None:
-                leads.append(lead)
-            for entry in uow.journal.entries(lead_id):
-                step = entry.transition
-                moves[(step.from_stage, step.to_stage)] += 1
-                if funnel.stage[step.to_stage].handback:
-                    reasons[step.reason] += 1
-        parked = uow.parked.listing()
+        parked = uow.parked.count()
     hs, sf = System.HUBSPOT, System.SALESFORCE
-    print(f"\n{len(leads)} leads; {total.transitions} transitions journaled", file=out)
-    for (source, target), count in moves.most_common(12):
-        print(f"  {count:4d}  {source} -> {target}", file=out)
-    if reasons:
-        shown = ", ".join(f"{reason} {count}" for reason, count in reasons.most_common())
-        print(f"hand-backs by reason: {shown}", file=out)
     print(
-        f"written: hubspot {total.written[hs]} records in {total.write_calls[hs]} calls, "
-        f"salesforce {total.written[sf]} records in {total.write_calls[sf]} calls; "
-        f"{total.echoes} echoes of our own writes ignored; {len(parked)} parked",
+        f"\n{total.transitions} transitions journaled; written: hubspot {total.written[hs]} "
+        f"records in {total.write_calls[hs]} calls, salesforce {total.written[sf]} records in "
+        f"{total.write_calls[sf]} calls; {total.echoes} echoes of our own writes ignored; "
+        f"{parked} parked\n",
         file=out,
     )
-    stuck = [
-        lead
-        for lead in leads
-        if (sla := funnel.stage[lead.stage].sla) is not None and now - lead.stage_entered_at > sla
-    ]
-    print(f"stuck past their stage's SLA: {len(stuck)}", file=out)
-    for lead in sorted(stuck, key=lambda lead: lead.stage_entered_at)[:5]:
-        waited = now - lead.stage_entered_at
-        name = " ".join(str(lead.fields.get(f) or "") for f in ("first_name", "last_name"))
-        print(
-            f"  {name.strip() or lead.id} ({lead.fields.get('company') or '?'}): "
-            f"{lead.stage} for {waited.days}d {waited.seconds // 3600}h",
-            file=out,
-        )
+    print(to_text(build_report(store, funnel, now)), file=out)
