@@ -23,7 +23,7 @@ returns the plans' field-level diffs instead: nothing is written anywhere.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -204,10 +204,42 @@ def poll(
             cursor = uow.cursors.get(system, obj, Cursor.from_json)
         for page in connector.changes(obj, cursor, now=now):
             with transaction() as uow:
-                uow.inbox.enqueue(page.changes, page.removals)
+                news = _without_echoes(pipeline, uow, system, obj, page.changes, summary)
+                uow.inbox.enqueue(news, page.removals)
                 if page.cursor is not None:
                     uow.cursors.save(system, obj, page.cursor)
             summary.changes_read += len(page.changes) + len(page.removals)
+
+
+def _without_echoes(
+    pipeline: Pipeline,
+    uow: UnitOfWork,
+    system: System,
+    obj: str,
+    changes: Sequence[Change],
+    summary: Summary,
+) -> list[Change]:
+    """Drop the changes that only show our own writes (or what we read already) before they
+    reach the inbox: after a cycle that wrote, that is most of the next poll. A record with
+    items still waiting is kept: its snapshot is not yet the news the waiting items bring,
+    and it is compared again when its turn comes."""
+    ids = [change.id for change in changes]
+    known = uow.snapshots.get_many(system, obj, ids)
+    if not known:
+        return list(changes)
+    waiting = uow.inbox.pending_records(system, obj, ids)
+    news = []
+    for change in changes:
+        shown = known.get(change.id)
+        if (
+            shown is not None
+            and change.id not in waiting
+            and planner.is_echo(change, {(system, obj, change.id): shown}, pipeline.funnel)
+        ):
+            summary.echoes += 1
+            continue
+        news.append(change)
+    return news
 
 
 def _decide_round(pipeline: Pipeline, uow: UnitOfWork, summary: Summary, *, dry_run: bool) -> bool:

@@ -250,6 +250,23 @@ class Inbox:
             .values(status=DONE, done_at=codec.iso(self._clock()))
         )
 
+    def pending_records(self, system: System, obj: str, record_ids: Sequence[str]) -> set[str]:
+        """Which of these records have items still waiting to be decided."""
+        found: set[str] = set()
+        for part in chunks(sorted(set(record_ids))):
+            statement = (
+                sa.select(inbox.c.record_id)
+                .where(
+                    inbox.c.status == PENDING,
+                    inbox.c.system == system.value,
+                    inbox.c.object == obj,
+                    inbox.c.record_id.in_(part),
+                )
+                .distinct()
+            )
+            found.update(self._connection.execute(statement).scalars())
+        return found
+
     def pending_count(self) -> int:
         statement = sa.select(sa.func.count()).where(inbox.c.status == PENDING)
         return int(self._connection.execute(statement).scalar_one())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from leadbridge.model import Lead, System, Value, Values
 from leadbridge.store import codec
-from leadbridge.store._sql import upsert
+from leadbridge.store._sql import chunks, upsert
 from leadbridge.store.links import Links
 from leadbridge.store.tables import cursors, leads, links, snapshots
 
@@ -109,6 +109,21 @@ class Snapshots:
         )
         data = self._connection.execute(statement).scalar_one_or_none()
         return None if data is None else codec.decode_values(data)
+
+    def get_many(
+        self, system: System, obj: str, record_ids: Sequence[str]
+    ) -> dict[str, dict[str, Value]]:
+        """The snapshots of these records of one object that are known, by record id."""
+        found: dict[str, dict[str, Value]] = {}
+        for part in chunks(sorted(set(record_ids))):
+            statement = sa.select(snapshots.c.record_id, snapshots.c["values"]).where(
+                snapshots.c.system == system.value,
+                snapshots.c.object == obj,
+                snapshots.c.record_id.in_(part),
+            )
+            for record_id, values in self._connection.execute(statement):
+                found[record_id] = codec.decode_values(values)
+        return found
 
     def put(
         self,
