@@ -211,6 +211,54 @@ BROKEN = {
         "rules[15].when.changed_to.sf_status",
         "'recycled' is the name of a list, expected {in: recycled} to use the list",
     ),
+    "business hours that do not parse": Broken(
+        "stages",
+        "    sla: 5d # to an opportunity\n",
+        "    sla: 40h\n    business_hours: Mon-Fry 09:00-17:00\n    time_zone: UTC\n",
+        "stages[3].business_hours",
+        "got 'Mon-Fry 09:00-17:00', expected business hours such as Mon-Fri 09:00-17:00",
+        "business_hours: Mon-Fry",
+    ),
+    "business hours closing before they open": Broken(
+        "stages",
+        "    sla: 5d # to an opportunity\n",
+        "    sla: 40h\n    business_hours: Mon-Fri 17:00-09:00\n    time_zone: UTC\n",
+        "stages[3].business_hours",
+        "each window opening before it closes",
+        "business_hours: Mon-Fri 17:00",
+    ),
+    "unknown time zone": Broken(
+        "stages",
+        "    sla: 5d # to an opportunity\n",
+        "    sla: 5d # to an opportunity\n    time_zone: Europe/Berlln\n",
+        "stages[3].time_zone",
+        "got 'Europe/Berlln', expected an IANA time zone such as Europe/Berlin",
+        "time_zone: Europe/Berlln",
+    ),
+    "business hours without a time zone": Broken(
+        "stages",
+        "    sla: 5d # to an opportunity\n",
+        "    sla: 40h\n    business_hours: Mon-Fri 09:00-17:00\n",
+        "stages[3].business_hours",
+        "business hours without a time zone, expected time_zone: an IANA name",
+        "business_hours: Mon-Fri 09:00-17:00",
+    ),
+    "an sla in days counted in business hours": Broken(
+        "stages",
+        "    sla: 2d # sales accepts or rejects it within two days",
+        "    sla: 2d # sales accepts or rejects it within two days\n"
+        "    business_hours: Mon-Fri 09:00-17:00\n    time_zone: Europe/Berlin",
+        "stages[2].sla",
+        "got '2d' counted in business hours (Mon-Fri 09:00-17:00), expected hours or minutes",
+    ),
+    "business hours on a stage without an sla": Broken(
+        "stages",
+        "  - name: lead\n    owner: marketing\n",
+        "  - name: lead\n    owner: marketing\n    business_hours: Mon-Fri 09:00-17:00\n",
+        "stages[1].business_hours",
+        "set on a stage without an sla, expected an sla here",
+        "business_hours: Mon-Fri 09:00-17:00",
+    ),
 }
 
 
@@ -402,3 +450,51 @@ def test_stages_can_be_renamed_added_and_removed() -> None:
     funnel = funnel_from_texts(added)
     assert [s.name for s in funnel.stages][:3] == ["subscriber", "event_lead", "lead"]
     assert funnel.rules[0].name == "met_at_event"
+
+
+def _office_hours(stages: str, header: str) -> str:
+    """stages.yaml with funnel-wide `header` lines, mql's SLA in open hours, and the long
+    SLAs (sql 5d, nurture 90d) left on wall time with business_hours: 24/7."""
+    return header + stages.replace(
+        "    sla: 2d # sales accepts or rejects it within two days",
+        "    sla: 16h # two working days",
+    ).replace("    sla: 5d # to an opportunity", "    sla: 5d\n    business_hours: 24/7").replace(
+        "    sla: 90d # marketing re-scores it", "    sla: 90d\n    business_hours: 24/7"
+    )
+
+
+def test_business_hours_and_time_zone_funnel_wide_and_per_stage() -> None:
+    texts = _texts()
+    texts["stages"] = _office_hours(
+        texts["stages"], "business_hours: Mon-Fri 09:00-17:00\ntime_zone: America/New_York\n"
+    ).replace("    sla: 5d\n", "    sla: 5d\n    time_zone: Europe/Berlin\n")
+    funnel = funnel_from_texts(texts)
+    mql = funnel.slas["mql"]
+    assert mql.limit.total_seconds() == 16 * 3600
+    assert mql.hours is not None
+    assert (mql.hours.text, mql.hours.zone) == ("Mon-Fri 09:00-17:00", "America/New_York")
+    assert [(w.weekday, w.start, w.end) for w in mql.hours.windows][:2] == [
+        (0, 540, 1020),
+        (1, 540, 1020),
+    ]
+    assert funnel.slas["sql"].hours is None and funnel.slas["nurture"].hours is None
+    assert "lead" not in funnel.slas  # no SLA, nothing to count
+
+
+def test_the_shipped_funnel_counts_wall_time() -> None:
+    funnel = funnel_from_texts(_texts())
+    assert {name: sla.hours for name, sla in funnel.slas.items()} == {
+        "mql": None,
+        "sql": None,
+        "nurture": None,
+    }
+
+
+def test_funnel_wide_business_hours_need_a_time_zone() -> None:
+    texts = _texts()
+    texts["stages"] = _office_hours(texts["stages"], "business_hours: Mon-Fri 09:00-17:00\n")
+    with pytest.raises(ConfigError) as caught:
+        funnel_from_texts(texts)
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.field) == (1, "business_hours")
+    assert "business hours without a time zone" in problem.message

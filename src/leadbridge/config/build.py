@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from leadbridge.config import conditions, schema
+from leadbridge.config import conditions, schema, sla
 from leadbridge.config.conditions import DEALS_PREFIX, STAGE_ENTERED, Aged, Loc
 from leadbridge.config.funnel import HUBSPOT_OBJECT, FieldMap, Funnel, Rule, index
 from leadbridge.config.problems import Problem
@@ -51,6 +51,13 @@ def build(
         picklists.update({(system, obj, name): values for name, values in lists.items()})
     fields = _fields(fields_file, stages_file.hubspot_stage_property, picklists, report)
     stages = _stages(stages_file, picklists, report)
+    slas = sla.slas(
+        stages_file.stages,
+        stages_file.business_hours,
+        stages_file.time_zone,
+        documents["stages"].data,
+        lambda loc, message: report("stages", loc, message),
+    )
     rules = _rules(handoff_file, stages, fields, report)
     if handoff_file.reason_field is not None and handoff_file.reason_field not in fields:
         report("handoff", ("reason_field",), _unknown("field", handoff_file.reason_field, fields))
@@ -62,6 +69,7 @@ def build(
         lists={name: tuple(values) for name, values in handoff_file.lists.items()},
         hubspot_stage_property=stages_file.hubspot_stage_property,
         reason_field=handoff_file.reason_field,
+        slas=slas,
     )
     return index(funnel), report.found
 

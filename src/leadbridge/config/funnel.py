@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from leadbridge.config.conditions import Cond, Loc, Predicate, walk
 from leadbridge.config.schema import Direction
+from leadbridge.config.sla import Sla
 from leadbridge.config.transforms import Transform, TransformSpec
 from leadbridge.model import Side, Stage, System, Value
 
@@ -136,6 +137,8 @@ class Funnel:
     # Per owner of the lead's stage: each field that is written, with its HubSpot property
     # (None: not written there) and its Salesforce field per object (empty: not written there).
     writers: Mapping[Side, tuple[Writer, ...]] = field(default_factory=dict)
+    # Per stage with an SLA: its limit and how time in the stage is counted (business hours).
+    slas: Mapping[str, Sla] = field(default_factory=dict)
 
     @property
     def first_stage(self) -> Stage:
@@ -200,6 +203,7 @@ def index(funnel: Funnel) -> Funnel:
         mirrors=mirrors,
         deal_counts=tuple(deal_counts),
         writers={owner: _writers(funnel, owner) for owner in Side},
+        slas=funnel.slas,
     )
 
 

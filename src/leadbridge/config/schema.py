@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Fiel
 from pydantic import Tag as T
 from pydantic_core import PydanticCustomError
 
+from leadbridge.config.sla import Hours, parse_hours, parse_zone
 from leadbridge.config.transforms import TransformSpec, parse_transform
 from leadbridge.config.values import duration
 from leadbridge.config.values import invalid as _fail
@@ -113,6 +114,8 @@ Number = Annotated[float, PlainValidator(_number)]
 ListArg = Annotated[Any, PlainValidator(_values_or_list_name)]
 Test = Annotated[tuple[str, Any], PlainValidator(_test)]
 Names = Annotated[tuple[str, ...], BeforeValidator(_one_or_many)]
+BusinessHours = Annotated[Hours, PlainValidator(parse_hours)]
+TimeZone = Annotated[str, PlainValidator(parse_zone)]
 
 
 class Strict(BaseModel):
@@ -143,11 +146,17 @@ class StageSpec(Strict):
     description: str = ""
     hubspot: HubSpotView | None = None
     salesforce: SalesforceView | None = None
+    # How the sla is counted here (config/sla.py); unset: the funnel-wide default below.
+    business_hours: BusinessHours | None = None
+    time_zone: TimeZone | None = None
 
 
 class StagesFile(Strict):
     hubspot_stage_property: str | None = None
     stages: list[StageSpec] = Field(min_length=1)
+    # Funnel-wide defaults for counting SLAs in business hours.
+    business_hours: BusinessHours | None = None
+    time_zone: TimeZone | None = None
 
 
 # --- fields.yaml ---------------------------------------------------------------

@@ -21,6 +21,7 @@ from types import TracebackType
 
 import sqlalchemy as sa
 
+from leadbridge.store.alerts import Alerts
 from leadbridge.store.engine import READ_ONLY, make_engine, resolve_url
 from leadbridge.store.hints import Hints
 from leadbridge.store.inbox import Inbox
@@ -53,6 +54,7 @@ class UnitOfWork:
         self.parked = Parked(connection)
         self.hints = Hints(connection, clock)
         self.leases = Leases(connection, clock)
+        self.alerts = Alerts(connection, self.links)
 
 
 class Store:

@@ -185,3 +185,42 @@ leases = sa.Table(
     sa.Column("acquired_at", STAMP, nullable=False),
     sa.Column("expires_at", STAMP, nullable=False),
 )
+
+# Slack alerts, each recorded before it is sent (status pending, key unique) and marked sent
+# after: a restart or a second replica finds it recorded and never decides it again, and a
+# send that failed waits for next_try_at. While one replica sends, next_try_at is its claim.
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", BIGID, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),  # lead | digest | health
+    sa.Column("level", sa.String(16), nullable=False),  # overdue | escalation | down | up | ...
+    sa.Column("route", sa.String(16), nullable=False),  # which webhook: alerts | escalation | ...
+    sa.Column("lead_id", LEAD, nullable=True),  # a lead alert's stage entry
+    sa.Column("stage", sa.String(64), nullable=True),
+    sa.Column("entered_at", STAMP, nullable=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("blocks", JSON, nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),  # pending | sent | failed | dropped
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_try_at", STAMP, nullable=True),  # None once sent, failed or dropped
+    sa.Column("claimed_by", sa.String(128), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", STAMP, nullable=False),
+    sa.Column("sent_at", STAMP, nullable=True),
+    sa.UniqueConstraint("key", name="uq_alerts_key"),
+    sa.Index("ix_alerts_due", "status", "next_try_at"),
+    sa.Index("ix_alerts_entry", "lead_id", "stage", "entered_at"),
+)
+
+# The last health each component reported, so a health alert fires when it changes only.
+alert_health = sa.Table(
+    "alert_health",
+    metadata,
+    sa.Column("component", sa.String(64), primary_key=True),
+    sa.Column("healthy", sa.Boolean, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("since", STAMP, nullable=False),  # when it entered this state
+    sa.Column("checked_at", STAMP, nullable=False),
+)
