@@ -71,8 +71,10 @@ def test_a_run_of_429s_delays_messages_but_loses_none(
     slack = slack_world.slack()
     slack_world.sim.faults.inject_next(Fault.RATE_LIMIT, count=9)  # then 1/s as usual
 
-    frozen = {"monotonic": lambda: 0.0}  # the sweeps' times are exactly the ones given
-    first = sweep(store, funnel, slack, WEDNESDAY, **frozen)
+    def frozen() -> float:  # the sweeps' times are exactly the ones given
+        return 0.0
+
+    first = sweep(store, funnel, slack, WEDNESDAY, monotonic=frozen)
     # 1 try + 3 retries honouring Retry-After, then it waits for a later sweep; the webhook
     # is left alone for the rest of this sweep instead of being hammered.
     assert first == SweepResult(recorded=5, deferred=1)
@@ -83,7 +85,7 @@ def test_a_run_of_429s_delays_messages_but_loses_none(
     assert slack_world.messages() == []
 
     later = [WEDNESDAY + timedelta(seconds=s) for s in (1, 2, 3)]
-    results = [sweep(store, funnel, slack, now, **frozen) for now in later]
+    results = [sweep(store, funnel, slack, now, monotonic=frozen) for now in later]
     assert sum(r.sent for r in results) == 5
     texts = names(slack_world)
     assert sorted(re.findall(r"Person\d", " ".join(texts))) == [f"Person{n}" for n in range(5)]
