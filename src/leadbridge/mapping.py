@@ -181,7 +181,10 @@ def project(lead: Lead, funnel: Funnel) -> RemoteValues:
                     salesforce.setdefault(remote_field, remote)
     if stage is not None and to_hubspot:
         if stage.hubspot_lifecycle is not None:
-            hubspot["lifecyclestage"] = stage.hubspot_lifecycle
+            # A value that already counts as the stage stays (an evangelist is a customer too).
+            shown = _mirror(lead, funnel, HUBSPOT, "lifecyclestage")
+            accepted = stage.hubspot_lifecycles or (stage.hubspot_lifecycle,)
+            hubspot["lifecyclestage"] = _fitting(accepted, shown)
         if funnel.hubspot_stage_property:
             hubspot[funnel.hubspot_stage_property] = stage.name
         if stage.hubspot_lead_status:

@@ -118,7 +118,8 @@ class Stage:
     sla: timedelta | None
     handback: bool  # entering it is a hand-back: the transition must carry a reason
     description: str = ""
-    hubspot_lifecycle: str | None = None
+    hubspot_lifecycle: str | None = None  # the one written
+    hubspot_lifecycles: tuple[str, ...] = ()  # every value that counts as this stage
     hubspot_lead_status: tuple[str, ...] = ()  # the first is written; any of them counts
     hubspot_create: bool = True
     salesforce_status: tuple[str, ...] = ()  # the first is written; any of them counts

@@ -205,14 +205,14 @@ def _stages(spec: schema.StagesFile, picklists: Picklists, report: _Problems) ->
         hub, sf = stage.hubspot, stage.salesforce
         spelled: list[tuple[tuple[System, str, str], Iterable[str], Loc]] = []
         if hub is not None:
-            if hub.lifecyclestage is not None and lifecycle not in picklists:
+            if hub.lifecyclestage and lifecycle not in picklists:
                 report(
                     "fields",
                     ("picklists", "hubspot"),
                     "lifecyclestage is not listed, "
                     "expected contact.lifecyclestage with HubSpot's stages in order",
                 )
-            lifecycles = [hub.lifecyclestage] if hub.lifecyclestage else []
+            lifecycles = hub.lifecyclestage
             statuses = (System.HUBSPOT, HUBSPOT_OBJECT, "hs_lead_status")
             spelled += [
                 (lifecycle, lifecycles, ("hubspot", "lifecyclestage")),
@@ -245,7 +245,8 @@ def _stages(spec: schema.StagesFile, picklists: Picklists, report: _Problems) ->
                 sla=stage.sla,
                 handback=stage.handback,
                 description=stage.description,
-                hubspot_lifecycle=hub.lifecyclestage if hub else None,
+                hubspot_lifecycle=hub.lifecyclestage[0] if hub and hub.lifecyclestage else None,
+                hubspot_lifecycles=hub.lifecyclestage if hub else (),
                 hubspot_lead_status=hub.lead_status if hub else (),
                 hubspot_create=hub.create if hub else False,
                 salesforce_status=sf.lead_status if sf else (),

@@ -126,7 +126,8 @@ class Strict(BaseModel):
 
 
 class HubSpotView(Strict):
-    lifecyclestage: str | None = None
+    # The first is written; any of them counts as the stage (customer: [customer, evangelist]).
+    lifecyclestage: Names = ()
     lead_status: Names = ()
     create: bool = True
 
