@@ -145,7 +145,8 @@ def alert_message(
         f"*{human(alert.in_stage)}*, past {'twice ' * escalated}its SLA of "
         f"*{human(alert.sla.limit)}*."
     )
-    owner = f"{escape(lead.owner)} ({alert.team})" if lead.owner else f"no one yet ({alert.team})"
+    owner = owner_of(lead)
+    owner = f"{escape(owner)} ({alert.team})" if owner else f"no one yet ({alert.team})"
     fields = [
         MarkdownTextObject(text=f"*Stage*\n{_escape(lead.stage)}"),
         MarkdownTextObject(text=f"*Owner*\n{owner}"),
@@ -262,7 +263,7 @@ def _line(alert: Alert, links: Links) -> str:
         f"• {shown}"
         + (f" ({_escape(firm)})" if firm else "")
         + f" · {escape(lead.stage)} {human(alert.in_stage)} / SLA {human(alert.sla.limit)}"
-        + (f" · {escape(lead.owner)}" if lead.owner else " · no owner")
+        + (f" · {escape(owner)}" if (owner := owner_of(lead)) else " · no owner")
         + (" · *escalated*" if alert.level is Level.ESCALATION else "")
     )
 
@@ -303,3 +304,10 @@ def health_message(change: HealthChange, now: datetime) -> Message:
 def _dicts(blocks: Sequence[Block]) -> tuple[dict[str, Any], ...]:
     # to_dict() runs slack_sdk's validators: a block past a limit raises here, not at Slack.
     return tuple(block.to_dict() for block in blocks)
+
+
+def owner_of(lead: Lead) -> str | None:
+    """The rep who owns the lead: the lead's own, else the canonical `owner` field the
+    default fields.yaml maps from the Salesforce Lead's or Contact's OwnerId."""
+    value = lead.owner or lead.fields.get("owner")
+    return value if isinstance(value, str) and value else None

@@ -134,4 +134,6 @@ def sandbox_env(info: Mapping[str, Any]) -> dict[str, str]:
         "SALESFORCE_CLIENT_SECRET": salesforce["client_secret"],
         "SALESFORCE_ORG_ID": salesforce["org_id"],
         "SALESFORCE_CA_BUNDLE": info["ca_bundle"],
+        "SALESFORCE_INSTANCE_URL": salesforce["url"],
+        "SLACK_WEBHOOK_URL": info["slack"]["webhook_url"],
     }

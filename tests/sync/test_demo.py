@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,10 @@ def test_the_demo_plays_weeks_and_says_what_moved(
     assert "Funnel report, all time to" in out
     assert "Hand-backs by reason" in out
     assert "Stuck now (past the stage's SLA)" in out
+    # ... and with what the simulated Slack was told about the stuck leads.
+    delivered = re.search(r"Slack: (\d+) stuck-lead messages delivered", out)
+    assert delivered is not None and int(delivered.group(1)) >= 1, out
+    assert "first, in #revops-alerts: Overdue: " in out
     store = Store.open(f"sqlite:///{tmp_path / 'state' / 'demo.db'}")
     try:
         with store.reading() as uow:

@@ -2,10 +2,11 @@
 
 The sandbox's people play the story (leadbridge.sandbox.story) one simulated
 day at a time; after each day leadbridge runs one sync cycle, exactly as
-`leadbridge sync --once` would against real systems. At the end it prints
-what moved, why leads were handed back, what was written where, and who is
-stuck past their stage's SLA. Like the rest of cli, this is the only kind of
-module that may import the sandbox.
+`leadbridge sync --once` would against real systems, and the SLA sweep that
+tells the simulated Slack about stuck leads. At the end it prints what was
+written where, the funnel report (`leadbridge report`), and what Slack was
+told. Like the rest of cli, this is the only kind of module that may import
+the sandbox.
 """
 
 from __future__ import annotations
@@ -13,15 +14,21 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from leadbridge.alerts_send import SweepResult, sweep
+from leadbridge.alerts_slack import load_slack
 from leadbridge.config import Funnel
 from leadbridge.model import System
 from leadbridge.runtime import build, sandbox_env
 from leadbridge.store import Store
 from leadbridge.sync import Summary, cycle
+
+if TYPE_CHECKING:
+    from leadbridge.sandbox.slack.app import Message
 
 DEMO_DATABASE = Path("state") / "demo.db"
 # The connectors' look-backs (HubSpot 30 s, Salesforce 5 min) keep the newest changes
@@ -77,12 +84,18 @@ def run(args: argparse.Namespace) -> int:
                 f"{args.days} days; state in {DEMO_DATABASE}",
                 file=out,
             )
+            slack = load_slack(SHIPPED_CONNECTORS / "slack.yaml", env)
+            alerted = SweepResult()
             _add(total, cycle(runtime.pipeline))
             for _ in range(args.days):
                 story.play_day()
                 sandbox.clock.advance(SETTLE.total_seconds())
                 day = cycle(runtime.pipeline)
                 _add(total, day)
+                # The SLA sweep the daemon runs every minute, once a simulated day here.
+                alerted += sweep(
+                    runtime.pipeline.store, runtime.pipeline.funnel, slack, sandbox.clock.now()
+                )
                 print(
                     f"  day {story.day:2d}: {day.changes_read:4d} changes, "
                     f"{day.transitions:3d} moves, written hubspot {day.written[System.HUBSPOT]:3d} "
@@ -92,12 +105,25 @@ def run(args: argparse.Namespace) -> int:
             _report(
                 runtime.pipeline.store, sandbox.clock.now(), runtime.pipeline.funnel, total, out
             )
+            _slack(sandbox.slack.messages, alerted, out)
         finally:
             runtime.close()
     acted = ", ".join(f"{name} {count}" for name, count in sorted(story.acted.items()))
     print(f"the people did: {acted}", file=out)
     print(f"demo finished in {time.monotonic() - started:.1f} s", file=out)
     return 0
+
+
+def _slack(messages: Sequence[Message], alerted: SweepResult, out: TextIO) -> None:
+    """What Slack was told: how many stuck-lead messages, and the first one as it reads."""
+    print(
+        f"\nSlack: {alerted.sent} stuck-lead messages delivered to the simulated workspace "
+        f"({alerted.recorded} alerts recorded, {alerted.dropped} dropped as the lead moved on)",
+        file=out,
+    )
+    first = next((m for m in messages if m.text), None)
+    if first is not None:
+        print(f"  first, in {first.channel}: {first.text}", file=out)
 
 
 def _add(total: Summary, part: Summary) -> None:
