@@ -5,11 +5,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from leadbridge.model import System
 from leadbridge.store import Store, UnitOfWork
 from leadbridge.sync import Pipeline, Summary, cycle
+
+if TYPE_CHECKING:
+    from leadbridge.daemon import DaemonSettings, Sweep
+    from leadbridge.logs import Redactor
+    from leadbridge.metrics import Metrics
+    from leadbridge.runtime import Runtime
 
 # Where a bare record id may live, so `explain 00Q...` finds its lead without saying which.
 _RECORD_KINDS = (
@@ -49,6 +55,33 @@ def run_loop(
             stop.wait(max(interval - (time.monotonic() - started), 0.0))
     print(f"run: stopped after {cycles} cycles", file=out, flush=True)
     return 0
+
+
+def run_daemon(
+    runtime: Runtime,
+    settings: DaemonSettings,
+    stop: threading.Event,
+    redactor: Redactor,
+    *,
+    sweep: Sweep | None = None,
+    metrics: Metrics | None = None,
+) -> bool:
+    """`leadbridge run`: the daemon until `stop` is set; True when it stopped cleanly (no
+    batch left running). The connection files' secrets join the redactor's first."""
+    import structlog
+
+    from leadbridge.daemon import Daemon
+    from leadbridge.logs import secrets_of
+
+    redactor.add(*secrets_of(runtime.hubspot.settings), *secrets_of(runtime.salesforce.settings))
+    daemon = Daemon(runtime.pipeline, settings, metrics=metrics, sweep=sweep)
+    clean = daemon.run(stop)
+    structlog.get_logger(__name__).info(
+        "api calls",
+        hubspot=runtime.hubspot.stats.total,
+        salesforce=runtime.salesforce.stats.calls,
+    )
+    return clean
 
 
 def plan(pipeline: Pipeline, out: TextIO) -> int:

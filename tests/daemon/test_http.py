@@ -1,0 +1,136 @@
+"""/healthz, /readyz and /metrics of a running daemon; readiness false when the store is
+unreachable or a budget paused the sync."""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+import requests
+
+from leadbridge.daemon import Daemon
+from leadbridge.daemon_health import Board
+from leadbridge.metrics import Metrics
+from leadbridge.store import Store
+from leadbridge.sync import Summary
+from tests.daemon.conftest import FAST, Rig
+from tests.daemon.support import wait_until
+
+UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+
+
+@pytest.fixture
+def served(rig: Rig) -> Iterator[tuple[Daemon, str]]:
+    daemon = Daemon(rig.pipeline, replace(FAST, serve_http=True, port=0), holder="replica-a")
+    daemon.start()
+    assert daemon.http is not None
+    try:
+        yield daemon, daemon.http.url
+    finally:
+        daemon.stop()
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """One sample's value from the Prometheus text (0 when the series is absent)."""
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        head, value = line.rsplit(" ", 1)
+        found = dict(re.findall(r'(\w+)="([^"]*)"', head))
+        if head.split("{")[0] == name and found == labels:
+            return float(value)
+    return 0.0
+
+
+def test_ready_once_running_and_the_metrics_show_the_sync(
+    rig: Rig, served: tuple[Daemon, str]
+) -> None:
+    rig.people(20)
+    _, url = served
+    assert requests.get(f"{url}/healthz", timeout=5).status_code == 200
+    ready = requests.get(f"{url}/readyz", timeout=5)
+    assert ready.status_code == 200
+    assert ready.json() == {
+        "ready": True,
+        "checks": {"store": "ok", "hubspot": "ok", "salesforce": "ok", "budget": "ok"},
+    }
+
+    def written() -> str | None:
+        text = requests.get(f"{url}/metrics", timeout=5).text
+        return (
+            text
+            if sample(text, "leadbridge_writes_total", system="hubspot", outcome="ok")
+            else None
+        )
+
+    text = wait_until(written, 30, "the first writes counted")
+    assert sample(text, "leadbridge_changes_read_total", system="hubspot") >= 1
+    assert sample(text, "leadbridge_changes_read_total", system="salesforce") >= 1
+    wait_until(
+        lambda: "leadbridge_sync_lag_seconds " in requests.get(f"{url}/metrics", timeout=5).text,
+        10,
+        "a sync lag",
+    )
+    text = requests.get(f"{url}/metrics", timeout=5).text
+    assert sample(text, "leadbridge_inbox_depth") >= 0
+    assert 0 <= sample(text, "leadbridge_sync_lag_seconds") < 120
+    assert 0 < sample(text, "leadbridge_api_budget_left_ratio", system="salesforce") <= 1
+
+
+def test_not_ready_while_a_spent_budget_pauses_the_sync(
+    rig: Rig, served: tuple[Daemon, str]
+) -> None:
+    daemon, url = served
+    rig.salesforce.budget_spent = True
+    rig.people(20)  # new people: writes to Salesforce are due, and refused for the budget
+    daemon.nudger.nudge()
+
+    def paused() -> dict[str, object] | None:
+        answer = requests.get(f"{url}/readyz", timeout=5)
+        return answer.json() if answer.status_code == 503 else None
+
+    # The new people arrive with the next poll; run it now instead of in an hour.
+    daemon.run_now()
+    body = wait_until(paused, 30, "readiness to fall")
+    assert body["ready"] is False
+    checks = body["checks"]
+    assert isinstance(checks, dict) and str(checks["budget"]).startswith("paused: daily API budget")
+    rig.salesforce.budget_spent = False
+    daemon.nudger.nudge()
+    wait_until(lambda: requests.get(f"{url}/readyz", timeout=5).status_code == 200, 30, "ready")
+
+
+def test_not_ready_when_the_store_is_unreachable(rig: Rig) -> None:
+    store = Store.open(UNREACHABLE)
+    board = Board(store, rig.pipeline.connectors, Metrics(), rig.pipeline.clock)
+    state = board.readiness()
+    assert state.ready is False
+    assert state.checks["store"].startswith("unreachable: OperationalError")
+    assert state.checks["hubspot"] == "ok"
+
+
+def test_readiness_follows_the_last_summary(rig: Rig) -> None:
+    board = Board(
+        rig.runtime.pipeline.store, rig.pipeline.connectors, Metrics(), rig.pipeline.clock
+    )
+    assert board.readiness().ready
+    board.processed(Summary(paused="daily API budget spent: 100 of 100 calls"), pushed={})
+    assert not board.readiness().ready
+    board.processed(Summary(), pushed={})
+    assert board.readiness().ready
+
+
+def test_a_port_in_use_fails_the_start_before_any_lease_is_taken(rig: Rig) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = replace(FAST, serve_http=True, host="127.0.0.1", port=port)
+        daemon = Daemon(rig.pipeline, settings, holder="replica-a")
+        with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{port}"):
+            daemon.start()
+    with rig.runtime.pipeline.store.reading() as uow:
+        assert uow.leases.holder("sync") is None

@@ -1,0 +1,161 @@
+"""Leases: leased jobs run only on the holder; a lost renewal stops the work before the lease
+could pass elsewhere; a transaction that outlives the lease commits nothing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from leadbridge.daemon import Daemon
+from leadbridge.daemon_lease import SWEEP, SYNC, FencedStore, LeaseKeeper, LeaseLost, holder_id
+from leadbridge.model import Hint, System
+from leadbridge.store import Store
+from leadbridge.store.migrate import upgrade
+from tests.daemon.conftest import FAST, Rig
+from tests.daemon.support import fresh_schema, wait_until
+from tests.store.conftest import T0
+
+HOUR = timedelta(hours=1)
+
+
+class Ticks:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    upgrade(url)
+    return Store.open(url)
+
+
+def test_holder_ids_differ_between_processes_and_calls() -> None:
+    first, second = holder_id(), holder_id()
+    assert first != second and first.count(":") == 2
+
+
+def test_a_lease_counts_only_until_ttl_minus_margin_after_the_last_renewal(store: Store) -> None:
+    ticks = Ticks()
+    keeper = LeaseKeeper(store, "a", ttl=30, renew_every=5, margin=8, monotonic=ticks)
+    keeper.tick()
+    assert keeper.holds(SYNC)
+    ticks.now += 21.9
+    assert keeper.holds(SYNC)
+    ticks.now += 0.2  # 22.1 s without a renewal: 8 s before anyone else could take it
+    assert not keeper.holds(SYNC)
+    with pytest.raises(LeaseLost):
+        keeper.check(SYNC)
+
+
+def test_a_renewal_that_finds_another_holder_stops_the_work_at_once(store: Store) -> None:
+    ticks = Ticks()
+    keeper = LeaseKeeper(store, "a", ttl=30, renew_every=5, margin=8, monotonic=ticks)
+    keeper.tick()
+    with store.transaction() as uow:
+        # Whatever happened (a long pause, a clock jump), the row says "b" now.
+        uow.leases.release(SYNC, "a")
+        assert uow.leases.acquire(SYNC, "b", timedelta(seconds=30))
+    assert keeper.holds(SYNC)
+    keeper.tick()
+    assert not keeper.holds(SYNC)
+
+
+def test_a_renewal_that_fails_stops_the_work_at_once(store: Store) -> None:
+    ticks = Ticks()
+    keeper = LeaseKeeper(store, "a", ttl=30, renew_every=5, margin=8, monotonic=ticks)
+    keeper.tick()
+    assert keeper.holds(SYNC)
+    keeper.store = Store.open("postgresql+psycopg://nobody@127.0.0.1:1/none")  # refused
+    keeper.tick()
+    assert not keeper.holds(SYNC)
+
+
+def test_a_transaction_that_outlives_the_lease_commits_nothing(postgres_url: str) -> None:
+    with fresh_schema(postgres_url) as url:
+        upgrade(url)
+        store = Store.open(url)
+        try:
+            ticks = Ticks()
+            keeper = LeaseKeeper(store, "a", ttl=30, renew_every=5, margin=8, monotonic=ticks)
+            keeper.tick()
+            fenced = FencedStore(store, lambda: keeper.check(SYNC))
+
+            def overrun() -> None:
+                with fenced.transaction() as uow:
+                    uow.hints.add([Hint(System.HUBSPOT, "contact", "101", T0)])
+                    ticks.now += 23  # the work ran past the lease
+
+            with pytest.raises(LeaseLost):
+                overrun()
+            with store.reading() as uow:
+                assert uow.hints.count() == 0
+            with pytest.raises(LeaseLost), fenced.transaction():
+                pass  # nor does a new one begin
+        finally:
+            store.close()
+
+
+def test_release_hands_the_lease_over_without_waiting_for_expiry(store: Store) -> None:
+    keeper = LeaseKeeper(store, "a", ttl=30, renew_every=5, margin=8)
+    keeper.start()
+    assert keeper.holds(SYNC)
+    keeper.release()
+    assert not keeper.holds(SYNC)
+    with store.transaction() as uow:
+        assert uow.leases.holder(SYNC) is None
+        assert uow.leases.acquire(SYNC, "b", timedelta(seconds=30))
+
+
+def test_jobs_are_skipped_without_the_lease_and_run_once_it_comes(rig: Rig) -> None:
+    rig.people(10)
+    store = rig.runtime.pipeline.store
+    with store.transaction() as uow:
+        assert uow.leases.acquire(SYNC, "replica-b", HOUR)
+        uow.hints.add([Hint(System.HUBSPOT, "contact", "1", T0)])
+    daemon = Daemon(rig.pipeline, FAST, holder="replica-a")
+    daemon.start()
+    try:
+        wait_until(lambda: daemon.nudger.runs >= 3, 10, "three ticks of the inbox job")
+        daemon.jobs.poll(System.SALESFORCE)  # a poll's tick, run by hand: skipped too
+        assert not daemon.leases.holds(SYNC)
+        assert rig.hubspot.calls == [] and rig.salesforce.calls == []
+        with store.reading() as uow:
+            assert uow.hints.count() == 1  # not read: that is the holder's job
+        with store.transaction() as uow:
+            uow.leases.release(SYNC, "replica-b")
+        # Taken over within a renewal tick; the takeover runs the polls and the inbox at once.
+        wait_until(lambda: daemon.leases.holds(SYNC), 5, "the takeover")
+        wait_until(lambda: "changes" in rig.salesforce.calls, 10, "a Salesforce poll")
+        wait_until(lambda: "fetch" in rig.hubspot.calls, 10, "the pushed contact read")
+    finally:
+        daemon.stop()
+
+
+def test_the_sla_sweep_runs_only_on_the_holder_of_the_sweep_lease(rig: Rig) -> None:
+    store = rig.runtime.pipeline.store
+    with store.transaction() as uow:
+        assert uow.leases.acquire(SWEEP, "replica-b", HOUR)
+    swept: list[datetime] = []
+    settings = replace(FAST, sweep_every=0.2)
+    daemon = Daemon(rig.pipeline, settings, holder="replica-a", sweep=swept.append)
+    daemon.start()
+    try:
+        wait_until(lambda: daemon.leases.holds(SYNC), 5, "the sync lease")
+        wait_until(lambda: daemon.nudger.runs >= 3, 10, "a few ticks")
+        assert swept == [] and not daemon.leases.holds(SWEEP)
+        with store.transaction() as uow:
+            uow.leases.release(SWEEP, "replica-b")
+        wait_until(lambda: len(swept) >= 2, 10, "the sweep on its new holder")
+    finally:
+        daemon.stop()
+    with store.reading() as uow:
+        assert uow.leases.holder(SWEEP) is None  # given back on stop
