@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from leadbridge.model import System
@@ -12,7 +13,9 @@ from leadbridge.store import Store, UnitOfWork
 from leadbridge.sync import Pipeline, Summary, cycle
 
 if TYPE_CHECKING:
+    from leadbridge.alerts_slack import Slack
     from leadbridge.daemon import DaemonSettings, Sweep
+    from leadbridge.daemon_health import Board
     from leadbridge.logs import Redactor
     from leadbridge.metrics import Metrics
     from leadbridge.runtime import Runtime
@@ -72,8 +75,14 @@ def run_daemon(
 
     from leadbridge.daemon import Daemon
     from leadbridge.logs import secrets_of
+    from leadbridge.metrics import Metrics
 
     redactor.add(*secrets_of(runtime.hubspot.settings), *secrets_of(runtime.salesforce.settings))
+    if runtime.slack is not None:
+        redactor.add(*secrets_of(runtime.slack.settings))
+    metrics = metrics or Metrics()
+    if sweep is None and runtime.slack is not None:
+        sweep = _alerting(runtime.pipeline, runtime.slack, metrics, lambda: daemon.board)
     daemon = Daemon(runtime.pipeline, settings, metrics=metrics, sweep=sweep)
     clean = daemon.run(stop)
     structlog.get_logger(__name__).info(
@@ -82,6 +91,22 @@ def run_daemon(
         salesforce=runtime.salesforce.stats.calls,
     )
     return clean
+
+
+def _alerting(
+    pipeline: Pipeline, slack: Slack, metrics: Metrics, board: Callable[[], Board]
+) -> Sweep:
+    """The daemon's sweep job: stuck-lead alerts, then one health message per change of
+    health (the readiness checks /readyz shows), each counted in /metrics."""
+    from leadbridge.alerts_send import health, sweep
+
+    def run(now: datetime) -> None:
+        stuck = sweep(pipeline.store, pipeline.funnel, slack, now)
+        metrics.alerts_sent.labels(kind="stuck").inc(stuck.sent)
+        told = health(pipeline.store, slack, board().readiness().checks, now)
+        metrics.alerts_sent.labels(kind="health").inc(told.sent)
+
+    return run
 
 
 def plan(pipeline: Pipeline, out: TextIO) -> int:

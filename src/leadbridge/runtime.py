@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 
+from leadbridge.alerts_slack import Slack, load_slack
 from leadbridge.config import Funnel, load_funnel
 from leadbridge.connectors.hubspot import HubSpotConnector
 from leadbridge.connectors.hubspot_settings import HubSpotSettings, load_hubspot_settings
@@ -43,6 +44,7 @@ class Runtime:
     pipeline: Pipeline
     hubspot: HubSpotConnector
     salesforce: SalesforceConnector
+    slack: Slack | None = None  # None: no slack.yaml beside the connection files, no alerts
 
     def close(self) -> None:
         self.salesforce.close()
@@ -76,7 +78,10 @@ def build(
         clock=clock,
         external_id_field=salesforce_settings.external_id_field,
     )
-    return Runtime(pipeline, hubspot, salesforce)
+    # Alerts are optional: a deployment without connectors/slack.yaml sends none.
+    slack_file = connectors / "slack.yaml"
+    slack = load_slack(slack_file, env) if slack_file.is_file() else None
+    return Runtime(pipeline, hubspot, salesforce, slack)
 
 
 def _hubspot_properties(settings: HubSpotSettings, funnel: Funnel) -> tuple[str, ...]:

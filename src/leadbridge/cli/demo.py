@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from leadbridge.alerts_send import SweepResult, sweep
-from leadbridge.alerts_slack import load_slack
 from leadbridge.config import Funnel
 from leadbridge.model import System
 from leadbridge.runtime import build, sandbox_env
@@ -84,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
                 f"{args.days} days; state in {DEMO_DATABASE}",
                 file=out,
             )
-            slack = load_slack(SHIPPED_CONNECTORS / "slack.yaml", env)
+            slack = runtime.slack
+            assert slack is not None, "the shipped connection files include slack.yaml"
             alerted = SweepResult()
             _add(total, cycle(runtime.pipeline))
             for _ in range(args.days):
