@@ -19,7 +19,7 @@ import structlog
 
 from leadbridge.connectors.budget import BudgetPaused
 from leadbridge.daemon_health import Board
-from leadbridge.daemon_lease import SWEEP, SYNC, FencedStore, LeaseKeeper
+from leadbridge.daemon_lease import SWEEP, SYNC, FencedStore, LeaseKeeper, LeaseLost
 from leadbridge.daemon_nudge import Nudger
 from leadbridge.model import System
 from leadbridge.sync import HINTS_PER_READ, Pipeline, Summary, poll, process, read_hints
@@ -85,7 +85,7 @@ class Jobs:
                 pushed = self._hinted()
                 try:
                     read_hints(self.fenced, summary)
-                    process(self.fenced, summary)
+                    process(self.fenced, summary, between_rounds=self._go_on)
                 except BudgetPaused as paused:
                     summary.paused = str(paused)
             self.board.processed(summary, pushed=pushed)
@@ -101,6 +101,12 @@ class Jobs:
                     written_salesforce=summary.written.get(System.SALESFORCE, 0),
                     seconds=_since(started),
                 )
+
+    def _go_on(self) -> None:
+        """Between two rounds of a backlog: stop here, cleanly, on SIGTERM or a lost lease."""
+        if self._stopping.is_set():
+            raise LeaseLost("stopping: the rest of the inbox waits for the next holder")
+        self.leases.check(SYNC)
 
     def sweep(self) -> None:
         if self.sweep_with is None or not self.leases.holds(SWEEP):

@@ -130,9 +130,14 @@ def cycle(pipeline: Pipeline, *, dry_run: bool = False) -> Summary:
     return summary
 
 
-def process(pipeline: Pipeline, summary: Summary) -> None:
+def process(
+    pipeline: Pipeline, summary: Summary, *, between_rounds: Callable[[], None] | None = None
+) -> None:
     """Decide every pending inbox item, a round at a time, each round's writes sent after it.
-    Raises BudgetPaused (after settling what landed) when a system's daily share is spent."""
+    Raises BudgetPaused (after settling what landed) when a system's daily share is spent.
+
+    `between_rounds` runs after each round's writes, before the next round is claimed: the
+    daemon raises there to stop a long backlog cleanly (a SIGTERM, a lost lease)."""
     _account(summary, flush(pipeline.store, pipeline.connectors, pipeline.clock()))
     while True:
         with pipeline.store.transaction() as uow:
@@ -142,6 +147,15 @@ def process(pipeline: Pipeline, summary: Summary) -> None:
         _account(summary, sent)
         if not more:
             return
+        if between_rounds is None:
+            continue
+        try:
+            between_rounds()
+        except Exception:
+            # Stopping: the writes held back to fill whole calls go out now. (Without the
+            # lease, the daemon's store refuses this too; the log keeps them for the next.)
+            _account(summary, flush(pipeline.store, pipeline.connectors, pipeline.clock()))
+            raise
 
 
 def read_hints(pipeline: Pipeline, summary: Summary, *, limit: int = HINTS_PER_READ) -> int:

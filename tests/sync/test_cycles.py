@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import io
 import re
-from contextlib import redirect_stdout
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
+import pytest
+
+from leadbridge import sync
 from leadbridge.cli import main
+from leadbridge.runtime import Runtime, build, sandbox_env
 from tests.sync.conftest import World
 
 NOTHING_WRITTEN = "written: hubspot 0 (0 calls), salesforce 0 (0 calls)"
@@ -98,3 +103,52 @@ def test_run_cycles_until_told_to_stop_and_the_second_cycle_writes_nothing(world
     assert first.startswith("sync: ") and "0 changes read" not in first
     assert "written: hubspot 0 (0 calls), salesforce 0 (0 calls)" in second
     assert last == "run: stopped after 2 cycles"
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_a_backlog_stops_cleanly_between_rounds_and_resumes(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the daemon does on SIGTERM mid-backlog: the round in flight is finished and its
+    writes sent, the rest of the inbox waits, and the next `process` decides it."""
+    world.sandbox.populate(30)
+    world.later(60)
+    monkeypatch.setattr(sync, "ROUND", 10)
+    with _pipeline(world) as runtime:
+        pipeline = runtime.pipeline
+        first = sync.Summary()
+        sync.poll(pipeline, first, pipeline.store.transaction)
+
+        def stop() -> None:
+            raise _Stop
+
+        with pytest.raises(_Stop):
+            sync.process(pipeline, first, between_rounds=stop)
+        assert first.leads_decided == 10
+        with pipeline.store.reading() as uow:
+            assert uow.inbox.pending_count() > 0
+            assert uow.writes.unfinished() == []  # the round's writes went out, none held
+        rest = sync.Summary()
+        sync.process(pipeline, rest, between_rounds=lambda: None)
+        assert rest.leads_decided >= 20
+        with pipeline.store.reading() as uow:
+            assert uow.inbox.pending_count() == 0
+
+
+@contextmanager
+def _pipeline(world: World) -> Iterator[Runtime]:
+    root = Path(__file__).resolve().parents[2]
+    runtime = build(
+        root / "mappings",
+        root / "connectors",
+        world.database,
+        sandbox_env(world.sandbox.info()),
+        clock=world.sandbox.clock.now,
+    )
+    try:
+        yield runtime
+    finally:
+        runtime.close()
