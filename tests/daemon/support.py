@@ -12,14 +12,11 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import requests
-import sqlalchemy as sa
 
 from leadbridge.runtime import sandbox_env
 
@@ -182,22 +179,6 @@ def post_json(url: str, body: Mapping[str, Any], verify: str | bool = True) -> A
     answer = requests.post(url, json=dict(body), timeout=30, verify=verify)
     answer.raise_for_status()
     return answer.json()
-
-
-@contextmanager
-def fresh_schema(url: str) -> Iterator[str]:
-    """A PostgreSQL schema of its own (dropped after), as a URL whose search_path names it."""
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(url)
-    try:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        scoped = sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield scoped.render_as_string(hide_password=False)
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
 
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str, every: float = 0.2) -> Any:

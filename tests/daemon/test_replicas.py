@@ -40,13 +40,13 @@ from tests.daemon.support import (
     ROOT,
     Daemon,
     daemon_env,
-    fresh_schema,
     get_json,
     post_json,
     start_sandbox,
     stop_process,
     wait_until,
 )
+from tests.schemas import fresh_schema
 
 LEADS = 500
 PER_PHASE = 15  # people a phase adds in each system

@@ -22,13 +22,13 @@ from tests.daemon.support import (
     Daemon,
     daemon_env,
     free_port,
-    fresh_schema,
     post_json,
     push_connectors,
     start_sandbox,
     stop_process,
     wait_until,
 )
+from tests.schemas import fresh_schema
 
 DB_PASSWORD = "Pg-s3cret/w0rd:42@x!"
 

@@ -6,17 +6,16 @@ On PostgreSQL each test gets its own schema through the URL's search_path
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
 
 from leadbridge.model import Cause, Lead, System, Transition
 from leadbridge.store import Store
 from leadbridge.store.migrate import upgrade
 from leadbridge.store.tables import leads
 from tests.report import story
+from tests.schemas import fresh_schema
 
 # A duplicate of Dana that was folded into her: its journal must not count twice.
 GHOST = "dana-duplicate"
@@ -29,19 +28,9 @@ def state_url(database_url: str) -> Iterator[str]:
         upgrade(database_url)
         yield database_url
         return
-    schema = f"r_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(database_url)
-    try:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = sa.make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"})
-        rendered = url.render_as_string(hide_password=False)
-        upgrade(rendered)
-        yield rendered
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
+    with fresh_schema(database_url) as url:
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture

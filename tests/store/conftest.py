@@ -7,16 +7,15 @@ unchanged (it never names a schema).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from leadbridge.model import Change, System
 from leadbridge.store import Store
 from leadbridge.store.migrate import upgrade
+from tests.schemas import fresh_schema
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -40,17 +39,8 @@ def empty_url(database_url: str) -> Iterator[str]:
     if not database_url.startswith("postgresql"):
         yield database_url
         return
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(database_url)
-    try:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = sa.make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
+    with fresh_schema(database_url) as url:
+        yield url
 
 
 @pytest.fixture
