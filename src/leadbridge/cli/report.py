@@ -9,13 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from leadbridge.alerts_time import time_in_stage
 from leadbridge.config import ConfigError, Funnel, load_funnel
-from leadbridge.report import InStage, Report, compute, wall_clock
+from leadbridge.model import Lead
+from leadbridge.report import InStage, Report, compute
 from leadbridge.report_html import to_html
 from leadbridge.report_render import to_json, to_text
 from leadbridge.store import Store
@@ -109,13 +111,23 @@ def build_report(
     funnel: Funnel,
     now: datetime,
     since: datetime | None = None,
-    in_stage: InStage = wall_clock,
+    in_stage: InStage | None = None,
 ) -> Report:
     """The report of the store's journal at `now` (the demo can call this too).
 
-    `in_stage`: how time in stage counts against an SLA; wall-clock unless given.
+    `in_stage`: how time in stage counts against an SLA; by default as the Slack alerts
+    count it (business hours where a stage's SLA has them), so both name the same leads.
     """
+    if in_stage is None:
+        in_stage = as_alerts_count(funnel)
     with store.reading() as uow:
         entries = stories_since(uow.connection, since)
         leads = live_leads(uow.connection)
     return compute(entries, leads, funnel, now, since, in_stage=in_stage)
+
+
+def as_alerts_count(funnel: Funnel) -> InStage:
+    def in_stage(lead: Lead, now: datetime) -> timedelta:
+        return time_in_stage(lead.stage_entered_at, now, funnel.slas.get(lead.stage))
+
+    return in_stage
