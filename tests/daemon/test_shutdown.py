@@ -93,9 +93,11 @@ def test_sigterm_mid_batch_exits_0_within_10_s_and_a_restart_ends_the_work(
     argv = ["--connectors", str(ROOT / "connectors"), "--mappings", str(ROOT / "mappings")]
     argv += ["--database", database, "--port", "0"]
     env = daemon_env(info)
+    started: list[DaemonProcess] = []  # stopped in `finally` whatever fails: no orphans
     try:
         before = lead_twins(info)
         daemon = DaemonProcess(argv, env)
+        started.append(daemon)
         url = daemon.url()
         # Both polls are in: the first inbox run is deciding 800 leads, a batch of seconds.
         daemon.wait_for("polled", 60, lambda e: e.get("system") == "salesforce")
@@ -113,6 +115,7 @@ def test_sigterm_mid_batch_exits_0_within_10_s_and_a_restart_ends_the_work(
 
         # A restart finishes what the stopped one left, without a duplicate anywhere.
         again = DaemonProcess(argv, env, name="restart")
+        started.append(again)
         again.wait_for("listening", 60)
 
         def settled() -> bool:
@@ -123,6 +126,8 @@ def test_sigterm_mid_batch_exits_0_within_10_s_and_a_restart_ends_the_work(
         assert stop_process(again.process) == 0
         assert lead_twins(info) == before
     finally:
+        for process in started:
+            stop_process(process.process)
         stop_process(sandbox)
 
 
