@@ -30,7 +30,40 @@ _RECORD_KINDS = (
 
 
 def sync_once(pipeline: Pipeline, out: TextIO) -> int:
-    summary = cycle(pipeline)
+    """One cycle, under the "sync" lease: beside a running daemon on the same database it
+    would be a second decider (identity matching assumes one), so it refuses instead."""
+    from dataclasses import replace
+
+    from leadbridge.daemon_lease import (
+        SYNC,
+        FencedStore,
+        LeaseKeeper,
+        LeaseLost,
+        dead_here,
+        holder_id,
+    )
+
+    with pipeline.store.transaction() as uow:
+        held_by = uow.leases.holder(SYNC)
+        if held_by is not None and dead_here(held_by):
+            uow.leases.release(SYNC, held_by)  # a crashed run's lease: no need to wait it out
+    keeper = LeaseKeeper(pipeline.store, f"sync-once:{holder_id()}", (SYNC,))
+    keeper.start()  # takes the lease once now, then renews it in the background
+    try:
+        if not keeper.holds(SYNC):
+            print(
+                "sync: another leadbridge (a daemon?) holds the sync lease on this database; "
+                "nothing was done",
+                file=out,
+            )
+            return 1
+        fenced = replace(pipeline, store=FencedStore(pipeline.store, lambda: keeper.check(SYNC)))
+        summary = cycle(fenced)
+    except LeaseLost as lost:
+        print(f"sync: stopped, {lost}; what was decided waits in the write log", file=out)
+        return 1
+    finally:
+        keeper.release()
     print(summary_line(summary), file=out)
     if summary.paused:
         print(f"paused: {summary.paused}; the rest waits for the next cycle", file=out)

@@ -4,9 +4,9 @@ A `LeaseKeeper` thread takes or renews each lease every RENEW_EVERY seconds
 (FOLLOW_EVERY while another replica holds it, so a dead holder's work is taken
 over within a second of its lease expiring). The replica counts a lease as its
 own only until `ttl - margin` after the start of its last successful renewal,
-measured on its own monotonic clock: a renewal that fails or finds another
-holder ends it at once, and a replica that stops hearing from the database
-stops `margin` seconds before any other replica could take the lease over
+measured on its own monotonic clock: a renewal that finds another holder ends
+it at once, and a replica whose renewals fail (it stops hearing from the
+database) stops `margin` seconds before any other replica could take it over
 (the margin covers clock skew between replicas and the commit in flight).
 
 `FencedStore` is the store the leased jobs run on: every transaction checks the
@@ -53,6 +53,25 @@ class LeaseLost(Exception):
 def holder_id() -> str:
     """hostname:pid:random, so two processes, even in one container, never share an id."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def dead_here(holder: str) -> bool:
+    """Whether `holder` (…hostname:pid:random) was a process of this host that is gone:
+    its lease is stale, and waiting out the TTL would only delay a restart after a crash.
+    A holder of another host, or a live process, is never judged dead."""
+    parts = holder.split(":")
+    if len(parts) < 3 or parts[-3] != socket.gethostname() or not parts[-2].isdigit():
+        return False
+    pid = int(parts[-2])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
 
 
 class LeaseKeeper:
@@ -111,7 +130,13 @@ class LeaseKeeper:
             mine, error = False, f"{type(exc).__name__}: {exc}"
         with self._lock:
             had = self._until[name] > started
-            self._until[name] = started + self.ttl - self.margin if mine else 0.0
+            if mine:
+                self._until[name] = started + self.ttl - self.margin
+            elif error is None:
+                self._until[name] = 0.0  # another holder: stop at once
+            # A renewal that failed (the database down, or on SQLite its write lock held by
+            # this very process's long round) leaves the lease as held until its last good
+            # renewal runs out: still `margin` before anyone else could take it over.
         # Logged when it changes hands, not on every renewal.
         if mine and not had:
             log.info("lease gained", lease=name, holder=self.holder)
@@ -119,8 +144,8 @@ class LeaseKeeper:
                 self._on_gained(name)
             except Exception:  # the renewals must go on whatever a listener does
                 log.exception("acting on a gained lease failed", lease=name)
-        elif had and not mine:
-            log.warning("lease lost", lease=name, holder=self.holder, error=error)
+        elif had and not mine and error is None:
+            log.warning("lease lost", lease=name, holder=self.holder)
         elif error is not None:
             log.debug("lease not renewed", lease=name, error=error)
 

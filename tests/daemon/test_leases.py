@@ -3,6 +3,9 @@ could pass elsewhere; a transaction that outlives the lease commits nothing."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,7 +13,15 @@ from pathlib import Path
 import pytest
 
 from leadbridge.daemon import Daemon
-from leadbridge.daemon_lease import SWEEP, SYNC, FencedStore, LeaseKeeper, LeaseLost, holder_id
+from leadbridge.daemon_lease import (
+    SWEEP,
+    SYNC,
+    FencedStore,
+    LeaseKeeper,
+    LeaseLost,
+    dead_here,
+    holder_id,
+)
 from leadbridge.model import Hint, System
 from leadbridge.store import Store
 from leadbridge.store.migrate import upgrade
@@ -70,12 +81,21 @@ def test_a_renewal_that_finds_another_holder_stops_the_work_at_once(store: Store
     assert not keeper.holds(SYNC)
 
 
-def test_a_renewal_that_fails_stops_the_work_at_once(store: Store) -> None:
+def test_renewals_that_fail_end_the_lease_when_the_last_good_one_runs_out(
+    store: Store,
+) -> None:
+    """A failed renewal (database down, or SQLite's write lock held by this process's own
+    long round) is not another holder: the lease lasts until ttl - margin after the last
+    good renewal, which is still before anyone else could take it."""
     ticks = Ticks()
     keeper = LeaseKeeper(store, "a", ttl=30, renew_every=5, margin=8, monotonic=ticks)
     keeper.tick()
     assert keeper.holds(SYNC)
     keeper.store = Store.open("postgresql+psycopg://nobody@127.0.0.1:1/none")  # refused
+    ticks.now += 5
+    keeper.tick()
+    assert keeper.holds(SYNC)
+    ticks.now += 17.1  # 22.1 s after the last good renewal
     keeper.tick()
     assert not keeper.holds(SYNC)
 
@@ -160,3 +180,13 @@ def test_the_sla_sweep_runs_only_on_the_holder_of_the_sweep_lease(rig: Rig) -> N
         daemon.stop()
     with store.reading() as uow:
         assert uow.leases.holder(SWEEP) is None  # given back on stop
+
+
+def test_a_lease_of_a_process_gone_from_this_host_is_known_stale() -> None:
+    host = socket.gethostname()
+    finished = subprocess.Popen(["true"])
+    finished.wait()  # reaped: its pid names no process any more
+    assert dead_here(f"sync-once:{host}:{finished.pid}:ab12cd34")
+    assert not dead_here(f"{host}:{os.getppid()}:ab12cd34")  # alive
+    assert not dead_here(f"another-host:{finished.pid}:ab12cd34")  # not ours to judge
+    assert not dead_here("replica-a")  # not a hostname:pid:random id

@@ -6,13 +6,15 @@ import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from leadbridge import sync
+from leadbridge import commands, sync
 from leadbridge.cli import main
 from leadbridge.runtime import Runtime, build, sandbox_env
+from leadbridge.store import Store
 from tests.sync.conftest import World
 
 NOTHING_WRITTEN = "written: hubspot 0 (0 calls), salesforce 0 (0 calls)"
@@ -152,3 +154,23 @@ def _pipeline(world: World) -> Iterator[Runtime]:
         yield runtime
     finally:
         runtime.close()
+
+
+def test_sync_once_refuses_while_a_daemon_holds_the_sync_lease(world: World) -> None:
+    world.sandbox.populate(5)
+    with Store.open(world.database, clock=world.sandbox.clock.now) as store:
+        world.run("db", "upgrade", "--url", world.database)
+        with store.transaction() as uow:
+            assert uow.leases.acquire("sync", "a-daemon", timedelta(minutes=10))
+        with _pipeline(world) as runtime:
+            out = io.StringIO()
+            assert commands.sync_once(runtime.pipeline, out) == 1
+        assert "holds the sync lease" in out.getvalue()
+        with store.reading() as uow:
+            assert uow.inbox.pending_count() == 0 and uow.leads.ids() == []  # nothing done
+            assert uow.leases.holder("sync") == "a-daemon"  # and its lease left alone
+        with store.transaction() as uow:
+            uow.leases.release("sync", "a-daemon")
+    assert "5 leads decided" in world.sync()  # free again: the cycle runs, and lets go
+    with Store.open(world.database, clock=world.sandbox.clock.now) as store, store.reading() as uow:
+        assert uow.leases.holder("sync") is None
