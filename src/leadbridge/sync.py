@@ -63,6 +63,8 @@ HS, SF = System.HUBSPOT, System.SALESFORCE
 ROUND = 2000
 # Records read by id per call when following pushes (HubSpot's batch read takes 100).
 HINTS_PER_READ = 100
+# HubSpot's list of the ids merged into a contact; its connector always reads it.
+MERGE_TRAIL = "hs_merged_object_ids"
 _SLOTS = (
     ("hubspot", HS, "contact"),
     ("salesforce_lead", SF, "Lead"),
@@ -334,9 +336,11 @@ def _take(
         return
     change = item.change()
     # A survivor of a merge is read with its merge trail: fold first, so it finds its lead
-    # instead of being taken for a new person.
-    for merge in uow.inbox.merges_into(change.system, change.object, change.id):
-        _follow(pipeline, uow, merge, work, summary, now, dry_run=dry_run)
+    # instead of being taken for a new person. (Only a record with a trail is looked up:
+    # the look-up is not indexed, and a large inbox holds few merges.)
+    if change.fields.get(MERGE_TRAIL):
+        for merge in uow.inbox.merges_into(change.system, change.object, change.id):
+            _follow(pipeline, uow, merge, work, summary, now, dry_run=dry_run)
     funnel = pipeline.funnel
     # Echoes first: a record whose snapshot already shows everything needs no identity work,
     # and after a cycle that wrote, most changes read are exactly that.
