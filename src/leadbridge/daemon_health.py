@@ -97,6 +97,9 @@ class Board:
         for system, count in summary.written.items():
             if count:
                 self.metrics.writes.labels(system=system.value, outcome="ok").inc(count)
+        for system, count in summary.refused.items():
+            if count:
+                self.metrics.writes.labels(system=system.value, outcome="parked").inc(count)
         self._set_paused("inbox", summary.paused)
         self._budgets()
 

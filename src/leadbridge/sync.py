@@ -96,6 +96,7 @@ class Summary:
     echoes: int = 0
     written: dict[System, int] = field(default_factory=lambda: {HS: 0, SF: 0})
     write_calls: dict[System, int] = field(default_factory=lambda: {HS: 0, SF: 0})
+    refused: dict[System, int] = field(default_factory=lambda: {HS: 0, SF: 0})  # writes parked
     parked: int = 0
     paused: str | None = None  # why the cycle stopped early (a spent API budget)
     diffs: list[str] = field(default_factory=list)  # dry run: what would be written
@@ -563,6 +564,8 @@ def _account(summary: Summary, sent: Sent) -> None:
         summary.written[system] = summary.written.get(system, 0) + count
     for system, count in sent.calls.items():
         summary.write_calls[system] = summary.write_calls.get(system, 0) + count
+    for system, count in sent.refused.items():
+        summary.refused[system] = summary.refused.get(system, 0) + count
 
 
 @contextmanager

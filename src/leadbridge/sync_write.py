@@ -30,7 +30,7 @@ BATCH = {System.HUBSPOT: 100, System.SALESFORCE: 200}
 class Sent:
     written: dict[System, int] = field(default_factory=dict)  # records written
     calls: dict[System, int] = field(default_factory=dict)  # batches sent (apply's calls, min)
-    parked: int = 0
+    refused: dict[System, int] = field(default_factory=dict)  # writes parked, by system
 
 
 def parked_key(write: RecordWrite, lead_id: str) -> str:
@@ -143,7 +143,7 @@ def _settle(
                 retry_at=now + backoff(attempts),
                 lead_id=logged.lead_id,
             )
-            sent.parked += 1
+            sent.refused[write.system] = sent.refused.get(write.system, 0) + 1
 
 
 def _landed(uow: UnitOfWork, logged: LoggedWrite, record: str) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from leadbridge import commands, sync
 from leadbridge.cli import main
+from leadbridge.model import System
 from leadbridge.runtime import Runtime, build, sandbox_env
 from leadbridge.store import Store
 from tests.sync.conftest import World
@@ -174,3 +175,12 @@ def test_sync_once_refuses_while_a_daemon_holds_the_sync_lease(world: World) -> 
     assert "5 leads decided" in world.sync()  # free again: the cycle runs, and lets go
     with Store.open(world.database, clock=world.sandbox.clock.now) as store, store.reading() as uow:
         assert uow.leases.holder("sync") is None
+
+
+def test_a_refused_write_is_counted_by_system_for_the_metrics(world: World) -> None:
+    world.sandbox.salesforce.rep.create_lead(last_name="Nomail", company="Quiet Ltd")
+    world.later(60)
+    with _pipeline(world) as runtime:
+        summary = sync.cycle(runtime.pipeline)
+    assert summary.refused == {System.HUBSPOT: 1, System.SALESFORCE: 0}
+    assert summary.parked == 1
