@@ -73,7 +73,6 @@ class Board:
         self._lock = threading.Lock()
         self._paused: dict[str, str] = {}  # job -> why its last run stopped at a budget
         self._last_poll: dict[System, datetime] = {}
-        self._inbox_drained_at: datetime | None = None
         self._ready: bool | None = None
 
     @property
@@ -103,21 +102,18 @@ class Board:
         self._set_paused("inbox", summary.paused)
         self._budgets()
 
-    def depth(self, pending: int, parked: int) -> None:
-        """The inbox's pending items and the parked records, read after a job."""
+    def depth(self, pending: int, parked: int, oldest: datetime | None = None) -> None:
+        """The inbox's pending items (`oldest` enqueued when) and the parked records."""
         now = self._clock()
         self.metrics.inbox_depth.set(pending)
         self.metrics.parked.set(parked)
         with self._lock:
-            if pending == 0 or self._inbox_drained_at is None:
-                self._inbox_drained_at = now
-            drained = self._inbox_drained_at
             polls = dict(self._last_poll)
-        # Lag: while items wait, the oldest of them is at most as old as the moment the
-        # inbox was last seen empty; with none waiting, the view is as old as the oldest poll.
-        if pending:
-            lag = (now - drained).total_seconds()
-        elif len(polls) == len(self._connectors):
+        # Lag: how long the oldest waiting item has waited; with none waiting, the view is
+        # as old as the oldest poll.
+        if pending and oldest is not None:
+            lag = (now - oldest).total_seconds()
+        elif not pending and len(polls) == len(self._connectors):
             lag = (now - min(polls.values())).total_seconds()
         else:
             return

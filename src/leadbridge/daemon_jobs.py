@@ -122,7 +122,8 @@ class Jobs:
     def _report_depth(self) -> None:
         with self.pipeline.store.reading() as uow:
             pending, parked = uow.inbox.pending_count(), uow.parked.count()
-        self.board.depth(pending, parked)
+            oldest = uow.inbox.oldest_pending()
+        self.board.depth(pending, parked, oldest)
 
 
 def _since(started: float) -> float:

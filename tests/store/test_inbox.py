@@ -10,7 +10,7 @@ from leadbridge.connectors.base import Cursor, Removal
 from leadbridge.model import System
 from leadbridge.store import Store
 
-from .conftest import T0, change
+from .conftest import T0, FixedClock, change
 
 
 def test_enqueue_counts_only_new_items(store: Store) -> None:
@@ -168,3 +168,18 @@ def test_records_no_lead_holds_queue_under_their_email_across_systems(store: Sto
         assert second.record_id == "00Q1"
         uow.links.link("lead-1", System.SALESFORCE, "Lead", "00Q1", email="kim@orbit.io")
         assert not uow.inbox.pending_with_email(System.SALESFORCE, "kim@orbit.io")
+
+
+def test_oldest_pending_is_when_the_longest_waiting_item_came_in(
+    store: Store, clock: FixedClock
+) -> None:
+    with store.transaction() as uow:
+        assert uow.inbox.oldest_pending() is None
+        uow.inbox.enqueue([change("c1")])
+    clock.advance(90)
+    with store.transaction() as uow:
+        uow.inbox.enqueue([change("c2", 1)])
+        assert uow.inbox.oldest_pending() == T0
+        [first] = uow.inbox.claim(1)
+        uow.inbox.done([first.id])
+        assert uow.inbox.oldest_pending() == T0 + timedelta(seconds=90)

@@ -267,6 +267,12 @@ class Inbox:
             found.update(self._connection.execute(statement).scalars())
         return found
 
+    def oldest_pending(self) -> datetime | None:
+        """When the item waiting longest was enqueued (None: nothing waits)."""
+        statement = sa.select(sa.func.min(inbox.c.enqueued_at)).where(inbox.c.status == PENDING)
+        oldest = self._connection.execute(statement).scalar_one_or_none()
+        return None if oldest is None else codec.from_iso(oldest)
+
     def pending_count(self) -> int:
         statement = sa.select(sa.func.count()).where(inbox.c.status == PENDING)
         return int(self._connection.execute(statement).scalar_one())
