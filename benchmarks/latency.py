@@ -406,8 +406,12 @@ def push_connectors(target: Path) -> Path:
     """The shipped connection files with HubSpot webhooks and Outbound Messages on."""
     target.mkdir(parents=True)
     for name, old, new in (
-        ("hubspot.yaml", "  enabled: false", "  enabled: true"),
-        ("salesforce.yaml", "  outbound_messages: false", "  outbound_messages: true"),
+        ("hubspot.yaml", "  enabled: ${HUBSPOT_WEBHOOKS:-false}", "  enabled: true"),
+        (
+            "salesforce.yaml",
+            "  outbound_messages: ${SALESFORCE_OUTBOUND_MESSAGES:-false}",
+            "  outbound_messages: true",
+        ),
     ):
         text = (ROOT / "connectors" / name).read_text()
         if text.count(old) != 1:

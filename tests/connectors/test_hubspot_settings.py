@@ -112,3 +112,11 @@ def test_a_ca_bundle_that_does_not_exist_is_named(tmp_path: Path) -> None:
     (problem,) = error.problems
     assert (problem.line, problem.field) == (2, "ca_bundle")
     assert "'/nowhere/ca.pem'" in problem.message
+
+
+def test_webhooks_switch_on_by_environment_and_then_need_the_app_secret() -> None:
+    assert load_hubspot_settings(SHIPPED, ENV).push.enabled is False
+    with pytest.raises(ConfigError, match="app_secret"):
+        load_hubspot_settings(SHIPPED, {**ENV, "HUBSPOT_WEBHOOKS": "true"})
+    on = {**ENV, "HUBSPOT_WEBHOOKS": "true", "HUBSPOT_APP_SECRET": "s3cret"}
+    assert load_hubspot_settings(SHIPPED, on).push.enabled is True

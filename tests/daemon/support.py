@@ -30,8 +30,12 @@ def push_connectors(target: Path, *, poll: str | None = None, give_up_fast: bool
     target.mkdir(parents=True, exist_ok=True)
     hubspot = (ROOT / "connectors" / "hubspot.yaml").read_text()
     salesforce = (ROOT / "connectors" / "salesforce.yaml").read_text()
-    hubspot = _swap(hubspot, "  enabled: false", "  enabled: true")
-    salesforce = _swap(salesforce, "  outbound_messages: false", "  outbound_messages: true")
+    hubspot = _swap(hubspot, "  enabled: ${HUBSPOT_WEBHOOKS:-false}", "  enabled: true")
+    salesforce = _swap(
+        salesforce,
+        "  outbound_messages: ${SALESFORCE_OUTBOUND_MESSAGES:-false}",
+        "  outbound_messages: true",
+    )
     if give_up_fast:
         hubspot = _swap(hubspot, "  attempts: 8", "  attempts: 2")
         hubspot = _swap(hubspot, "  base: 500ms", "  base: 50ms")
