@@ -196,7 +196,7 @@ class Delivery(_Model):
 
 
 class SlackSettings(_Model):
-    webhook_url: Webhook
+    webhook_url: OptionalWebhook = None  # None ("${SLACK_WEBHOOK_URL:-}" unset): no alerts
     escalation: Escalation = Escalation()
     health: Health = Health()
     digest: Digest = Digest()

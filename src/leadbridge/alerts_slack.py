@@ -151,6 +151,9 @@ class Slack:
     """The configured webhooks. `post(route, text, blocks)` sends one message."""
 
     def __init__(self, settings: SlackSettings, *, sleep: Sleep = time.sleep) -> None:
+        if settings.webhook_url is None:
+            raise ValueError("Slack alerts need webhook_url (SLACK_WEBHOOK_URL)")
+        self._alerts_url = settings.webhook_url
         self.settings = settings
         self._sleep = sleep
         self._clients: dict[str, WebhookClient] = {}
@@ -180,7 +183,7 @@ class Slack:
             ESCALATION: self.settings.escalation.webhook_url,
             HEALTH: self.settings.health.webhook_url,
         }.get(route)
-        return (chosen or self.settings.webhook_url).get_secret_value()
+        return (chosen or self._alerts_url).get_secret_value()
 
     def sharing(self, route: str) -> set[str]:
         """Every route that posts through the same webhook as `route` (one rate limit)."""
@@ -205,9 +208,11 @@ class Slack:
         return answer(response.status_code, response.body, response.headers)
 
 
-def load_slack(path: Path, env: Mapping[str, str], *, sleep: Sleep = time.sleep) -> Slack:
-    """connectors/slack.yaml, ${VARS} from `env`, ready to post; or ConfigError (file:line)."""
-    return Slack(load_slack_settings(path, env), sleep=sleep)
+def load_slack(path: Path, env: Mapping[str, str], *, sleep: Sleep = time.sleep) -> Slack | None:
+    """connectors/slack.yaml, ${VARS} from `env`, ready to post; None when its webhook_url is
+    empty (alerts off); or ConfigError (file:line)."""
+    settings = load_slack_settings(path, env)
+    return Slack(settings, sleep=sleep) if settings.webhook_url is not None else None
 
 
 def answer(status: int, body: str, headers: Mapping[str, Any]) -> Answer:

@@ -78,7 +78,7 @@ def build(
         clock=clock,
         external_id_field=salesforce_settings.external_id_field,
     )
-    # Alerts are optional: a deployment without connectors/slack.yaml sends none.
+    # Alerts are optional: no slack.yaml, or no SLACK_WEBHOOK_URL, and none are sent.
     slack_file = connectors / "slack.yaml"
     slack = load_slack(slack_file, env) if slack_file.is_file() else None
     return Runtime(pipeline, hubspot, salesforce, slack)

@@ -28,6 +28,7 @@ def _problems(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> l
 
 def test_the_shipped_file_loads_with_only_the_webhook_set() -> None:
     settings = load_slack_settings(SHIPPED, ENV)
+    assert settings.webhook_url is not None
     assert settings.webhook_url.get_secret_value() == HOOK
     assert "abcdefSECRET" not in repr(settings)
     assert settings.escalation.webhook_url is None and settings.escalation.mention is None
@@ -35,7 +36,7 @@ def test_the_shipped_file_loads_with_only_the_webhook_set() -> None:
     assert settings.health.parked_threshold == 25
     assert settings.links.hubspot_portal_id is None
     slack = load_slack(SHIPPED, ENV)
-    assert slack.settings == settings
+    assert slack is not None and slack.settings == settings
     assert {slack.url(route) for route in (ALERTS, ESCALATION, HEALTH)} == {HOOK}
     assert slack.sharing(ESCALATION) == {ALERTS, ESCALATION, HEALTH}
 
@@ -58,12 +59,15 @@ def test_variables_route_escalations_elsewhere_with_a_mention() -> None:
     assert slack.links.salesforce_url == "https://acme.my.salesforce.com"
 
 
-def test_a_missing_webhook_variable_is_reported_where_it_is_used() -> None:
+def test_a_missing_webhook_variable_is_reported_where_it_is_used(tmp_path: Path) -> None:
+    # A file that insists on Slack (no ":-" default) names the variable at its line.
+    strict = tmp_path / "slack.yaml"
+    strict.write_text(SHIPPED.read_text().replace("${SLACK_WEBHOOK_URL:-}", "${SLACK_WEBHOOK_URL}"))
     with pytest.raises(ConfigError) as caught:
-        load_slack_settings(SHIPPED, {})
-    line = SHIPPED.read_text().splitlines().index("webhook_url: ${SLACK_WEBHOOK_URL}") + 1
+        load_slack_settings(strict, {})
+    line = strict.read_text().splitlines().index("webhook_url: ${SLACK_WEBHOOK_URL}") + 1
     assert [str(p) for p in caught.value.problems] == [
-        f"{SHIPPED}:{line}:1: webhook_url: environment variable SLACK_WEBHOOK_URL is not set, "
+        f"{strict}:{line}:1: webhook_url: environment variable SLACK_WEBHOOK_URL is not set, "
         "expected it to hold the value"
     ]
 
@@ -111,3 +115,8 @@ def test_a_webhook_variable_holding_no_url_is_named_without_its_value(tmp_path: 
         f"{tmp_path}/slack.yaml:1:1: webhook_url: not a URL (value hidden), expected an incoming "
         "webhook's URL such as https://hooks.slack.com/services/T…/B…/…"
     ]
+
+
+def test_without_a_webhook_url_there_are_no_alerts_and_no_error() -> None:
+    """The shipped file in a deployment that wants no Slack: it loads, and sends nothing."""
+    assert load_slack(SHIPPED, {}) is None
