@@ -30,44 +30,8 @@ _RECORD_KINDS = (
 
 
 def sync_once(pipeline: Pipeline, out: TextIO) -> int:
-    """One cycle, under the "sync" lease: beside a running daemon on the same database it
-    would be a second decider (identity matching assumes one), so it refuses instead."""
-    from dataclasses import replace
-
-    from leadbridge.daemon_lease import (
-        SYNC,
-        FencedStore,
-        LeaseKeeper,
-        LeaseLost,
-        dead_here,
-        holder_id,
-    )
-
-    with pipeline.store.transaction() as uow:
-        held_by = uow.leases.holder(SYNC)
-        if held_by is not None and dead_here(held_by):
-            uow.leases.release(SYNC, held_by)  # a crashed run's lease: no need to wait it out
-    keeper = LeaseKeeper(pipeline.store, f"sync-once:{holder_id()}", (SYNC,))
-    keeper.start()  # takes the lease once now, then renews it in the background
-    try:
-        if not keeper.holds(SYNC):
-            print(
-                "sync: another leadbridge (a daemon?) holds the sync lease on this database; "
-                "nothing was done",
-                file=out,
-            )
-            return 1
-        fenced = replace(pipeline, store=FencedStore(pipeline.store, lambda: keeper.check(SYNC)))
-        summary = cycle(fenced)
-    except LeaseLost as lost:
-        print(f"sync: stopped, {lost}; what was decided waits in the write log", file=out)
-        return 1
-    finally:
-        keeper.release()
-    print(summary_line(summary), file=out)
-    if summary.paused:
-        print(f"paused: {summary.paused}; the rest waits for the next cycle", file=out)
-    return 0
+    """One cycle, under the "sync" lease (see `run_loop`)."""
+    return run_loop(pipeline, 0.0, threading.Event(), out, 1, quiet=True, who="sync")
 
 
 def run_loop(
@@ -76,20 +40,41 @@ def run_loop(
     stop: threading.Event,
     out: TextIO,
     max_cycles: int | None = None,
+    *,
+    quiet: bool = False,
+    who: str = "run",
 ) -> int:
     """Cycles every `interval` seconds until `stop` is set; the cycle in flight finishes first,
-    so a SIGTERM never cuts a batch in half (its writes are logged and would resume anyway)."""
+    so a SIGTERM never cuts a batch in half (its writes are logged and would resume anyway).
+
+    All of it under the "sync" lease: beside a running daemon on the same database this
+    would be a second decider (identity matching assumes one), so it refuses instead."""
+    from leadbridge.daemon_lease import LeaseLost, leased
+
     cycles = 0
-    while not stop.is_set() and (max_cycles is None or cycles < max_cycles):
-        started = time.monotonic()
-        summary = cycle(pipeline)
-        cycles += 1
-        print(summary_line(summary), file=out, flush=True)
-        if summary.paused:
-            print(f"paused: {summary.paused}; retrying after the interval", file=out, flush=True)
-        if max_cycles is None or cycles < max_cycles:
-            stop.wait(max(interval - (time.monotonic() - started), 0.0))
-    print(f"run: stopped after {cycles} cycles", file=out, flush=True)
+    with leased(pipeline, who) as fenced:
+        if fenced is None:
+            print(
+                f"{who}: another leadbridge (a daemon?) holds the sync lease on this database; "
+                "nothing was done",
+                file=out,
+            )
+            return 1
+        try:
+            while not stop.is_set() and (max_cycles is None or cycles < max_cycles):
+                started = time.monotonic()
+                summary = cycle(fenced)
+                cycles += 1
+                print(summary_line(summary), file=out, flush=True)
+                if summary.paused:
+                    print(f"paused: {summary.paused}; the rest waits", file=out, flush=True)
+                if max_cycles is None or cycles < max_cycles:
+                    stop.wait(max(interval - (time.monotonic() - started), 0.0))
+        except LeaseLost as lost:
+            print(f"{who}: stopped, {lost}; what was decided waits in the write log", file=out)
+            return 1
+    if not quiet:
+        print(f"run: stopped after {cycles} cycles", file=out, flush=True)
     return 0
 
 
@@ -216,6 +201,7 @@ def explain(store: Store, key: str, out: TextIO) -> int:
 def parked(store: Store, out: TextIO) -> int:
     with store.reading() as uow:
         records = uow.parked.listing()
+        aside = uow.inbox.parked_count()
     if not records:
         print("nothing is parked", file=out)
     for record in records:
@@ -227,6 +213,13 @@ def parked(store: Store, out: TextIO) -> int:
         print(
             f"{record.system.value} {record.object} {record.record_id}: {record.reason} "
             f"(since {record.first_seen:%Y-%m-%d %H:%M}, {record.attempts} attempts, {retry})",
+            file=out,
+        )
+    if aside:
+        print(
+            f"{aside} changes set aside in the inbox: records no lead names yet (deals and "
+            "accounts of no converted lead; a conversion brings them in) and the changes of "
+            "leads held above",
             file=out,
         )
     return 0

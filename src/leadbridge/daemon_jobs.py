@@ -44,15 +44,12 @@ class Jobs:
         self.pipeline = pipeline
         self.leases = leases
         # What the leased jobs run on: each transaction holds only while the lease does.
-        self.fenced = replace(pipeline, store=FencedStore(pipeline.store, self._check))
+        self.fenced = replace(pipeline, store=FencedStore(pipeline.store, leases, SYNC))
         self.board = board
         self.nudger = nudger
         self.sweep_with = sweep
         self._stopping = stopping
         self._work = threading.Lock()
-
-    def _check(self) -> None:
-        self.leases.check(SYNC)
 
     def poll(self, system: System) -> None:
         if not self.leases.holds(SYNC):

@@ -30,11 +30,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import structlog
 
 from leadbridge.store import Store, UnitOfWork
+from leadbridge.sync import Pipeline
 
 SYNC = "sync"  # polls, deciding and writing
 SWEEP = "sweep"  # the SLA sweep
@@ -51,18 +54,33 @@ class LeaseLost(Exception):
 
 
 def holder_id() -> str:
-    """hostname:pid:random, so two processes, even in one container, never share an id."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    """hostname:machine:pid:random, so two processes, even in one container, never share an
+    id, and `dead_here` can tell a process of this very machine and pid namespace."""
+    return f"{socket.gethostname()}:{_machine()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _machine() -> str:
+    """This boot of this kernel and this pid namespace: a hostname alone is not unique
+    (cloned VMs, containers given one hostname), and a pid means nothing outside both."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return "unknown"
+    return f"{boot}-{namespace}"
 
 
 def dead_here(holder: str) -> bool:
-    """Whether `holder` (…hostname:pid:random) was a process of this host that is gone:
-    its lease is stale, and waiting out the TTL would only delay a restart after a crash.
-    A holder of another host, or a live process, is never judged dead."""
+    """Whether `holder` (…hostname:machine:pid:random) was a process of this machine and pid
+    namespace that is gone: its lease is stale, and waiting out the TTL would only delay a
+    restart after a crash. Anything else (another machine, a live process, an unknown
+    machine, an id of another shape) is never judged dead."""
     parts = holder.split(":")
-    if len(parts) < 3 or parts[-3] != socket.gethostname() or not parts[-2].isdigit():
+    if len(parts) < 4 or not parts[-2].isdigit():
         return False
-    pid = int(parts[-2])
+    host, machine, pid = parts[-4], parts[-3], int(parts[-2])
+    if host != socket.gethostname() or machine != _machine() or machine == "unknown":
+        return False
     if pid == os.getpid():
         return False
     try:
@@ -112,6 +130,21 @@ class LeaseKeeper:
     def check(self, name: str) -> None:
         if not self.holds(name):
             raise LeaseLost(f"this replica does not hold the {name} lease")
+
+    def renew_within(self, uow: UnitOfWork, name: str) -> None:
+        """Renew `name` inside a transaction that excludes every other writer (SQLite's), or
+        raise LeaseLost: given up, or the row names another holder. If the transaction
+        rolls back, so does the renewal; the next one checks the row again."""
+        with self._lock:
+            if self._closed:
+                raise LeaseLost(f"giving up the {name} lease")
+        started = self._monotonic()
+        if not uow.leases.acquire(name, self.holder, timedelta(seconds=self.ttl)):
+            with self._lock:
+                self._until[name] = 0.0
+            raise LeaseLost(f"this replica does not hold the {name} lease")
+        with self._lock:
+            self._until[name] = max(self._until[name], started + self.ttl - self.margin)
 
     def tick(self) -> None:
         """Take or renew every lease once (the thread's step; tests call it directly)."""
@@ -194,22 +227,54 @@ class LeaseKeeper:
 
 
 class FencedStore(Store):
-    """The same database as `store`; each transaction holds only while `check()` passes."""
+    """The same database as `store`; each transaction holds only while `keeper` holds `name`.
 
-    def __init__(self, store: Store, check: Callable[[], None]) -> None:
+    PostgreSQL: the lease is checked when a transaction begins and again just before it
+    commits. SQLite: a write transaction holds the database's one write lock from BEGIN
+    IMMEDIATE on, so the lease row read inside it is the truth, and the lease is renewed
+    right there: a renewal from the keeper's thread would only wait behind this very
+    lock, and a long round would outlast the lease it holds.
+    """
+
+    def __init__(self, store: Store, keeper: LeaseKeeper, name: str) -> None:
         super().__init__(store.engine, store.clock)
-        self._check = check
+        self._keeper = keeper
+        self._name = name
         self._exclusive = store.dialect == "sqlite"
 
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:
-        self._check()
+        if self._exclusive:
+            with super().transaction() as uow:
+                self._keeper.renew_within(uow, self._name)
+                yield uow
+            return
+        self._keeper.check(self._name)
         with super().transaction() as uow:
             yield uow
-            if not self._exclusive:
-                # Raising here rolls the whole transaction back: nothing decided after the
-                # lease was lost is committed.
-                self._check()
+            # Raising here rolls the whole transaction back: nothing decided after the
+            # lease was lost is committed.
+            self._keeper.check(self._name)
 
     def close(self) -> None:
         """The engine belongs to the store this one fences; closing is its owner's job."""
+
+
+@contextmanager
+def leased(pipeline: Pipeline, who: str) -> Iterator[Pipeline | None]:
+    """The pipeline fenced by the "sync" lease, held (and renewed) for the block; None while
+    another process holds it. For one-shot commands (`sync --once`, `run --max-cycles`);
+    a lease left by a crashed process of this machine is released first, not waited out."""
+    with pipeline.store.transaction() as uow:
+        held_by = uow.leases.holder(SYNC)
+        if held_by is not None and dead_here(held_by):
+            uow.leases.release(SYNC, held_by)
+    keeper = LeaseKeeper(pipeline.store, f"{who}:{holder_id()}", (SYNC,))
+    keeper.start()  # takes the lease once now, then renews it in the background
+    try:
+        if not keeper.holds(SYNC):
+            yield None
+            return
+        yield replace(pipeline, store=FencedStore(pipeline.store, keeper, SYNC))
+    finally:
+        keeper.release()

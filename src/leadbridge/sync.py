@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -121,11 +121,9 @@ def cycle(pipeline: Pipeline, *, dry_run: bool = False) -> Summary:
                 while _decide_round(pipeline, uow, summary, dry_run=True):
                     pass
             return summary
-        # Loose ends of an earlier cycle (a crash, a pause) go out before new work.
-        _account(summary, flush(pipeline.store, pipeline.connectors, pipeline.clock()))
         read_hints(pipeline, summary)
         poll(pipeline, summary, pipeline.store.transaction)
-        process(pipeline, summary)
+        process(pipeline, summary)  # loose ends of an earlier cycle go out first
     except BudgetPaused as paused:
         summary.paused = str(paused)
     with pipeline.store.reading() as uow:
@@ -157,7 +155,8 @@ def process(
         except Exception:
             # Stopping: the writes held back to fill whole calls go out now. (Without the
             # lease, the daemon's store refuses this too; the log keeps them for the next.)
-            _account(summary, flush(pipeline.store, pipeline.connectors, pipeline.clock()))
+            with suppress(Exception):
+                _account(summary, flush(pipeline.store, pipeline.connectors, pipeline.clock()))
             raise
 
 
@@ -264,7 +263,8 @@ def _decide_round(pipeline: Pipeline, uow: UnitOfWork, summary: Summary, *, dry_
     work: dict[str, _Work] = {}
     now = pipeline.clock()
     taken = 0
-    while len(work) < ROUND:
+    # Items that join no lead's work (echoes, set aside, held) count too: a round is bounded.
+    while len(work) < ROUND and taken < 2 * ROUND:
         items = uow.inbox.claim(ROUND - len(work))
         if not items:
             break
@@ -283,13 +283,17 @@ def _conclude(
     lead_id = done.lead.id
     uow.leads.save(done.lead)
     known = uow.snapshots.of_lead(lead_id)
+    # A record deleted in its system stays gone: no rule re-creates it (sync_removals). The
+    # block is derived from the links each time, never saved, so a restore lifts it.
+    gone = uow.links.deleted_systems(lead_id)
+    lead = replace(done.lead, blocked=done.lead.blocked | gone) if gone else done.lead
     email = done.lead.fields.get("email")
     keys = planner.Keys(
         email=email if isinstance(email, str) else None,
         external_id_field=pipeline.external_id_field,
     )
     plan = _wait_for_twins(
-        uow, planner.plan(done.lead, done.decision, known, keys, pipeline.funnel), keys.email
+        uow, planner.plan(lead, done.decision, known, keys, pipeline.funnel), keys.email
     )
     uow.journal.append(lead_id, done.transitions, plan.records)
     summary.transitions += len(done.transitions)
@@ -356,10 +360,10 @@ def _take(
     except AmbiguousLink as clash:
         resolution = Resolution(Verdict.AMBIGUOUS, reason=f"{AMBIGUOUS_MATCH}: {clash}")
     if resolution.verdict is Verdict.UNRELATED:
-        # An Opportunity or Account no lead names yet: set aside until a conversion links
-        # it, and listed, so a record that never arrives is never silent.
+        # An Opportunity or Account no lead names yet: set aside in the inbox until a
+        # conversion links it (`leadbridge parked` counts them). Not in the parked table:
+        # most deals of an org are no lead's, and they are not failures to fix.
         uow.inbox.park([item.id], resolution.reason)
-        uow.parked.park(change.system, change.object, change.id, resolution.reason, now=now)
         return
     if resolution.verdict is Verdict.AMBIGUOUS:
         uow.inbox.park([item.id], resolution.reason)
@@ -381,13 +385,9 @@ def _take(
     refresh = resolution.reason != "stored link" or email_of(change) != lead.fields.get("email")
     _link(uow, lead.id, change, resolution.identity, lead.identity, refresh=refresh)
     lead = replace(lead, identity=_union(lead.identity, resolution.identity))
-    if change.object == "Opportunity":
-        uow.parked.unpark(change.system, change.object, change.id)  # set aside before, if so
     uow.snapshots.put(change.system, change.object, change.id, change.fields, origin="read")
     decision = engine.decide(lead, change, funnel, now)
-    # A record deleted in its system stays gone: no rule re-creates it (sync_removals).
-    gone = uow.links.deleted_systems(lead.id)
-    decided = replace(decision.lead, identity=lead.identity, blocked=decision.lead.blocked | gone)
+    decided = replace(decision.lead, identity=lead.identity)
     previous = work.get(lead.id)
     entry = _Work(decided, decision, previous.transitions if previous else [], item.id)
     entry.transitions.extend(decision.transitions)
@@ -549,7 +549,6 @@ def _follow_conversion(uow: UnitOfWork, lead_id: str, change: Change, contact: s
     )
     if opportunity is not None:
         uow.inbox.reopen(SF, "Opportunity", opportunity)
-        uow.parked.unpark(SF, "Opportunity", opportunity)
     uow.inbox.reopen(SF, "Contact", contact)
     if uow.links.lead_for(SF, "Lead", change.id) == lead_id:
         uow.links.convert(change.id, contact, account, opportunity)

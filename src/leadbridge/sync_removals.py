@@ -80,10 +80,8 @@ def _merged(uow: UnitOfWork, gone_id: str, removal: Removal, now: datetime) -> s
 
 def _deleted(uow: UnitOfWork, lead_id: str, removal: Removal) -> str:
     email = _email(uow, lead_id, removal)
+    # The link stays, as "deleted": Links.deleted_systems derives the block from it.
     uow.links.link(lead_id, removal.system, removal.object, removal.id, email=email, role=DELETED)
-    lead = uow.leads.load(lead_id)
-    if lead is not None:
-        uow.leads.save(replace(lead, blocked=lead.blocked | {removal.system}))
     return lead_id
 
 

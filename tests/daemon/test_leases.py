@@ -7,7 +7,7 @@ import os
 import socket
 import subprocess
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -52,7 +52,7 @@ def store(tmp_path: Path) -> Store:
 
 def test_holder_ids_differ_between_processes_and_calls() -> None:
     first, second = holder_id(), holder_id()
-    assert first != second and first.count(":") == 2
+    assert first != second and first.count(":") == 3  # hostname:machine:pid:random
 
 
 def test_a_lease_counts_only_until_ttl_minus_margin_after_the_last_renewal(store: Store) -> None:
@@ -108,7 +108,7 @@ def test_a_transaction_that_outlives_the_lease_commits_nothing(postgres_url: str
             ticks = Ticks()
             keeper = LeaseKeeper(store, "a", ttl=30, renew_every=5, margin=8, monotonic=ticks)
             keeper.tick()
-            fenced = FencedStore(store, lambda: keeper.check(SYNC))
+            fenced = FencedStore(store, keeper, SYNC)
 
             def overrun() -> None:
                 with fenced.transaction() as uow:
@@ -182,11 +182,38 @@ def test_the_sla_sweep_runs_only_on_the_holder_of_the_sweep_lease(rig: Rig) -> N
         assert uow.leases.holder(SWEEP) is None  # given back on stop
 
 
-def test_a_lease_of_a_process_gone_from_this_host_is_known_stale() -> None:
-    host = socket.gethostname()
+def test_a_lease_of_a_process_gone_from_this_machine_is_known_stale() -> None:
     finished = subprocess.Popen(["true"])
     finished.wait()  # reaped: its pid names no process any more
-    assert dead_here(f"sync-once:{host}:{finished.pid}:ab12cd34")
-    assert not dead_here(f"{host}:{os.getppid()}:ab12cd34")  # alive
-    assert not dead_here(f"another-host:{finished.pid}:ab12cd34")  # not ours to judge
-    assert not dead_here("replica-a")  # not a hostname:pid:random id
+    here = holder_id().rsplit(":", 2)[0]  # hostname:machine of this process
+    host = socket.gethostname()
+    assert dead_here(f"sync-once:{here}:{finished.pid}:ab12cd34")
+    assert not dead_here(f"{here}:{os.getppid()}:ab12cd34")  # alive
+    assert not dead_here(f"another-host:{here.split(':')[1]}:{finished.pid}:ab12cd34")
+    # The same hostname on another machine or pid namespace (a clone, a sibling container).
+    assert not dead_here(f"{host}:0badb00t-1:{finished.pid}:ab12cd34")
+    assert not dead_here(f"{host}:{finished.pid}:ab12cd34")  # an id without the machine
+    assert not dead_here("replica-a")
+
+
+def test_on_sqlite_each_fenced_transaction_renews_the_lease_it_runs_under(store: Store) -> None:
+    """A round that holds SQLite's write lock longer than ttl - margin does not lose its own
+    lease (the keeper's renewals would wait behind that lock): each write transaction
+    renews it from inside, where no other writer can be; another holder's row still wins."""
+    ticks = Ticks()
+    keeper = LeaseKeeper(store, "a", ttl=30, renew_every=5, margin=8, monotonic=ticks)
+    keeper.tick()
+    fenced = FencedStore(store, keeper, SYNC)
+    ticks.now += 25  # past ttl - margin, no renewal from the keeper's thread
+    assert not keeper.holds(SYNC)
+    with fenced.transaction() as uow:
+        uow.hints.add([Hint(System.HUBSPOT, "contact", "1", datetime.now(UTC))])
+    assert keeper.holds(SYNC)  # renewed by the transaction itself
+    with store.transaction() as uow:
+        uow.leases.release(SYNC, "a")
+        assert uow.leases.acquire(SYNC, "b", timedelta(seconds=30))
+    with pytest.raises(LeaseLost), fenced.transaction() as uow:
+        uow.hints.add([Hint(System.HUBSPOT, "contact", "2", datetime.now(UTC))])
+    with store.reading() as uow:
+        assert [h.id for h in uow.hints.take(10)] == ["1"]  # nothing of b's time was stored
+    assert not keeper.holds(SYNC)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -189,3 +190,28 @@ def test_dana_from_paid_social_to_revenue(
     days = {t["stage"]: t["median_seconds"] for t in paid["time_in_stage"] if t["stays"]}
     assert set(days) == {"lead", "mql", "sql", "opportunity"}
     assert all(abs(seconds - 86460) < 120 for seconds in days.values()), days
+
+
+def test_stuck_counts_business_hours_as_the_alerts_do(
+    tmp_path: Path, sqlite_story: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With Mon-Fri 09:00-17:00, Ivy's 180 wall-clock hours in sql since Saturday 21:00 are no
+    open hours at all by Sunday: Slack would not call her stuck, so neither does the report.
+    Sam (mql since Tuesday 17:00: 24 open hours against 16) still is."""
+    mappings = tmp_path / "mappings"
+    shutil.copytree(story.MAPPINGS, mappings)
+    stages = (mappings / "stages.yaml").read_text()
+    for wall, open_hours in (("2d", "16h"), ("5d", "40h"), ("90d", "720h")):
+        stages = stages.replace(f"sla: {wall} ", f"sla: {open_hours} ")
+    stages = stages.replace(
+        "\nstages:\n", "\nbusiness_hours: Mon-Fri 09:00-17:00\ntime_zone: UTC\n\nstages:\n"
+    )
+    (mappings / "stages.yaml").write_text(stages)
+    parser = argparse.ArgumentParser(prog="leadbridge")
+    add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["report", "--mappings", str(mappings), "--database", sqlite_story])
+    args.clock = lambda: story.NOW
+    assert args.run(args) == 0
+    stuck = capsys.readouterr().out.split("Stuck now (past the stage's SLA)")[1]
+    assert "Sam Stone" in stuck
+    assert "Ivy" not in stuck

@@ -52,6 +52,16 @@ def test_a_lead_sales_deleted_is_not_created_again(world: World) -> None:
     records = world.explain(lee).splitlines()[1]
     assert "salesforce Lead -" in records  # out of the lead's identity
     assert "written: hubspot 0 (0 calls), salesforce 0 (0 calls)" in world.sync()
+    # Sales enters Lee again: the new Lead joins the lead by email, and the block is gone
+    # with the reason for it (it was never stored on the lead, only derived from the links).
+    world.later(DAY)
+    again = org.rep.create_lead(last_name="Park", company="Harbor", email=lee, status="Working")
+    world.sync()
+    assert f"salesforce Lead {again}" in world.explain(lee).splitlines()[1]
+    world.later(DAY)
+    marketer.edit(lee, phone="+49 30 9876")
+    world.sync()
+    assert world.lead(lee)["Phone"] == "+49 30 9876"  # written to the new Lead
 
 
 def test_a_duplicate_arriving_later_holds_the_lead_until_a_person_deletes_it(

@@ -45,8 +45,24 @@ def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] | N
         parser.print_help()
         return 2
     args.clock = clock
+    _plain_logs()
     result: int = args.run(args)
     return result
+
+
+def _plain_logs() -> None:
+    """One-shot commands print their results on stdout; their logs (warnings and worse)
+    go to stderr, never between the lines a person or a script reads. `run` as a daemon
+    reconfigures for JSON lines (logs.configure)."""
+    import logging
+
+    import structlog
+
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -273,6 +273,11 @@ class Inbox:
         oldest = self._connection.execute(statement).scalar_one_or_none()
         return None if oldest is None else codec.from_iso(oldest)
 
+    def parked_count(self) -> int:
+        """Items set aside: records no lead names yet, and those waiting for a person."""
+        statement = sa.select(sa.func.count()).where(inbox.c.status == PARKED)
+        return int(self._connection.execute(statement).scalar_one())
+
     def pending_count(self) -> int:
         statement = sa.select(sa.func.count()).where(inbox.c.status == PENDING)
         return int(self._connection.execute(statement).scalar_one())
