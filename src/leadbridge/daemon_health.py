@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import structlog
 
 from leadbridge.connectors.base import Connector
+from leadbridge.logs import redactor
 from leadbridge.metrics import Metrics
 from leadbridge.model import System
 from leadbridge.store import Store
@@ -146,6 +147,10 @@ class Board:
             checks[system.value] = OK if health.healthy else health.detail
         paused = self.paused
         checks["budget"] = OK if paused is None else f"paused: {paused}"
+        # /readyz is unauthenticated and the health alerts go to Slack: an error's text may
+        # quote a URL or a header, so it passes the log redactor first.
+        scrub = redactor().scrub
+        checks = {name: value if value == OK else scrub(value) for name, value in checks.items()}
         ready = all(value == OK for value in checks.values())
         with self._lock:
             changed, self._ready = ready != self._ready, ready

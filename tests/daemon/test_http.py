@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import cast
 
 import pytest
 import requests
 
+from leadbridge.connectors.base import Connector, Health
 from leadbridge.daemon import Daemon
 from leadbridge.daemon_health import Board
+from leadbridge.logs import redactor
 from leadbridge.metrics import Metrics
+from leadbridge.model import System
 from leadbridge.store import Store
+from leadbridge.store.migrate import upgrade
 from leadbridge.sync import Summary
 from tests.daemon.conftest import FAST, Rig
 from tests.daemon.support import wait_until
@@ -134,3 +141,23 @@ def test_a_port_in_use_fails_the_start_before_any_lease_is_taken(rig: Rig) -> No
             daemon.start()
     with rig.runtime.pipeline.store.reading() as uow:
         assert uow.leases.holder("sync") is None
+
+
+class _Failing:
+    """A connector whose health quotes a secret, as an error message quoting a URL may."""
+
+    def health(self) -> Health:
+        return Health(False, "401 from https://api.example.com/?hapikey=s3cret-key-0042")
+
+
+def test_readiness_never_shows_a_known_secret(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    upgrade(url)
+    redactor().add("s3cret-key-0042")
+    with Store.open(url) as store:
+        connectors = cast(Mapping[System, Connector], {System.HUBSPOT: _Failing()})
+        board = Board(store, connectors, Metrics(), lambda: datetime.now(UTC))
+        readiness = board.readiness()
+    assert readiness.ready is False
+    assert "s3cret-key-0042" not in readiness.checks["hubspot"]
+    assert readiness.checks["hubspot"].startswith("401 from https://api.example.com/")

@@ -27,7 +27,8 @@ def make_engine(url: str | None = None) -> sa.Engine:
     """An engine whose transactions behave the same way on both databases."""
     parsed = sa.make_url(resolve_url(url))
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed, pool_pre_ping=True)
+        # A database that does not answer must not hang a shutdown or a readiness probe.
+        return sa.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     # The driver's own transaction handling starts transactions late and
