@@ -30,6 +30,7 @@ import argparse
 import json
 import math
 import os
+import secrets
 import selectors
 import shutil
 import signal
@@ -51,6 +52,8 @@ from leadbridge.runtime import sandbox_env
 ROOT = Path(__file__).resolve().parents[1]
 LEADBRIDGE = [sys.executable, "-m", "leadbridge.cli"]
 KINDS = ("form", "rep", "reform", "accept")
+# The shared secret the Outbound Message URL carries (connectors/salesforce.yaml push.token).
+OUTBOUND_TOKEN = secrets.token_urlsafe(16)
 TARGET_P95 = 2.0
 SETTLE = 60.0  # after the last change, how long writes may take to land before they count missing
 
@@ -81,13 +84,15 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         base = f"http://127.0.0.1:{port}"
         world.post("hubspot", "/_sandbox/webhooks", {"url": f"{base}/webhooks/hubspot"})
         for sobject in ("Lead", "Contact"):
-            body = {"sobject": sobject, "url": f"{base}/webhooks/salesforce", "fields": ["Email"]}
+            url = f"{base}/webhooks/salesforce?token={OUTBOUND_TOKEN}"
+            body = {"sobject": sobject, "url": url, "fields": ["Email"]}
             world.post("salesforce", "/_sandbox/outbound", body)
         env = {
             **os.environ,
             **sandbox_env(info),
             "REQUESTS_CA_BUNDLE": info["ca_bundle"],
             "HUBSPOT_APP_SECRET": info["hubspot"]["app_secret"],
+            "SALESFORCE_OUTBOUND_TOKEN": OUTBOUND_TOKEN,
             "LEADBRIDGE_PUBLIC_URL": f"{base}/webhooks/hubspot",
             "LEADBRIDGE_HTTP_HOST": "127.0.0.1",
             "LEADBRIDGE_HTTP_PORT": str(port),

@@ -102,8 +102,10 @@ def test_a_secret_pasted_into_the_file_is_refused(tmp_path: Path) -> None:
          "got 1.5"),
         (("objects:", "api_version: 59\nobjects:"), ":6:1: api_version:",
          "expected an API version"),
-        (("objects:", "push: {outbound_messages: true}\nobjects:"), ":6:1: push:",
-         "expected org_id set"),
+        (("objects:", "push: {outbound_messages: true, token: '${SALESFORCE_URL}'}\nobjects:"),
+         ":6:1: push:", "expected org_id set"),
+        (("objects:", "push: {outbound_messages: true, check_org_id: false}\nobjects:"),
+         ":6:1: push:", "expected a token (SALESFORCE_OUTBOUND_TOKEN)"),
         (("  grant: client_credentials", "  grant: password"), ":2:1: auth:",
          "grant password needs username and password"),
     ],
@@ -127,3 +129,20 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         "login_url", "login_url", "auth.grant", "auth.client_id", "auth.client_id",
         "auth.client_secret", "objects.Lead.fields[0]",
     ], problems  # fmt: skip
+
+
+def test_the_outbound_token_must_be_a_reference_and_reaches_the_receiver(tmp_path: Path) -> None:
+    from leadbridge.webhooks import hooks_from
+
+    pasted = GOOD.replace("objects:", "push: {outbound_messages: true, token: abc}\nobjects:")
+    assert any("token" in problem for problem in _load(tmp_path, pasted))
+    text = "org_id: ${SALESFORCE_ORG_ID}\n" + GOOD.replace(
+        "objects:",
+        'push: {outbound_messages: true, token: "${SALESFORCE_OUTBOUND_TOKEN}"}\nobjects:',
+    )
+    path = tmp_path / "salesforce.yaml"
+    path.write_text(text)
+    settings = load_salesforce_settings(path, {**ENV, "SALESFORCE_OUTBOUND_TOKEN": "t0k3n-xyz"})
+    hooks = hooks_from(settings)
+    assert hooks is not None and hooks.token == "t0k3n-xyz"
+    assert "t0k3n-xyz" not in repr(settings)

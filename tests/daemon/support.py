@@ -83,8 +83,13 @@ def start_sandbox(
     return process, json.loads(line)
 
 
+# The shared secret Outbound Message URLs carry (connectors/salesforce.yaml push.token).
+OUTBOUND_TOKEN = "outbound-8c1f2e9a77d04b6e"
+
+
 def daemon_env(info: Mapping[str, Any], **extra: str) -> dict[str, str]:
     env = {**os.environ, **sandbox_env(info), "REQUESTS_CA_BUNDLE": info["ca_bundle"]}
+    env["SALESFORCE_OUTBOUND_TOKEN"] = OUTBOUND_TOKEN
     env.pop("LEADBRIDGE_CONNECTORS", None)
     env.update(extra)
     return env

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from leadbridge.logs import REDACTED
 from leadbridge.sandbox.hubspot.signing import signed_headers
 from tests.daemon.support import (
+    OUTBOUND_TOKEN,
     ROOT,
     Daemon,
     daemon_env,
@@ -88,11 +89,13 @@ def test_no_secret_reaches_any_log_line(tmp_path: Path, state_url: str) -> None:
         "SALESFORCE_CLIENT_SECRET": salesforce["client_secret"],
         "SALESFORCE_PASSWORD": salesforce["password"],
         "SLACK_WEBHOOK_URL": info["slack"]["webhook_url"],
+        "SALESFORCE_OUTBOUND_TOKEN": OUTBOUND_TOKEN,
         "database password": sa.make_url(state_url).password or "",
     }
     connectors = push_connectors(tmp_path / "connectors", poll="2s", give_up_fast=True)
     post_json(f"{hubspot['url']}/_sandbox/webhooks", {"url": f"{base}/webhooks/hubspot"}, verify)
-    body = {"sobject": "Lead", "url": f"{base}/webhooks/salesforce", "fields": ["Email"]}
+    outbound = f"{base}/webhooks/salesforce?token={OUTBOUND_TOKEN}"
+    body = {"sobject": "Lead", "url": outbound, "fields": ["Email"]}
     post_json(f"{salesforce['url']}/_sandbox/outbound", body, verify)
     daemon = Daemon(
         ["--connectors", str(connectors), "--mappings", str(ROOT / "mappings")], env, "secrets"
@@ -189,12 +192,10 @@ def provoke(info: dict[str, Any], base: str, secrets: dict[str, str]) -> None:
     )
     # Outbound Messages: malformed XML carrying the secrets, and one from another org.
     soap = f"<not-soap>{every}</not-soap>".encode()
-    answer = requests.post(f"{base}/webhooks/salesforce", data=soap, timeout=10)
-    assert answer.status_code == 400
-    assert (
-        requests.post(f"{base}/webhooks/salesforce", data=b"\xff" * 64, timeout=10).status_code
-        == 400
-    )
+    outbound = f"{base}/webhooks/salesforce?token={secrets['SALESFORCE_OUTBOUND_TOKEN']}"
+    assert requests.post(f"{base}/webhooks/salesforce", data=soap, timeout=10).status_code == 401
+    assert requests.post(outbound, data=soap, timeout=10).status_code == 400
+    assert requests.post(outbound, data=b"\xff" * 64, timeout=10).status_code == 400
 
 
 def refused(daemon: Daemon) -> bool:

@@ -187,9 +187,22 @@ def _settings(**push: Any) -> SalesforceSettings:
 
 def test_hooks_from_settings() -> None:
     assert hooks_from(_settings()) is None
-    assert hooks_from(_settings(outbound_messages=True)) == SalesforceHooks(ORG_ID, True)
-    relaxed = hooks_from(_settings(outbound_messages=True, check_org_id=False))
-    assert relaxed == SalesforceHooks(ORG_ID, False)
+    on = _settings(outbound_messages=True, token="t0k3n")
+    assert hooks_from(on) == SalesforceHooks(ORG_ID, True, "t0k3n")
+    relaxed = hooks_from(_settings(outbound_messages=True, check_org_id=False, token="t0k3n"))
+    assert relaxed == SalesforceHooks(ORG_ID, False, "t0k3n")
+
+
+def test_with_a_token_a_message_must_carry_it() -> None:
+    """Outbound Messages are not signed: the URL configured in Salesforce carries a shared
+    secret, and a message without it (or with another) is refused before it is read."""
+    served = serve(salesforce=SalesforceHooks(ORG_ID, True, "t0k3n"))
+    body = envelope([("Lead", LEAD_A)])
+    assert served.salesforce(body).status == 401
+    assert served.salesforce(body, query=b"token=wrong").status == 401
+    assert served.inbox.hints == []
+    assert served.salesforce(body, query=b"token=t0k3n").status == 200
+    assert [hint.id for hint in served.inbox.hints] == [LEAD_A]
 
 
 def test_ids_agree_with_the_sandboxs_checksum() -> None:

@@ -159,9 +159,26 @@ class Budget(_Strict):
     daily_share: Annotated[float, Field(gt=0, le=1)] = 1.0
 
 
+def _optional_secret(value: Any) -> SecretStr | None:
+    return SecretStr(value.strip()) if isinstance(value, str) and value.strip() else None
+
+
 class Push(_Strict):
     outbound_messages: bool = False
     check_org_id: bool = True  # refuse messages whose OrganizationId is not org_id
+    # Outbound Messages carry no signature: the endpoint URL configured in Salesforce
+    # carries this shared secret (?token=...), and a message without it is refused.
+    token: Annotated[SecretStr | None, PlainValidator(_optional_secret)] = None
+
+    @model_validator(mode="after")
+    def _token_when_on(self) -> Push:
+        if self.outbound_messages and self.token is None:
+            raise _fail(
+                self.token,
+                "a token (SALESFORCE_OUTBOUND_TOKEN) that the Outbound Message URL carries "
+                "as ?token=..., since the messages are not signed",
+            )
+        return self
 
 
 class SalesforceSettings(_Strict):

@@ -9,6 +9,7 @@ XXE, billion laughs and external references all end in a 400 before any expansio
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ class SalesforceHooks:
 
     org_id: str | None
     check_org_id: bool
+    token: str | None = None  # the shared secret the configured URL carries (?token=)
 
     def __post_init__(self) -> None:
         # Checking against no org would refuse every message, silently: fail at startup instead.
@@ -61,13 +63,22 @@ def hooks_from(settings: SalesforceSettings) -> SalesforceHooks | None:
     """The receiver's view of connectors/salesforce.yaml; None while Outbound Messages are off."""
     if not settings.push.outbound_messages:
         return None
-    return SalesforceHooks(settings.org_id, settings.push.check_org_id)
+    token = settings.push.token
+    return SalesforceHooks(
+        settings.org_id,
+        settings.push.check_org_id,
+        token.get_secret_value() if token is not None else None,
+    )
 
 
 async def read_hints(request: Request, hooks: SalesforceHooks | None, now: datetime) -> Intake:
     """Parse and verify one Outbound Message; Rejected says why not (404 while off)."""
     if hooks is None:
         raise Rejected(404, "disabled", "not found")
+    if hooks.token is not None:
+        given = request.query_params.get("token", "").encode()
+        if not hmac.compare_digest(given, hooks.token.encode()):
+            raise Rejected(401, "unauthorized", "missing or wrong token")
     body = await read_body(request)
     notifications = _notifications(body)
     org = _one_text(notifications, "OrganizationId")
