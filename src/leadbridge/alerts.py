@@ -16,13 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from leadbridge.alerts_time import time_in_stage
 from leadbridge.config import Funnel
 from leadbridge.config.sla import Sla
 from leadbridge.model import Lead, Side
+
+# An alert's key holds its stage entry as the store writes stamps: one function, no drift.
+from leadbridge.store.codec import iso as stamp
 
 ESCALATE_AT = 2  # an escalation once time in stage passes this many SLAs
 HEALTHY = "ok"  # what a component that is fine reports; anything else says what is wrong
@@ -31,13 +34,6 @@ HEALTHY = "ok"  # what a component that is fine reports; anything else says what
 class Level(StrEnum):
     OVERDUE = "overdue"
     ESCALATION = "escalation"
-
-
-def stamp(moment: datetime) -> str:
-    """A fixed-width UTC stamp, the same text the store writes (store.codec.iso)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def alert_key(lead_id: str, stage: str, entered_at: datetime, level: Level | str) -> str:
