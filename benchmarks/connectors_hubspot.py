@@ -35,7 +35,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from leadbridge.connectors.hubspot_settings import Budget
+from leadbridge.connectors.hubspot.settings import Budget
 
 # A fresh private-app token per run, shared with the child that serves the portal.
 TOKEN = f"pat-na1-{secrets.token_hex(16)}"
@@ -153,8 +153,8 @@ def _writes(ids: list[str], count: int) -> list[Any]:
 
 
 def _connector(info: dict[str, Any], now: Callable[[], datetime], **settings: Any) -> Any:
-    from leadbridge.connectors.hubspot import HubSpotConnector
-    from leadbridge.connectors.hubspot_settings import HubSpotSettings
+    from leadbridge.connectors.hubspot.connector import HubSpotConnector
+    from leadbridge.connectors.hubspot.settings import HubSpotSettings
 
     data = {
         "base_url": info["url"],

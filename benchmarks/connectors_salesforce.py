@@ -31,8 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from leadbridge.connectors.salesforce import SalesforceConnector
-from leadbridge.connectors.salesforce_settings import load_salesforce_settings
+from leadbridge.connectors.salesforce.connector import SalesforceConnector
+from leadbridge.connectors.salesforce.settings import load_salesforce_settings
 from leadbridge.model import RecordWrite, System
 
 SHIPPED = Path(__file__).resolve().parents[1] / "connectors" / "salesforce.yaml"

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from leadbridge.config import load_funnel
-from leadbridge.engine import decide, new_lead
+from leadbridge.core.engine import decide, new_lead
 from leadbridge.model import Change, Identity, Lead, System, Value
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"

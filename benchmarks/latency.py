@@ -47,7 +47,7 @@ from typing import Any
 
 import requests
 
-from leadbridge.runtime import sandbox_env
+from leadbridge.sync.runtime import sandbox_env
 
 ROOT = Path(__file__).resolve().parents[1]
 LEADBRIDGE = [sys.executable, "-m", "leadbridge.cli"]

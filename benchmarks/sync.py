@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Any, cast
 
 from leadbridge.connectors.base import Connector
-from leadbridge.connectors.hubspot import HubSpotConnector
-from leadbridge.connectors.salesforce import SalesforceConnector
+from leadbridge.connectors.hubspot.connector import HubSpotConnector
+from leadbridge.connectors.salesforce.connector import SalesforceConnector
 from leadbridge.model import RecordWrite, System
-from leadbridge.runtime import build, sandbox_env
 from leadbridge.sandbox.world import Sandbox
-from leadbridge.sync import cycle
-from leadbridge.sync_write import BATCH
+from leadbridge.sync.pipeline import cycle
+from leadbridge.sync.runtime import build, sandbox_env
+from leadbridge.sync.write import BATCH
 
 ROOT = Path(__file__).resolve().parents[1]
 HUBSPOT_WRITE_KINDS = ("update", "upsert")

@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 import requests
 
-from leadbridge.runtime import sandbox_env
+from leadbridge.sync.runtime import sandbox_env
 
 REPO = Path(__file__).resolve().parents[1]
 DOCKERFILE = REPO / "Dockerfile"

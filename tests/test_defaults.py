@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import leadbridge
-from leadbridge.defaults import shipped
+from leadbridge.config.defaults import shipped
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = ("connectors", "mappings")
@@ -26,7 +26,7 @@ EXPECTED = {
 # checkout's editable install (a site-packages hook) out of the way.
 PROBE = """
 import hashlib, json
-from leadbridge.defaults import shipped
+from leadbridge.config.defaults import shipped
 print(json.dumps({
     name: {
         "path": str(shipped(name)),

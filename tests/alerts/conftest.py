@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from leadbridge.alerts_settings import SlackSettings
-from leadbridge.alerts_slack import Slack
+from leadbridge.alerts.settings import SlackSettings
+from leadbridge.alerts.slack import Slack
 from leadbridge.config import Funnel, load_funnel
 from leadbridge.model import Cause, Identity, Lead, System, Transition
 from leadbridge.sandbox.clock import SimClock

@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadbridge.alerts import Alert, HealthChange, Level, stuck
-from leadbridge.alerts_blocks import Links, alert_message, digest_messages, health_message
+from leadbridge.alerts.blocks import Links, alert_message, digest_messages, health_message
+from leadbridge.alerts.due import Alert, HealthChange, Level, stuck
 from leadbridge.config import Funnel
 from leadbridge.config.sla import Sla
 from leadbridge.model import Cause, Side, System, Transition

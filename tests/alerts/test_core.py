@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadbridge.alerts import (
+from leadbridge.alerts.due import (
     Alert,
     HealthChange,
     Known,

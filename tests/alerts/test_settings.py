@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from leadbridge.alerts_settings import load_slack_settings
-from leadbridge.alerts_slack import ALERTS, ESCALATION, HEALTH, Slack, load_slack
+from leadbridge.alerts.settings import load_slack_settings
+from leadbridge.alerts.slack import ALERTS, ESCALATION, HEALTH, Slack, load_slack
 from leadbridge.config.problems import ConfigError
 
 SHIPPED = Path(__file__).parents[2] / "connectors" / "slack.yaml"

@@ -11,7 +11,7 @@ import re
 import threading
 from datetime import timedelta
 
-from leadbridge.alerts_send import HOLDER, SweepResult, deliver, health, sweep
+from leadbridge.alerts.sweep import HOLDER, SweepResult, deliver, health, sweep
 from leadbridge.config import Funnel
 from leadbridge.model import System
 from leadbridge.sandbox.faults import Fault
@@ -160,7 +160,7 @@ def test_a_sender_that_died_holding_a_claim_loses_nothing_and_duplicates_nothing
     put(store, lead("sam"))
     slack = slack_world.slack()
     hold = timedelta(seconds=slack.settings.delivery.hold)
-    from leadbridge.alerts_send import record_overdue
+    from leadbridge.alerts.sweep import record_overdue
 
     assert record_overdue(store, funnel, slack, WEDNESDAY) == 1
     with store.transaction() as uow:  # claimed, then the process was killed before sending

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadbridge.alerts_time import open_time, time_in_stage
+from leadbridge.alerts.elapsed import open_time, time_in_stage
 from leadbridge.config.sla import BusinessHours, Sla, parse_hours
 
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata")

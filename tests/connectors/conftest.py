@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from leadbridge.connectors.salesforce import SalesforceConnector
+from leadbridge.connectors.salesforce.connector import SalesforceConnector
 from leadbridge.sandbox.tls import TLSFiles
 from tests.connectors.salesforce_support import connector_for
 from tests.sandbox.salesforce_fixtures import RunningOrg, running_org

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from leadbridge.connectors.hubspot import HubSpotConnector
-from leadbridge.connectors.hubspot_settings import HubSpotSettings
+from leadbridge.connectors.hubspot.connector import HubSpotConnector
+from leadbridge.connectors.hubspot.settings import HubSpotSettings
 from leadbridge.sandbox.clock import SimClock
 from leadbridge.sandbox.hubspot import HubSpotSim
 from leadbridge.sandbox.server import RunningServer, serve

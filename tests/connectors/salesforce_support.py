@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from leadbridge.connectors.base import Cursor, Page, Removal
-from leadbridge.connectors.salesforce import RetryTuning, SalesforceConnector
-from leadbridge.connectors.salesforce_settings import SalesforceSettings, load_salesforce_settings
+from leadbridge.connectors.salesforce.connector import RetryTuning, SalesforceConnector
+from leadbridge.connectors.salesforce.settings import SalesforceSettings, load_salesforce_settings
 from leadbridge.model import Change, RecordWrite, System
 from leadbridge.sandbox.tls import TLSFiles
 from tests.sandbox.salesforce_fixtures import CLIENT_ID, CLIENT_SECRET, RunningOrg

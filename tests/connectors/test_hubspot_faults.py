@@ -9,7 +9,7 @@ import pytest
 from leadbridge.connectors.base import Cursor
 from leadbridge.connectors.budget import BudgetPaused
 from leadbridge.connectors.errors import Action, RemoteError
-from leadbridge.connectors.hubspot import HubSpotConnector
+from leadbridge.connectors.hubspot.connector import HubSpotConnector
 from leadbridge.model import RecordWrite, System
 from leadbridge.sandbox.faults import Fault
 from leadbridge.sandbox.tls import TLSFiles

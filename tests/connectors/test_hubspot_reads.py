@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from leadbridge.connectors.base import Cursor, Page
-from leadbridge.connectors.hubspot import HubSpotConnector
+from leadbridge.connectors.hubspot.connector import HubSpotConnector
 from leadbridge.sandbox.tls import TLSFiles
 from tests.connectors import hubspot_support as hs
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from leadbridge.config.problems import ConfigError
-from leadbridge.connectors.hubspot_settings import load_hubspot_settings
+from leadbridge.connectors.hubspot.settings import load_hubspot_settings
 
 SHIPPED = Path(__file__).parents[2] / "connectors" / "hubspot.yaml"
 ENV = {"HUBSPOT_TOKEN": "pat-na1-secret"}

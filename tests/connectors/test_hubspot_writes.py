@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from leadbridge.connectors.errors import Action
-from leadbridge.connectors.hubspot_writes import remote_value
+from leadbridge.connectors.hubspot.writes import remote_value
 from leadbridge.model import RecordWrite, System, Values
 from tests.connectors import hubspot_support as hs
 

@@ -10,8 +10,8 @@ import pytest
 import responses
 
 from leadbridge.connectors.errors import Action, RemoteError
-from leadbridge.connectors.salesforce import LoginRefused, SalesforceConnector
-from leadbridge.connectors.salesforce_settings import SalesforceSettings
+from leadbridge.connectors.salesforce.connector import LoginRefused, SalesforceConnector
+from leadbridge.connectors.salesforce.settings import SalesforceSettings
 from tests.connectors.salesforce_support import FAST, lead_create, lead_update
 
 LOGIN = "https://login.example.com"

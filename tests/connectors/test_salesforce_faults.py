@@ -10,8 +10,8 @@ import pytest
 
 from leadbridge.connectors.base import Cursor
 from leadbridge.connectors.budget import BudgetPaused
-from leadbridge.connectors.salesforce import ApplyPaused
-from leadbridge.connectors.salesforce_settings import Budget
+from leadbridge.connectors.salesforce.connector import ApplyPaused
+from leadbridge.connectors.salesforce.settings import Budget
 from leadbridge.sandbox.faults import Fault, FaultSpec
 from leadbridge.sandbox.tls import TLSFiles
 from tests.connectors.salesforce_support import (

@@ -11,8 +11,8 @@ import pytest
 from pydantic import SecretStr
 
 from leadbridge.connectors.base import Cursor
-from leadbridge.connectors.salesforce import LoginRefused, SalesforceConnector
-from leadbridge.connectors.salesforce_settings import Auth
+from leadbridge.connectors.salesforce.connector import LoginRefused, SalesforceConnector
+from leadbridge.connectors.salesforce.settings import Auth
 from leadbridge.sandbox.tls import TLSFiles
 from tests.connectors.salesforce_support import connector_for, drain, ids, settings_for
 from tests.sandbox.salesforce_fixtures import (

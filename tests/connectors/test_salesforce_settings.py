@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from leadbridge.config.problems import ConfigError
-from leadbridge.connectors.salesforce_settings import load_salesforce_settings
+from leadbridge.connectors.salesforce.settings import load_salesforce_settings
 from tests.connectors.salesforce_support import SHIPPED
 
 ENV = {

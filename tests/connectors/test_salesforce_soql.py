@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from leadbridge.connectors.salesforce import SalesforceConnector
-from leadbridge.connectors.soql import (
+from leadbridge.connectors.salesforce.connector import SalesforceConnector
+from leadbridge.connectors.salesforce.soql import (
     chunks_by_length,
     identifier,
     in_list,

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from leadbridge.connectors.errors import Action
-from leadbridge.connectors.salesforce import SalesforceConnector
+from leadbridge.connectors.salesforce.connector import SalesforceConnector
 from leadbridge.model import RecordWrite, System
 from leadbridge.sandbox.faults import Fault
 from tests.connectors.salesforce_support import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 
-from leadbridge.check import run_check
+from leadbridge.cli.check import run_check
 
 from .conftest import MAPPINGS, Edit
 

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import pytest
 
 from leadbridge.config import ConfigError, Funnel, funnel_from_texts
-from leadbridge.engine import decide
+from leadbridge.core.engine import decide
 from leadbridge.model import Change, Lead, System, Value
 
 from .conftest import T0, shipped

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadbridge.connectors.base import Removal
-from leadbridge.identity import (
+from leadbridge.core.identity import (
     Found,
     LeadRef,
     Record,

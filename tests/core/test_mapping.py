@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from leadbridge import mapping
 from leadbridge.config import Funnel, funnel_from_texts
 from leadbridge.config.transforms import Unreadable, compile_transforms, parse_transform
+from leadbridge.core import mapping
 from leadbridge.model import Change, Identity, Lead, Stamp, System, Value
 
 from .conftest import T0, shipped

@@ -10,7 +10,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadbridge.config import Funnel
-from leadbridge.engine import decide
+from leadbridge.core.engine import decide
+from leadbridge.core.planner import (
+    Keys,
+    Known,
+    diff_lines,
+    external_id,
+    is_echo,
+    lead_id_of,
+    plan,
+    remember,
+    same,
+)
 from leadbridge.model import (
     Change,
     Decision,
@@ -21,17 +32,6 @@ from leadbridge.model import (
     System,
     Value,
     WritePlan,
-)
-from leadbridge.planner import (
-    Keys,
-    Known,
-    diff_lines,
-    external_id,
-    is_echo,
-    lead_id_of,
-    plan,
-    remember,
-    same,
 )
 
 from .conftest import T0

@@ -9,13 +9,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadbridge import mapping
 from leadbridge.config import ConfigError, Funnel, flapping, funnel_from_texts, schema
 from leadbridge.config.build import build
 from leadbridge.config.load import FILES
 from leadbridge.config.source import parse_document
 from leadbridge.config.validation import validate
-from leadbridge.engine import decide
+from leadbridge.core import mapping
+from leadbridge.core.engine import decide
 from leadbridge.model import Change, Identity, Lead, Side, System, Value
 
 from .conftest import T0

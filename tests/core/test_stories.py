@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from leadbridge import mapping
 from leadbridge.config import Funnel
-from leadbridge.engine import decide, new_lead
+from leadbridge.core import mapping
+from leadbridge.core.engine import decide, new_lead
 from leadbridge.model import Change, Decision, Identity, System, Value
 
 from .conftest import T0

@@ -13,11 +13,11 @@ import pytest
 
 from leadbridge.connectors.base import Connector, Cursor, Health, ObjectSchema, Page, WriteResult
 from leadbridge.connectors.budget import BudgetPaused
-from leadbridge.daemon import DaemonSettings
+from leadbridge.daemon.service import DaemonSettings
 from leadbridge.model import Change, RecordWrite, System
-from leadbridge.runtime import Runtime, build, sandbox_env
 from leadbridge.sandbox.world import Sandbox
-from leadbridge.sync import Pipeline
+from leadbridge.sync.pipeline import Pipeline
+from leadbridge.sync.runtime import Runtime, build, sandbox_env
 from tests.daemon.support import ROOT
 
 HS, SF = System.HUBSPOT, System.SALESFORCE

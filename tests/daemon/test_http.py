@@ -15,14 +15,14 @@ import pytest
 import requests
 
 from leadbridge.connectors.base import Connector, Health
-from leadbridge.daemon import Daemon
-from leadbridge.daemon_health import Board
-from leadbridge.logs import redactor
-from leadbridge.metrics import Metrics
+from leadbridge.daemon.health import Board
+from leadbridge.daemon.service import Daemon
 from leadbridge.model import System
 from leadbridge.store import Store
 from leadbridge.store.migrate import upgrade
-from leadbridge.sync import Summary
+from leadbridge.sync.pipeline import Summary
+from leadbridge.telemetry.logs import redactor
+from leadbridge.telemetry.metrics import Metrics
 from tests.daemon.conftest import FAST, Rig
 from tests.daemon.support import wait_until
 

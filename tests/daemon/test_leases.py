@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from leadbridge.daemon import Daemon
-from leadbridge.daemon_lease import (
+from leadbridge.daemon.lease import (
     SWEEP,
     SYNC,
     FencedStore,
@@ -22,6 +21,7 @@ from leadbridge.daemon_lease import (
     dead_here,
     holder_id,
 )
+from leadbridge.daemon.service import Daemon
 from leadbridge.model import Hint, System
 from leadbridge.store import Store
 from leadbridge.store.migrate import upgrade

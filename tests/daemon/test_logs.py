@@ -16,8 +16,8 @@ import pytest
 import structlog
 from pydantic import SecretStr
 
-from leadbridge import logs
-from leadbridge.connectors.hubspot_settings import HubSpotSettings
+from leadbridge.connectors.hubspot.settings import HubSpotSettings
+from leadbridge.telemetry import logs
 
 SECRET = "pat-na1-5e3c-41f0-Zz/x+y@k"
 
@@ -45,7 +45,7 @@ def lines(out: io.StringIO) -> list[dict[str, object]]:
 def test_stdlib_and_structlog_lines_are_json_with_context(stream: io.StringIO) -> None:
     logging.getLogger("uvicorn.error").warning("started %s", "here")
     with structlog.contextvars.bound_contextvars(job="inbox", lead_id="ab12"):
-        structlog.get_logger("leadbridge.sync").info("decided", record_id="00Q1")
+        structlog.get_logger("leadbridge.sync.pipeline").info("decided", record_id="00Q1")
     first, second = lines(stream)
     assert first["event"] == "started here" and first["level"] == "warning"
     assert first["logger"] == "uvicorn.error" and "timestamp" in first

@@ -6,8 +6,8 @@ import threading
 import time
 from dataclasses import replace
 
-from leadbridge.daemon import Daemon
-from leadbridge.daemon_nudge import Nudger
+from leadbridge.daemon.nudge import Nudger
+from leadbridge.daemon.service import Daemon
 from tests.daemon.conftest import FAST, Rig
 from tests.daemon.support import wait_until
 

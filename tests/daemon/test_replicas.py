@@ -34,7 +34,7 @@ import requests
 import sqlalchemy as sa
 from defusedxml.ElementTree import fromstring
 
-from leadbridge.daemon_lease import TTL
+from leadbridge.daemon.lease import TTL
 from tests.daemon.support import (
     LEADBRIDGE,
     ROOT,

@@ -15,8 +15,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from leadbridge.logs import REDACTED
 from leadbridge.sandbox.hubspot.signing import signed_headers
+from leadbridge.telemetry.logs import REDACTED
 from tests.daemon.support import (
     OUTBOUND_TOKEN,
     ROOT,

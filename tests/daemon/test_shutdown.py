@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from leadbridge.daemon import Daemon
-from leadbridge.daemon_lease import SYNC
+from leadbridge.daemon.lease import SYNC
+from leadbridge.daemon.service import Daemon
 from tests.daemon.conftest import FAST, Rig
 from tests.daemon.support import (
     ROOT,

@@ -18,8 +18,8 @@ import pytest
 
 from leadbridge.cli import main as leadbridge
 from leadbridge.cli.report import add_parser, since_moment
-from leadbridge.runtime import sandbox_env
 from leadbridge.sandbox.world import Sandbox
+from leadbridge.sync.runtime import sandbox_env
 from tests.report import story
 from tests.report.conftest import fill
 

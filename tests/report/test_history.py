@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from leadbridge.model import Identity
-from leadbridge.report import compute
+from leadbridge.report.build import compute
 from leadbridge.store import Store
 from leadbridge.store.history import journal_since, live_leads, stories_since
 from tests.report import story

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from leadbridge.report import compute
-from leadbridge.report_html import to_html
+from leadbridge.report.build import compute
+from leadbridge.report.html import to_html
 from tests.report import story
 from tests.report.png import read_png
 

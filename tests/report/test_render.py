@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from leadbridge.model import Lead
-from leadbridge.report import Report, compute
-from leadbridge.report_html import to_html
-from leadbridge.report_render import duration, to_json, to_text
+from leadbridge.report.build import Report, compute
+from leadbridge.report.html import to_html
+from leadbridge.report.text import duration, to_json, to_text
 from tests.report import story
 
 H = 3600.0

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from leadbridge.model import Cause, Lead, System, Transition
-from leadbridge.report import Breakdown, Report, compute, percentile
+from leadbridge.report.build import Breakdown, Report, compute, percentile
 from tests.report import story
 from tests.report.story import NOW, SINCE, T0, Entry, at
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from leadbridge.cli import main
-from leadbridge.runtime import sandbox_env
 from leadbridge.sandbox.world import Sandbox
+from leadbridge.sync.runtime import sandbox_env
 
 ROOT = Path(__file__).resolve().parents[2]
 HOUR = 3600.0

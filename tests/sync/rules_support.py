@@ -18,10 +18,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from leadbridge.commands import summary_line
-from leadbridge.runtime import Runtime, build, sandbox_env
+from leadbridge.cli.sync import summary_line
 from leadbridge.store.tables import inbox, journal
-from leadbridge.sync import Summary, cycle
+from leadbridge.sync.pipeline import Summary, cycle
+from leadbridge.sync.runtime import Runtime, build, sandbox_env
 from tests.sync.conftest import DAY, ROOT, World
 
 FIT: dict[str, Any] = {"industry": "LOGISTICS_AND_SUPPLY_CHAIN", "numemployees": 500}

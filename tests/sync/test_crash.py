@@ -21,9 +21,9 @@ import sqlalchemy as sa
 
 from leadbridge.connectors.base import Connector, Cursor, Health, ObjectSchema, Page, WriteResult
 from leadbridge.model import Change, RecordWrite, System
-from leadbridge.runtime import build, sandbox_env
 from leadbridge.sandbox.world import Sandbox
-from leadbridge.sync import Pipeline, cycle
+from leadbridge.sync.pipeline import Pipeline, cycle
+from leadbridge.sync.runtime import build, sandbox_env
 from tests.sync.conftest import ROOT
 
 PEOPLE = 200

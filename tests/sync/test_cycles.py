@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from leadbridge import commands, sync
 from leadbridge.cli import main
+from leadbridge.cli.sync import sync_once
 from leadbridge.model import System
-from leadbridge.runtime import Runtime, build, sandbox_env
 from leadbridge.store import Store
+from leadbridge.sync import pipeline as sync
+from leadbridge.sync.runtime import Runtime, build, sandbox_env
 from tests.sync.conftest import World
 
 NOTHING_WRITTEN = "written: hubspot 0 (0 calls), salesforce 0 (0 calls)"
@@ -165,7 +166,7 @@ def test_sync_once_refuses_while_a_daemon_holds_the_sync_lease(world: World) -> 
             assert uow.leases.acquire("sync", "a-daemon", timedelta(minutes=10))
         with _pipeline(world) as runtime:
             out = io.StringIO()
-            assert commands.sync_once(runtime.pipeline, out) == 1
+            assert sync_once(runtime.pipeline, out) == 1
         assert "holds the sync lease" in out.getvalue()
         with store.reading() as uow:
             assert uow.inbox.pending_count() == 0 and uow.leads.ids() == []  # nothing done

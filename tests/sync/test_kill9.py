@@ -32,7 +32,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from leadbridge.runtime import sandbox_env
+from leadbridge.sync.runtime import sandbox_env
 from tests.sync.conftest import ROOT
 
 LEADS = 5000

@@ -12,9 +12,9 @@ import pytest
 from leadbridge.connectors.base import Connector, Cursor, Health, ObjectSchema, Page, WriteResult
 from leadbridge.connectors.budget import BudgetPaused
 from leadbridge.model import Change, RecordWrite, System
-from leadbridge.runtime import build
 from leadbridge.store import Store
-from leadbridge.sync import Pipeline, cycle
+from leadbridge.sync.pipeline import Pipeline, cycle
+from leadbridge.sync.runtime import build
 from tests.sync.conftest import ROOT, World
 
 

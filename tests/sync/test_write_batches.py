@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from leadbridge.model import RecordWrite, System
 from leadbridge.store import LoggedWrite
-from leadbridge.sync_write import _whole
+from leadbridge.sync.write import _whole
 
 HS = System.HUBSPOT
 

@@ -11,10 +11,10 @@ from xml.sax.saxutils import escape
 
 import orjson
 
-from leadbridge.connectors.hubspot_settings import Push
-from leadbridge.metrics import Metrics
+from leadbridge.connectors.hubspot.settings import Push
 from leadbridge.model import Hint
 from leadbridge.sandbox.hubspot.signing import signed_headers
+from leadbridge.telemetry.metrics import Metrics
 from leadbridge.webhooks import Readiness, SalesforceHooks, create_app
 from tests.webhooks.asgi import Answer, Caller
 

@@ -9,8 +9,8 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from leadbridge.metrics import Metrics
 from leadbridge.model import Hint
+from leadbridge.telemetry.metrics import Metrics
 from leadbridge.webhooks import Readiness, create_app
 from tests.webhooks.asgi import Caller
 from tests.webhooks.support import (

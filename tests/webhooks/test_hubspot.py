@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from starlette.datastructures import Headers
 
-from leadbridge.connectors.hubspot_settings import Push
-from leadbridge.metrics import Metrics
+from leadbridge.connectors.hubspot.settings import Push
 from leadbridge.model import Hint, System
+from leadbridge.telemetry.metrics import Metrics
 from leadbridge.webhooks import Readiness, create_app
 from leadbridge.webhooks.hubspot_signature import signature_v3, verify
 from leadbridge.webhooks.intake import MAX_BODY, Rejected

@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from leadbridge.connectors.hubspot_settings import Push
-from leadbridge.metrics import Metrics
+from leadbridge.connectors.hubspot.settings import Push
 from leadbridge.sandbox.clock import SimClock
 from leadbridge.sandbox.hubspot import HubSpotSim
 from leadbridge.sandbox.salesforce import SalesforceSim
 from leadbridge.sandbox.salesforce.outbound import acknowledged
 from leadbridge.sandbox.server import serve
+from leadbridge.telemetry.metrics import Metrics
 from leadbridge.webhooks import Readiness, SalesforceHooks, create_app
 from tests.webhooks.support import SECRET, Inbox, push
 

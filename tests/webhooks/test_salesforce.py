@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from defusedxml.ElementTree import fromstring
 
-from leadbridge.connectors.salesforce_settings import SalesforceSettings
+from leadbridge.connectors.salesforce.settings import SalesforceSettings
 from leadbridge.model import Hint, System
 from leadbridge.sandbox.salesforce.ids import checksum
 from leadbridge.sandbox.salesforce.outbound import acknowledged

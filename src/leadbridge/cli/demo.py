@@ -19,12 +19,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from leadbridge.alerts_send import SweepResult, sweep
+from leadbridge.alerts.sweep import SweepResult, sweep
+from leadbridge.cli.options import Commands
 from leadbridge.config import Funnel
 from leadbridge.model import System
-from leadbridge.runtime import build, sandbox_env
 from leadbridge.store import Store
-from leadbridge.sync import Summary, cycle
+from leadbridge.sync.pipeline import Summary, cycle
+from leadbridge.sync.runtime import build, sandbox_env
 
 if TYPE_CHECKING:
     from leadbridge.sandbox.slack.app import Message
@@ -35,7 +36,7 @@ DEMO_DATABASE = Path("state") / "demo.db"
 SETTLE = timedelta(minutes=10)
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser(
         "demo",
         help="weeks of a funnel on the simulated CRMs, bridged; then what moved and why",
@@ -49,7 +50,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from leadbridge.cli import SHIPPED_CONNECTORS
+    from leadbridge.cli.options import SHIPPED_CONNECTORS, slack_for
     from leadbridge.sandbox.story import Story
     from leadbridge.sandbox.world import Sandbox
 
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{args.days} days; state in {DEMO_DATABASE}",
                 file=out,
             )
-            slack = runtime.slack
+            slack = slack_for(SHIPPED_CONNECTORS, env)
             assert slack is not None, "the shipped connection files include slack.yaml"
             alerted = SweepResult()
             _add(total, cycle(runtime.pipeline))
@@ -140,7 +141,7 @@ def _add(total: Summary, part: Summary) -> None:
 def _report(store: Store, now: datetime, funnel: Funnel, total: Summary, out: TextIO) -> None:
     """What was written, then the funnel report RevOps would read on Monday."""
     from leadbridge.cli.report import build_report
-    from leadbridge.report_render import to_text
+    from leadbridge.report.text import to_text
 
     with store.reading() as uow:
         parked = uow.parked.count()

@@ -14,19 +14,20 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from leadbridge.alerts_time import time_in_stage
+from leadbridge.alerts.elapsed import time_in_stage
+from leadbridge.cli.options import Commands
 from leadbridge.config import ConfigError, Funnel, load_funnel
 from leadbridge.model import Lead
-from leadbridge.report import InStage, Report, compute
-from leadbridge.report_html import to_html
-from leadbridge.report_render import to_json, to_text
+from leadbridge.report.build import InStage, Report, compute
+from leadbridge.report.html import to_html
+from leadbridge.report.text import to_json, to_text
 from leadbridge.store import Store
 from leadbridge.store.history import live_leads, stories_since
 
 RENDERERS: dict[str, Callable[[Report], str]] = {"text": to_text, "json": to_json, "html": to_html}
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
     report = commands.add_parser(
         "report",
         help="the funnel: conversions, time in stage, hand-backs, by source, who is stuck",

@@ -24,9 +24,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from leadbridge.connectors.hubspot_settings import Push as HubSpotPush
-from leadbridge.metrics import Metrics
+from leadbridge.connectors.hubspot.settings import Push as HubSpotPush
 from leadbridge.model import Hint
+from leadbridge.telemetry.metrics import Metrics
 from leadbridge.webhooks.hubspot import read_hints as read_hubspot
 from leadbridge.webhooks.intake import Intake, Rejected
 from leadbridge.webhooks.salesforce import ACK, CONTENT_TYPE, SalesforceHooks, fault

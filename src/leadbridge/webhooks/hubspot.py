@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from leadbridge.connectors.hubspot_settings import Push
+from leadbridge.connectors.hubspot.settings import Push
 from leadbridge.model import Hint, System
 from leadbridge.webhooks.hubspot_signature import verify
 from leadbridge.webhooks.intake import Intake, Rejected, malformed, read_body, unique

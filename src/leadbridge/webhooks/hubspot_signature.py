@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 from starlette.datastructures import Headers
 
-from leadbridge.connectors.hubspot_settings import Push
+from leadbridge.connectors.hubspot.settings import Push
 from leadbridge.webhooks.intake import unauthorized
 
 WINDOW = timedelta(minutes=5)

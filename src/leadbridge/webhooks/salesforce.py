@@ -21,7 +21,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 from starlette.requests import Request
 
-from leadbridge.connectors.salesforce_settings import SalesforceSettings
+from leadbridge.connectors.salesforce.settings import SalesforceSettings
 from leadbridge.model import Hint, System
 from leadbridge.webhooks.intake import Intake, Rejected, malformed, read_body, unique
 

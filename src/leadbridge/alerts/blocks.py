@@ -1,0 +1,313 @@
+"""Slack messages for alerts, built with slack_sdk's Block Kit models: pure, no I/O.
+
+Every value that came from a CRM (names, companies, reasons, owners) is
+escaped before it lands in mrkdwn or in the fallback text: Slack reads `&`,
+`<` and `>` as control characters there, so a company called
+"<!channel> Corp" would otherwise page a whole channel. Plain-text objects
+(the header) are not parsed for mentions or links and take values as they
+are. Values are clipped so no field can push a block past Slack's limits,
+and slack_sdk's own validation runs on every block (`to_dict`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from leadbridge.alerts.due import ESCALATE_AT, Alert, HealthChange, Level
+from leadbridge.config.sla import Sla
+from leadbridge.model import Identity, Lead, Transition
+
+MAX_BLOCKS = 50  # per message
+MAX_TEXT = 3000  # per section text
+MAX_HEADER = 150
+LINES_PER_SECTION = 20  # digest lines per section, for a list a person can scan
+_CLIP = 120  # longest CRM value shown, before escaping (which can make it 5x longer)
+
+NAME_FIELDS = ("first_name", "last_name")  # canonical fields (mappings/fields.yaml)
+COMPANY_FIELD = "company"
+EMAIL_FIELD = "email"
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """Where a person opens the CRM records; None leaves that link out."""
+
+    hubspot_portal: str | None = None
+    salesforce_url: str | None = None  # the org's instance, e.g. https://acme.my.salesforce.com
+    hubspot_app_url: str = "https://app.hubspot.com"
+
+    def hubspot(self, identity: Identity) -> str | None:
+        if self.hubspot_portal is None or identity.hubspot is None:
+            return None
+        portal, record = quote(self.hubspot_portal, safe=""), quote(identity.hubspot, safe="")
+        return f"{self.hubspot_app_url.rstrip('/')}/contacts/{portal}/record/0-1/{record}"
+
+    def salesforce(self, identity: Identity) -> str | None:
+        # A converted Lead lives on as its Contact: open that.
+        obj, record = _salesforce_record(identity)
+        if self.salesforce_url is None or record is None:
+            return None
+        return f"{self.salesforce_url.rstrip('/')}/lightning/r/{obj}/{quote(record, safe='')}/view"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One Slack message: fallback text (notifications, old clients) and Block Kit blocks."""
+
+    text: str
+    blocks: tuple[dict[str, Any], ...]
+    lead_ids: tuple[str, ...] = ()  # the leads it lists, for digests
+
+
+def escape(value: object) -> str:
+    """A CRM value made safe for mrkdwn: &, < and > as entities, on one line, clipped."""
+    return _escape(clip(value))
+
+
+def clip(value: object, limit: int = _CLIP) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def human(span: timedelta) -> str:
+    """2d 3h, 5h 20m, 45m: the two largest units a person reads at a glance."""
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 1:
+        return "<1m" if span > timedelta(0) else "0m"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days}d"] * bool(days) + [f"{hours}h"] * bool(hours) + [f"{mins}m"] * bool(mins)
+    return " ".join(parts[:2])
+
+
+def when(moment: datetime) -> str:
+    """A date Slack shows in each reader's own time zone; UTC text where it cannot."""
+    utc = moment.astimezone(UTC)
+    shown = utc.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(utc.timestamp())}^{{date_short_pretty}} {{time}}|{shown}>"
+
+
+def who(lead: Lead) -> str:
+    """The lead's name as raw text: first and last name, else the email, else the id."""
+    name = " ".join(
+        str(lead.fields[field]).strip() for field in NAME_FIELDS if lead.fields.get(field)
+    )
+    return clip(name or lead.fields.get(EMAIL_FIELD) or f"lead {lead.id}")
+
+
+def company(lead: Lead) -> str | None:
+    value = lead.fields.get(COMPANY_FIELD)
+    return clip(value) if value not in (None, "") else None
+
+
+def sla_text(alert: Alert) -> str:
+    return f"{human(alert.in_stage)} of an SLA of {human(alert.sla.limit)}" + _counted(alert.sla)
+
+
+def _counted(sla: Sla) -> str:
+    if sla.hours is None:
+        return ""
+    return f" (business hours: {sla.hours.text}, {sla.hours.zone})"
+
+
+def alert_message(
+    alert: Alert,
+    last: Transition | None,
+    links: Links,
+    now: datetime,
+    mention: str | None = None,
+) -> Message:
+    """One stuck lead: who, where, how long against the SLA, the last move, and the records."""
+    lead = alert.lead
+    name, firm = who(lead), company(lead)
+    escalated = alert.level is Level.ESCALATION
+    title = f"{'Escalation' if escalated else 'Overdue'}: {name} in {lead.stage}"
+    at = f" at *{_escape(firm)}*" if firm else ""
+    headline = (
+        f"*{_escape(name)}*{at} has been in *{_escape(lead.stage)}* for "
+        f"*{human(alert.in_stage)}*, past {'twice ' * escalated}its SLA of "
+        f"*{human(alert.sla.limit)}*."
+    )
+    owner = owner_of(lead)
+    owner = f"{escape(owner)} ({alert.team})" if owner else f"no one yet ({alert.team})"
+    fields = [
+        MarkdownTextObject(text=f"*Stage*\n{_escape(lead.stage)}"),
+        MarkdownTextObject(text=f"*Owner*\n{owner}"),
+        MarkdownTextObject(text=f"*Time in stage*\n{_escape(sla_text(alert))}"),
+        MarkdownTextObject(text=f"*Entered*\n{when(alert.entered_at)}"),
+    ]
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=clip(title, MAX_HEADER), emoji=False)),
+        SectionBlock(text=MarkdownTextObject(text=headline), fields=fields),
+        SectionBlock(text=MarkdownTextObject(text=_last_move(last))),
+        SectionBlock(text=MarkdownTextObject(text=_records(lead.identity, links))),
+    ]
+    if escalated and mention:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f"{mention} please act: this lead has waited more than "
+                    f"{ESCALATE_AT}x its SLA."
+                )
+            )
+        )
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"leadbridge · lead {escape(lead.id)} · {alert.level} · as of {when(now)}"
+                )
+            ]
+        )
+    )
+    fallback = (
+        f"{'Escalation' if escalated else 'Overdue'}: {_escape(name)}"
+        + (f" ({_escape(firm)})" if firm else "")
+        + f" has been in {_escape(lead.stage)} for {human(alert.in_stage)}, SLA "
+        + f"{human(alert.sla.limit)}. Owner: {owner}."
+    )
+    if escalated and mention:
+        fallback = f"{mention} {fallback}"
+    return Message(fallback, _dicts(blocks), (lead.id,))
+
+
+def _last_move(last: Transition | None) -> str:
+    if last is None:
+        return "*Last move:* none journaled yet"
+    cause = last.cause
+    return (
+        f"*Last move:* {escape(last.from_stage)} → {escape(last.to_stage)} by rule "
+        f"`{escape(last.rule)}`, reason _{escape(last.reason)}_ "
+        f"(a change to {cause.system.value} {escape(cause.object)} {escape(cause.id)}, "
+        f"{when(last.at)})"
+    )
+
+
+def _records(identity: Identity, links: Links) -> str:
+    parts: list[str] = []
+    hubspot = links.hubspot(identity)
+    if identity.hubspot is not None:
+        label = f"HubSpot contact {escape(identity.hubspot)}"
+        parts.append(f"<{hubspot}|{label}>" if hubspot else label)
+    obj, record = _salesforce_record(identity)
+    if record is not None:
+        salesforce = links.salesforce(identity)
+        label = f"Salesforce {obj} {escape(record)}"
+        parts.append(f"<{salesforce}|{label}>" if salesforce else label)
+    return "*Records:* " + (" · ".join(parts) if parts else "none linked yet")
+
+
+def _salesforce_record(identity: Identity) -> tuple[str, str | None]:
+    if identity.salesforce_contact is not None:
+        return "Contact", identity.salesforce_contact
+    return "Lead", identity.salesforce_lead
+
+
+def digest_messages(
+    alerts: Sequence[Alert], links: Links, now: datetime, day: str
+) -> list[Message]:
+    """Everyone stuck now, as few messages as Slack's limits allow (50 blocks, 3,000
+    characters a section), each lead on one line, every lead exactly once."""
+    if not alerts:
+        text = f"Stuck leads on {day}: none. Every lead is within its SLA."
+        blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text))]
+        return [Message(text, _dicts(blocks))]
+    sections = _sections([(alert.lead.id, _line(alert, links)) for alert in alerts])
+    per_message = MAX_BLOCKS - 2  # a header and a context line frame each message
+    chunks = [sections[i : i + per_message] for i in range(0, len(sections), per_message)]
+    messages: list[Message] = []
+    for number, chunk in enumerate(chunks, 1):
+        part = f" (part {number} of {len(chunks)})" if len(chunks) > 1 else ""
+        title = f"Stuck leads on {day}: {len(alerts)}{part}"
+        blocks = [HeaderBlock(text=PlainTextObject(text=title, emoji=False))]
+        blocks += [SectionBlock(text=MarkdownTextObject(text=text)) for _, text in chunk]
+        escalated = sum(alert.level is Level.ESCALATION for alert in alerts)
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"leadbridge daily digest · {escalated} past {ESCALATE_AT}x "
+                        f"their SLA · as of {when(now)}"
+                    )
+                ]
+            )
+        )
+        ids = tuple(lead_id for lead_ids, _ in chunk for lead_id in lead_ids)
+        messages.append(Message(title, _dicts(blocks), ids))
+    return messages
+
+
+def _line(alert: Alert, links: Links) -> str:
+    lead = alert.lead
+    name, firm = escape(who(lead)), company(lead)
+    url = links.hubspot(lead.identity) or links.salesforce(lead.identity)
+    shown = f"<{url}|{name}>" if url else f"*{name}*"
+    return (
+        f"• {shown}"
+        + (f" ({_escape(firm)})" if firm else "")
+        + f" · {escape(lead.stage)} {human(alert.in_stage)} / SLA {human(alert.sla.limit)}"
+        + (f" · {escape(owner)}" if (owner := owner_of(lead)) else " · no owner")
+        + (" · *escalated*" if alert.level is Level.ESCALATION else "")
+    )
+
+
+def _sections(lines: Sequence[tuple[str, str]]) -> list[tuple[tuple[str, ...], str]]:
+    """Lines packed into section texts of at most MAX_TEXT characters and LINES_PER_SECTION."""
+    sections: list[tuple[tuple[str, ...], str]] = []
+    ids: list[str] = []
+    texts: list[str] = []
+    size = 0
+    for lead_id, line in lines:
+        if texts and (size + 1 + len(line) > MAX_TEXT or len(texts) >= LINES_PER_SECTION):
+            sections.append((tuple(ids), "\n".join(texts)))
+            ids, texts, size = [], [], 0
+        ids.append(lead_id)
+        texts.append(line)
+        size += len(line) + (1 if len(texts) > 1 else 0)
+    sections.append((tuple(ids), "\n".join(texts)))
+    return sections
+
+
+def health_message(change: HealthChange, now: datetime) -> Message:
+    """A component went down, or came back."""
+    name = escape(change.component)
+    detail = escape(change.detail)
+    if change.healthy:
+        lasted = f" after {human(now - change.since)}" if change.since is not None else ""
+        title, body = "Recovered", f"{name} is healthy again{lasted} (it was: {detail})."
+    else:
+        title, body = "Unhealthy", f"{name}: {detail}."
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=f"*{title}:* {body}")),
+        ContextBlock(elements=[MarkdownTextObject(text=f"leadbridge health · {when(now)}")]),
+    ]
+    return Message(f"{title}: {body}", _dicts(blocks))
+
+
+def _dicts(blocks: Sequence[Block]) -> tuple[dict[str, Any], ...]:
+    # to_dict() runs slack_sdk's validators: a block past a limit raises here, not at Slack.
+    return tuple(block.to_dict() for block in blocks)
+
+
+def owner_of(lead: Lead) -> str | None:
+    """The rep who owns the lead: the lead's own, else the canonical `owner` field the
+    default fields.yaml maps from the Salesforce Lead's or Contact's OwnerId."""
+    value = lead.owner or lead.fields.get("owner")
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,136 @@
+"""What the commands that touch the CRMs share: their options, the environment they read,
+and the runtime they open (real connection files, or the embedded sandbox)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from leadbridge.config.defaults import shipped
+
+if TYPE_CHECKING:
+    from leadbridge.alerts.slack import Slack
+    from leadbridge.sync.pipeline import Pipeline
+    from leadbridge.sync.runtime import Runtime
+
+# The embedded default's state: a fresh file per run, since its sandbox lives only as long.
+EMBEDDED_DATABASE = Path("state") / "embedded.db"
+# The packaged default connection files: the embedded default points them at the sandbox
+# through environment variables.
+SHIPPED_CONNECTORS = shipped("connectors")
+PRELOADED_AGO = timedelta(minutes=10)
+# Configuration by environment (the container sets these); a flag wins over its variable.
+ENV_CONNECTORS = "LEADBRIDGE_CONNECTORS"
+ENV_MAPPINGS = "LEADBRIDGE_MAPPINGS"
+ENV_DATABASE = "LEADBRIDGE_DATABASE_URL"
+ENV_HOST = "LEADBRIDGE_HTTP_HOST"
+ENV_PORT = "LEADBRIDGE_HTTP_PORT"
+DEFAULT_PORT = 8080
+
+Commands = argparse._SubParsersAction  # the `add_subparsers()` result each command adds to
+
+
+@dataclass
+class Opened:
+    """A runtime and, when slack.yaml sits beside the connection files, its Slack."""
+
+    runtime: Runtime
+    slack: Slack | None
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return self.runtime.pipeline
+
+
+def add_runtime_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--mappings",
+        type=Path,
+        help=f"the mappings directory (${ENV_MAPPINGS}; default ./mappings, else the "
+        "packaged ones)",
+    )
+    command.add_argument(
+        "--connectors",
+        type=Path,
+        help=f"directory of hubspot.yaml and salesforce.yaml (${ENV_CONNECTORS}); without "
+        "either, an in-process sandbox (no credentials needed) with a fresh state file",
+    )
+    command.add_argument(
+        "--database", help=f"SQLAlchemy URL of the state database (${ENV_DATABASE})"
+    )
+    command.add_argument(
+        "--leads", type=count, default=50, help="people the embedded sandbox starts with"
+    )
+    command.add_argument("--seed", type=int, default=0, help="the embedded sandbox's seed")
+
+
+def configured(args: argparse.Namespace) -> None:
+    """Fill what the flags left out from the environment, then from the defaults."""
+    env = os.environ
+    if args.connectors is None and env.get(ENV_CONNECTORS):
+        args.connectors = Path(env[ENV_CONNECTORS])
+    # The embedded default keeps its fresh file: its sandbox is new each run, and state
+    # left from another world would be wrong there.
+    if args.database is None and env.get(ENV_DATABASE) and args.connectors is not None:
+        args.database = env[ENV_DATABASE]
+    if args.mappings is None:
+        local = Path("mappings")
+        from_env = env.get(ENV_MAPPINGS)
+        args.mappings = (
+            Path(from_env) if from_env else local if local.is_dir() else shipped("mappings")
+        )
+
+
+@contextmanager
+def opened(args: argparse.Namespace, announce: Callable[[str], None] = print) -> Iterator[Opened]:
+    """The runtime the options name; without connection files, the embedded sandbox's."""
+    from leadbridge.sync.runtime import build, utc_now
+
+    configured(args)
+    clock = args.clock or utc_now
+    if args.connectors is not None:
+        runtime = build(args.mappings, args.connectors, args.database, os.environ, clock=clock)
+        try:
+            yield Opened(runtime, slack_for(args.connectors, os.environ))
+        finally:
+            runtime.close()
+        return
+    from leadbridge.cli import embedded
+
+    with embedded.opened(args, announce) as (runtime, env):
+        yield Opened(runtime, slack_for(SHIPPED_CONNECTORS, env))
+
+
+def slack_for(connectors: Path, env: Mapping[str, str]) -> Slack | None:
+    """Alerts are optional: no slack.yaml, or no SLACK_WEBHOOK_URL, and none are sent."""
+    from leadbridge.alerts.slack import load_slack
+
+    slack_file = connectors / "slack.yaml"
+    return load_slack(slack_file, env) if slack_file.is_file() else None
+
+
+def port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return value
+
+
+def count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be zero or more")
+    return value
+
+
+def database_option(command: argparse.ArgumentParser, **kwargs: Any) -> None:
+    command.add_argument("--database", help="SQLAlchemy URL of the state database", **kwargs)

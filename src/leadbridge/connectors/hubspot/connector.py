@@ -1,0 +1,132 @@
+"""HubSpotConnector: contacts through hubspot-api-client, behind the Connector protocol.
+
+The sync loop sees `Change`s, `Removal`s, cursors and one `WriteResult` per
+write; paging, search's quirks, batching, retries and the budget stay in
+here (reads in hubspot_reads, writes in hubspot_writes, every call through
+hubspot_transport). Build one from the connection file with `from_file`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from leadbridge.connectors.base import Cursor, FieldSchema, Health, ObjectSchema, Page, WriteResult
+from leadbridge.connectors.hubspot import reads
+from leadbridge.connectors.hubspot import writes as writes_
+from leadbridge.connectors.hubspot.settings import HubSpotSettings, load_hubspot_settings
+from leadbridge.connectors.hubspot.transport import Stats, Transport
+from leadbridge.model import Change, RecordWrite, System
+
+OBJECT = reads.OBJECT
+_UNHEALTHY_AFTER = 3  # calls in a row that failed for good before health says so
+
+
+class HubSpotConnector:
+    """Contacts of one HubSpot portal. Not thread-safe: one sync loop drives it."""
+
+    def __init__(
+        self,
+        settings: HubSpotSettings,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self._transport = Transport(settings, sleep=sleep, monotonic=monotonic)
+        self._clock = clock
+        self._names = settings.read_properties
+        self._look_back = timedelta(seconds=settings.look_back)
+
+    @classmethod
+    def from_file(cls, path: Path, env: Mapping[str, str], **options: Any) -> HubSpotConnector:
+        return cls(load_hubspot_settings(path, env), **options)
+
+    @property
+    def system(self) -> System:
+        return System.HUBSPOT
+
+    @property
+    def stats(self) -> Stats:
+        """Calls answered and attempts sent, by kind (search, list, read, update, upsert...)."""
+        return self._transport.stats
+
+    def changes(self, object: str, cursor: Cursor | None, *, now: datetime) -> Iterator[Page]:
+        """Contacts modified since the cursor, page by page, each with the cursor to save;
+        a backfill through the list endpoint when there is no cursor yet."""
+        _only_contacts(object)
+        if cursor is None:
+            return reads.backfill(self._transport, self._names, now, self._look_back)
+        return reads.incremental(self._transport, self._names, cursor, now, self._look_back)
+
+    def read(self, object: str, ids: Sequence[str]) -> list[Change]:
+        """The current state of these contacts (a merged id answers with the survivor)."""
+        return list(self.fetch(object, ids).changes)
+
+    def fetch(self, object: str, ids: Sequence[str]) -> Page:
+        """Like `read`, and also what became of the ids that are gone: merged (into which
+        record), archived (when), or deleted for good. The page carries no cursor."""
+        _only_contacts(object)
+        return reads.fetch(self._transport, self._names, ids, self._clock)
+
+    def apply(self, writes: Sequence[RecordWrite]) -> list[WriteResult]:
+        """Updates by id and creates by upsert on email, 100 a call, steps in order, multi-step
+        writes verified by reading back; one result per write. BudgetPaused propagates."""
+        return writes_.apply(self._transport, writes)
+
+    def describe(self, object: str) -> ObjectSchema:
+        _only_contacts(object)
+        transport = self._transport
+        invoke = partial(transport.properties.get_all, "contacts", archived=False)
+        answer = transport.call("describe", invoke)
+        fields = {}
+        for raw in (answer.body or {}).get("results") or ():
+            schema = _field(raw)
+            fields[schema.name] = schema
+        return ObjectSchema(System.HUBSPOT, OBJECT, fields)
+
+    def health(self) -> Health:
+        """From what the last calls said; it makes no call of its own."""
+        transport = self._transport
+        state = transport.governor.state()
+        if state.paused:
+            detail = (
+                f"paused: {state.daily_used} of the {state.daily_allowed} daily calls allowed "
+                f"to leadbridge are spent; resumes when the day's allocation resets"
+            )
+            return Health(False, detail, state, paused=True)
+        failure = transport.last_failure
+        if failure is not None and (
+            transport.failing >= _UNHEALTHY_AFTER or failure.status in (401, 403)
+        ):
+            return Health(False, f"failing: {failure}", state)
+        return Health(True, f"ok: {transport.stats.total} calls answered", state)
+
+
+def _only_contacts(object: str) -> None:
+    if object != OBJECT:
+        raise ValueError(f"the HubSpot connector reads {OBJECT!r} objects, not {object!r}")
+
+
+def _field(raw: dict[str, Any]) -> FieldSchema:
+    kind = str(raw.get("type") or "string")
+    meta = raw.get("modificationMetadata") or {}
+    options = tuple(
+        str(option["value"])
+        for option in raw.get("options") or ()
+        if isinstance(option, dict) and "value" in option and not option.get("hidden")
+    )
+    return FieldSchema(
+        name=str(raw["name"]),
+        type=kind,
+        label=str(raw.get("label") or ""),
+        options=options,
+        # HubSpot refuses an enumeration value outside its options (VALIDATION_ERROR).
+        restricted=kind == "enumeration" and not raw.get("externalOptions"),
+        writable=not (meta.get("readOnlyValue") or raw.get("calculated")),
+    )

@@ -1,0 +1,263 @@
+"""Reading contacts: changes since a cursor (search), a backfill (the list), and by id (batch read).
+
+Incremental reads page through search by keyset, not by `after`: each query
+asks for stamps after the last one read (plus the ids already read at that
+very stamp), sorted ascending by lastmodifieddate. So no query ever reaches
+search's 10,000-result cap, however many changes a window holds, and a
+record modified while the read is under way cannot shift an offset and make
+the next page skip a neighbour. When more records share one millisecond than
+a NOT_IN filter can list, that stamp is drained by hs_object_id ranges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from leadbridge.connectors.base import Cursor, Page, Removal
+from leadbridge.connectors.hubspot.transport import Transport
+from leadbridge.model import Change, System
+
+HS = System.HUBSPOT
+OBJECT = "contact"
+SEARCH_PAGE = 200  # search's maximum
+LIST_PAGE = 100  # the list endpoint's maximum
+BATCH = 100  # batch endpoints' maximum
+NOT_IN_MAX = 100  # values one IN / NOT_IN filter may carry
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def millis(moment: datetime) -> int:
+    # Integer arithmetic: timestamp() * 1000 rounds .123 down to .122 now and then.
+    return (moment - _EPOCH) // _MS
+
+
+def from_millis(ms: int) -> datetime:
+    return _EPOCH + ms * _MS
+
+
+def parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class Contact:
+    """One contact of an answer, parsed once: the Change, its stamp, and its merge trail."""
+
+    __slots__ = ("change", "merged", "ms", "stamp")
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        props: dict[str, Any] = raw.get("properties") or {}
+        self.stamp = str(props.get("lastmodifieddate") or raw["updatedAt"])
+        moment = parse_time(self.stamp)
+        self.ms = millis(moment)
+        self.change = Change(HS, OBJECT, str(raw["id"]), props, moment)
+        trail = props.get("hs_merged_object_ids")
+        self.merged = tuple(part for part in trail.split(";") if part) if trail else ()
+
+    @property
+    def id(self) -> str:
+        return self.change.id
+
+    def removals(self) -> list[Removal]:
+        """The ids merged into this record. HubSpot keeps the trail on the survivor for good,
+        so a later change to it reports them again: a Removal is a fact, safe to repeat."""
+        at = self.change.modified_at
+        return [Removal(HS, OBJECT, old, at, merged_into=self.id) for old in self.merged]
+
+
+def incremental(
+    transport: Transport,
+    names: Sequence[str],
+    cursor: Cursor,
+    now: datetime,
+    look_back: timedelta,
+) -> Iterator[Page]:
+    """Changes in (cursor.since - look_back, now], once per (id, lastmodifieddate).
+
+    Each page carries a cursor to save with it. Search may surface a change up
+    to `look_back` late, so a cursor never claims more than `now - look_back`
+    (the signpost); the pairs already delivered inside the next read's
+    look-back ride along in `recent`, so reading them again delivers nothing.
+    """
+    signpost = max(cursor.since, now - look_back)
+    until = millis(now)
+    position = max(millis(cursor.since - look_back), 0)  # every visible change before it is read
+    seen: set[str] = set()  # ids read at exactly `position`
+    drain_after: int | None = None  # reading `position` by id ranges, after this id
+    delivered = {pair: millis(parse_time(pair[1])) for pair in cursor.recent}
+    while True:
+        body = _search_body(names, position, until, seen, drain_after)
+        answer = transport.call("search", partial(transport.search.do_search, body), search=True)
+        found = [Contact(raw) for raw in (answer.body or {}).get("results") or ()]
+        more = bool(found) and bool((answer.body or {}).get("paging"))
+        changes: list[Change] = []
+        removals: list[Removal] = []
+        for contact in found:
+            pair = (contact.id, contact.stamp)
+            if pair not in delivered:
+                delivered[pair] = contact.ms
+                changes.append(contact.change)
+                removals.extend(contact.removals())
+            if drain_after is not None:
+                drain_after = int(contact.id)
+            elif contact.ms > position:
+                position, seen = contact.ms, {contact.id}
+            else:
+                seen.add(contact.id)
+        if drain_after is not None and not more:
+            # The crowded stamp is read to its end; carry on after it.
+            drain_after, seen, more = None, set(), True
+        elif drain_after is None and more and len(seen) > NOT_IN_MAX:
+            drain_after = 0
+        done = not more
+        since = signpost if done else max(cursor.since, min(from_millis(position), signpost))
+        bound = millis(since - look_back)
+        delivered = {pair: ms for pair, ms in delivered.items() if ms >= bound}
+        yield Page(tuple(changes), tuple(removals), Cursor(since, frozenset(delivered)))
+        if done:
+            return
+
+
+def backfill(
+    transport: Transport, names: Sequence[str], now: datetime, look_back: timedelta
+) -> Iterator[Page]:
+    """Every live contact through the list endpoint, in id order, 100 a page.
+
+    Only the last page carries a cursor: ids are no measure of time, so a
+    backfill cut short starts again. That cursor is the backfill's start minus
+    the look-back; anything changed since is read again by the next poll
+    (and the pairs this backfill already delivered there are in `recent`).
+    """
+    since = now - look_back
+    bound = millis(since - look_back)
+    recent: set[tuple[str, str]] = set()
+    after: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": LIST_PAGE, "properties": list(names), "archived": False}
+        if after is not None:
+            params["after"] = after
+        answer = transport.call("list", partial(transport.basic.get_page, **params))
+        body = answer.body or {}
+        found = [Contact(raw) for raw in body.get("results") or ()]
+        recent.update((c.id, c.stamp) for c in found if c.ms >= bound)
+        after = ((body.get("paging") or {}).get("next") or {}).get("after")
+        changes = tuple(c.change for c in found)
+        removals = tuple(r for c in found for r in c.removals())
+        if after and found:
+            yield Page(changes, removals)
+            continue
+        yield Page(changes, removals, Cursor(since, frozenset(recent)))
+        return
+
+
+def fetch(
+    transport: Transport,
+    names: Sequence[str],
+    ids: Sequence[str],
+    clock: Callable[[], datetime],
+) -> Page:
+    """The current state of these contacts, and what became of the ones that are gone.
+
+    A merged-away id answers with the record it was merged into (a Change
+    under the new id, and a Removal naming it); an archived one is confirmed
+    by reading the archive (a Removal at its archivedAt); an id known to
+    neither is reported removed as of now (deleted for good, e.g. by GDPR).
+    """
+    wanted = list(dict.fromkeys(str(i) for i in ids))
+    changes: dict[str, Change] = {}
+    removals: list[Removal] = []
+    missing: list[str] = []
+    for chunk in _chunks(wanted, BATCH):
+        asked = set(chunk)
+        found: set[str] = set()
+        for contact in _batch_read(transport, names, chunk, archived=False):
+            changes.setdefault(contact.id, contact.change)
+            found.add(contact.id)
+            for old in contact.merged:
+                if old in asked and old != contact.id:
+                    found.add(old)
+                    removals.append(
+                        Removal(HS, OBJECT, old, contact.change.modified_at, contact.id)
+                    )
+        missing.extend(i for i in chunk if i not in found)
+    archived: set[str] = set()
+    for chunk in _chunks(missing, BATCH):
+        for raw in _batch_read_raw(transport, names, chunk, archived=True):
+            at = raw.get("archivedAt") or raw.get("updatedAt")
+            moment = parse_time(str(at)) if at else clock()
+            removals.append(Removal(HS, OBJECT, str(raw["id"]), moment))
+            archived.add(str(raw["id"]))
+    now = clock()
+    removals.extend(Removal(HS, OBJECT, i, now) for i in missing if i not in archived)
+    return Page(tuple(changes.values()), tuple(removals))
+
+
+def read_values(
+    transport: Transport, names: Sequence[str], ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """id -> properties, for verifying writes (ids that are gone are left out)."""
+    values: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(list(dict.fromkeys(ids)), BATCH):
+        for raw in _batch_read_raw(transport, names, chunk, archived=False, kind="verify"):
+            values[str(raw["id"])] = raw.get("properties") or {}
+    return values
+
+
+def _batch_read(
+    transport: Transport, names: Sequence[str], ids: list[str], *, archived: bool
+) -> list[Contact]:
+    return [Contact(raw) for raw in _batch_read_raw(transport, names, ids, archived=archived)]
+
+
+def _batch_read_raw(
+    transport: Transport,
+    names: Sequence[str],
+    ids: list[str],
+    *,
+    archived: bool,
+    kind: str = "read",
+) -> list[dict[str, Any]]:
+    body = {"inputs": [{"id": i} for i in ids], "properties": list(names)}
+    invoke = partial(transport.batch.read, body, archived=archived)
+    answer = transport.call("archived_read" if archived else kind, invoke)
+    results: list[dict[str, Any]] = (answer.body or {}).get("results") or []
+    return results
+
+
+def _search_body(
+    names: Sequence[str], position: int, until: int, seen: set[str], drain_after: int | None
+) -> dict[str, Any]:
+    """The next keyset query: after `position` up to `until` (and the ids at `position` not
+    yet `seen`), by stamp; or, draining a crowded stamp, its ids after `drain_after`."""
+    if drain_after is not None:
+        groups = [[_f("lastmodifieddate", "EQ", position), _f("hs_object_id", "GT", drain_after)]]
+        sort = "hs_object_id"
+    else:
+        groups = [[_f("lastmodifieddate", "GT", position), _f("lastmodifieddate", "LTE", until)]]
+        if seen:
+            at_position = _f("lastmodifieddate", "EQ", position)
+            groups.insert(0, [at_position, _not_in("hs_object_id", seen)])
+        sort = "lastmodifieddate"
+    return {
+        "filterGroups": [{"filters": group} for group in groups],
+        "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
+        "properties": list(names),
+        "limit": SEARCH_PAGE,
+    }
+
+
+def _f(name: str, operator: str, value: int) -> dict[str, Any]:
+    return {"propertyName": name, "operator": operator, "value": str(value)}
+
+
+def _not_in(name: str, ids: set[str]) -> dict[str, Any]:
+    return {"propertyName": name, "operator": "NOT_IN", "values": sorted(ids, key=int)}
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,173 @@
+"""connectors/hubspot.yaml as a pydantic model: where the portal is, what to read, what to spend.
+
+Secrets (the private-app token, the webhook app secret) arrive only through
+`${ENV_VAR}` references (settings.py refuses anything else) and are held as
+SecretStr, so printing the settings or logging them never shows a token.
+Every value an operator can get wrong fails with "got X, expected Y" at the
+line it was written on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
+
+from leadbridge.config.settings import load_settings
+from leadbridge.config.values import duration
+from leadbridge.config.values import invalid as _fail
+from leadbridge.config.values import problem as _problem
+
+_PROPERTY = re.compile(r"^[a-z0-9_]+$")
+# What every read must carry, whatever the operator lists: the cursor's stamp,
+# and the merge trail that turns a merged contact into a Removal.
+REQUIRED_PROPERTIES = ("email", "lastmodifieddate", "hs_merged_object_ids")
+
+
+def _seconds(value: Any) -> float:
+    """Seconds: a number (as the connector's own callers pass), or a duration such as 30s."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return duration(value, "500ms, 30s, 5m or 1h").total_seconds()
+
+
+def _url(value: Any) -> str:
+    if isinstance(value, str) and re.match(r"^https?://[^\s/]+", value.strip()):
+        return value.strip().rstrip("/")
+    raise _fail(value, "an http(s) URL such as https://api.hubapi.com")
+
+
+def _secret(value: Any) -> SecretStr:
+    # The reference was expanded already; an empty result is a variable set to "".
+    if isinstance(value, str) and value.strip():
+        return SecretStr(value.strip())
+    raise _problem("empty, expected the variable named here to hold the secret")
+
+
+def _optional_secret(value: Any) -> SecretStr | None:
+    return SecretStr(value.strip()) if isinstance(value, str) and value.strip() else None
+
+
+def _existing_file(value: Any) -> Path | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None  # "${HUBSPOT_CA_BUNDLE:-}" unset: the system's trust store
+    path = Path(str(value).strip())
+    if not path.is_file():
+        raise _fail(str(value), "the path of a PEM file of CA certificates that exists")
+    return path
+
+
+def _property(value: Any) -> str:
+    if isinstance(value, str) and _PROPERTY.match(value):
+        return value
+    raise _fail(value, "a HubSpot property's internal name (lowercase, digits, _)")
+
+
+def _fraction(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 1:
+        return float(value)
+    raise _fail(value, "a fraction above 0 and at most 1, such as 0.5")
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    raise _fail(value, "a whole number above 0")
+
+
+def _optional_positive_int(value: Any) -> int | None:
+    return None if value is None else _positive_int(value)
+
+
+Seconds = Annotated[float, PlainValidator(_seconds)]
+Url = Annotated[str, PlainValidator(_url)]
+Secret = Annotated[SecretStr, PlainValidator(_secret)]
+OptionalSecret = Annotated[SecretStr | None, PlainValidator(_optional_secret)]
+CaBundle = Annotated[Path | None, PlainValidator(_existing_file)]
+Property = Annotated[str, PlainValidator(_property)]
+Fraction = Annotated[float, PlainValidator(_fraction)]
+PositiveInt = Annotated[int, PlainValidator(_positive_int)]
+Limit = Annotated[int | None, PlainValidator(_optional_positive_int)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Budget(_Model):
+    """HubSpot's limits for the portal, and leadbridge's share of them."""
+
+    ten_second_limit: Limit = 100  # the portal's rolling 10-second limit (None: unpaced)
+    headroom: Fraction = 0.95  # of the 10-second limit: 5% stays free for the portal's other apps
+    daily_limit: Limit = 250_000  # replaced by X-HubSpot-RateLimit-Daily once HubSpot answers
+    daily_share: Fraction = 0.5  # of the daily allocation leadbridge may spend, then it pauses
+    search_per_second: Limit = 5  # search's own limit; its answers carry no headers
+
+
+class Retry(_Model):
+    attempts: PositiveInt = 8
+    base: Seconds = 0.5  # the first back-off; each retry doubles it, with full jitter
+    cap: Seconds = 30.0
+
+
+class Push(_Model):
+    enabled: bool = False
+    app_secret: OptionalSecret = Field(default=None, validate_default=True)
+    signature_versions: tuple[Literal["v1", "v2", "v3"], ...] = ("v3",)
+    public_url: Url | None = Field(default=None, validate_default=True)  # as HubSpot signs it
+
+    # Field validators, not a model validator, so the problem points at the field's own line.
+    @field_validator("app_secret")
+    @classmethod
+    def _secret_when_enabled(cls, value: SecretStr | None, info: ValidationInfo) -> Any:
+        if value is None and info.data.get("enabled"):
+            raise _problem("empty while push is enabled, expected ${HUBSPOT_APP_SECRET} to hold it")
+        return value
+
+    @field_validator("signature_versions")
+    @classmethod
+    def _some_version(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise _problem("no signature_versions, expected at least one of v1, v2, v3")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _url_when_enabled(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("enabled"):
+            raise _problem("missing while push is enabled, expected the URL HubSpot calls")
+        return value
+
+
+class HubSpotSettings(_Model):
+    base_url: Url = "https://api.hubapi.com"
+    token: Secret
+    ca_bundle: CaBundle = None
+    properties: tuple[Property, ...] = Field(default=("firstname", "lastname", "lifecyclestage"))
+    poll_interval: Seconds = 60.0
+    look_back: Seconds = 30.0  # how late a change may surface in search
+    timeout: Seconds = 30.0  # per request; the client sets none of its own
+    budget: Budget = Budget()
+    retry: Retry = Retry()
+    push: Push = Push()
+
+    @property
+    def read_properties(self) -> tuple[str, ...]:
+        """The listed properties plus the ones the connector itself needs, each once."""
+        return tuple(dict.fromkeys((*self.properties, *REQUIRED_PROPERTIES)))
+
+
+def load_hubspot_settings(path: Path, env: Mapping[str, str]) -> HubSpotSettings:
+    """The connection file validated, variables taken from `env`; or ConfigError (file:line)."""
+    return load_settings(path, HubSpotSettings, env)

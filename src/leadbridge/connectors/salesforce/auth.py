@@ -1,0 +1,140 @@
+"""Getting a Salesforce session: the HTTP session we trust, and the OAuth token request.
+
+We log in ourselves (POST /services/oauth2/token, client-credentials or
+username-password) and hand simple-salesforce the token, because its own
+re-login on INVALID_SESSION_ID only works when it did the login, and it
+cannot do the client-credentials flow against a configured login URL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from leadbridge.connectors.errors import Action, Failure, RemoteError, action_for
+from leadbridge.connectors.salesforce.settings import SalesforceSettings
+from leadbridge.model import System
+
+SF = System.SALESFORCE
+_IDENTITY = re.compile(r"/id/(?P<org>00D[A-Za-z0-9]{12,15})/")
+
+
+class PinnedSession(requests.Session):
+    """A requests.Session whose configured CA bundle and timeout win, request by request.
+
+    requests replaces a session's `verify` with REQUESTS_CA_BUNDLE or
+    CURL_CA_BUNDLE whenever a request itself names none (psf/requests#3829),
+    so a bundle set on the session alone is silently ignored on machines that
+    set those variables. Passing `verify=` with every request is the one form
+    the environment cannot override, and it keeps `trust_env` on, so an
+    operator's HTTPS_PROXY and NO_PROXY still apply (trust_env=False would
+    drop them too). simple-salesforce passes no timeout at all; a stalled
+    connection would hang the daemon, hence the default here.
+    """
+
+    def __init__(
+        self,
+        ca_bundle: Path | None,
+        timeout: float,
+        on_response: Callable[[requests.Response], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self._verify = str(ca_bundle) if ca_bundle is not None else None
+        self._timeout = timeout
+        if on_response is not None:
+
+            def hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+                on_response(response)
+
+            self.hooks["response"].append(hook)
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        if self._verify is not None:
+            kwargs.setdefault("verify", self._verify)
+        kwargs.setdefault("timeout", (10.0, self._timeout))
+        return super().request(method, url, *args, **kwargs)
+
+
+@dataclass(frozen=True)
+class Token:
+    access_token: str = field(repr=False)
+    instance_url: str
+    org_id: str | None  # read off the identity URL the token answer carries
+
+
+class LoginRefused(Exception):
+    """The token endpoint refused our credentials, or they lead to another org.
+
+    Never retried: a person must fix the connection file or the connected app.
+    """
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+        self.action = Action.FAIL
+
+
+def request_token(session: requests.Session, settings: SalesforceSettings) -> Token:
+    """One token request. 5xx and transport faults raise RemoteError (retriable); a refusal
+    raises LoginRefused."""
+    auth = settings.auth
+    form = {
+        "grant_type": auth.grant,
+        "client_id": auth.client_id,
+        "client_secret": auth.client_secret.get_secret_value(),
+    }
+    if auth.grant == "password" and auth.username and auth.password:
+        form["username"] = auth.username
+        form["password"] = auth.password.get_secret_value()
+    url = f"{settings.login_url}/services/oauth2/token"
+    try:
+        answer = session.post(url, data=form, headers={"Accept": "application/json"})
+    except requests.RequestException as exc:
+        raise RemoteError(Failure(SF, None, type(exc).__name__, str(exc)[:200])) from None
+    try:
+        body: Any = answer.json()
+    except ValueError:
+        body = None  # an edge proxy's page, or a login URL that is not Salesforce's
+    if answer.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
+        failure = _token_failure(answer, body)
+        if answer.status_code >= 500 or action_for(failure) in (Action.RETRY, Action.RATE_LIMITED):
+            raise RemoteError(failure)
+        # Anything else from the token endpoint is about our credentials or login URL.
+        raise LoginRefused(failure)
+    match = _IDENTITY.search(str(body.get("id", "")))
+    token = Token(
+        str(body["access_token"]),
+        str(body.get("instance_url") or settings.login_url),
+        match["org"] if match else None,
+    )
+    _check_org(token, settings.org_id)
+    return token
+
+
+def _token_failure(answer: requests.Response, body: Any) -> Failure:
+    status = answer.status_code
+    if isinstance(body, dict) and "error" in body:  # OAuth's own shape
+        return Failure(SF, status, str(body["error"]), str(body.get("error_description", "")))
+    if isinstance(body, list) and body and isinstance(body[0], dict):  # the REST API's shape
+        first = body[0]
+        return Failure(SF, status, str(first.get("errorCode", "")), str(first.get("message", "")))
+    return Failure(SF, status, f"HTTP_{status}", answer.text[:200])
+
+
+def _check_org(token: Token, expected: str | None) -> None:
+    # Writing a sandbox's leads into production (or the reverse) is worse than not running.
+    if expected is None or token.org_id is None or token.org_id[:15] == expected[:15]:
+        return
+    raise LoginRefused(
+        Failure(
+            SF,
+            200,
+            "WRONG_ORGANIZATION",
+            f"the credentials log in to org {token.org_id}, but org_id is {expected}",
+        )
+    )

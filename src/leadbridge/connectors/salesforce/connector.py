@@ -1,0 +1,173 @@
+"""The Salesforce connector: base.Connector for Lead, Contact, Account, Opportunity and
+OpportunityContactRole, on simple-salesforce.
+
+    settings = load_salesforce_settings(Path("connectors/salesforce.yaml"))
+    with SalesforceConnector(settings) as salesforce:
+        for page in salesforce.changes("Lead", cursor, now=now):
+            store(page.changes, page.removals, page.cursor)   # in one transaction
+        results = salesforce.apply(writes)
+
+Transport, login, paging, retries and the API budget stay inside; the sync
+sees Changes, Removals, WriteResults, a schema and a health line. The work
+is split by job: salesforce_auth (session, token), salesforce_client (one
+governed, retried call), salesforce_reads, salesforce_writes, soql.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from leadbridge.connectors.base import (
+    Cursor,
+    FieldSchema,
+    Health,
+    ObjectSchema,
+    Page,
+    WriteResult,
+)
+from leadbridge.connectors.budget import Governor
+from leadbridge.connectors.salesforce import reads as salesforce_reads
+from leadbridge.connectors.salesforce import writes as salesforce_writes
+from leadbridge.connectors.salesforce.auth import LoginRefused
+from leadbridge.connectors.salesforce.client import CallStats, RetryTuning, SalesforceClient
+from leadbridge.connectors.salesforce.settings import ObjectSettings, SalesforceSettings
+from leadbridge.connectors.salesforce.soql import identifier
+from leadbridge.connectors.salesforce.writes import ApplyPaused
+from leadbridge.model import Change, RecordWrite, System
+
+__all__ = ["ApplyPaused", "LoginRefused", "RetryTuning", "SalesforceConnector"]
+
+log = logging.getLogger(__name__)
+
+
+class SalesforceConnector:
+    def __init__(
+        self,
+        settings: SalesforceSettings,
+        *,
+        governor: Governor | None = None,
+        tuning: RetryTuning | None = None,
+    ) -> None:
+        self.settings = settings
+        # Salesforce has no per-10-second request window (only a daily allocation and a
+        # concurrency cap the retry policy absorbs), so the governor paces by the day alone.
+        self.governor = governor or Governor(
+            window_limit=None,
+            daily_limit=settings.budget.daily_limit,
+            daily_share=settings.budget.daily_share,
+        )
+        self.client = SalesforceClient(settings, self.governor, tuning or RetryTuning())
+        self._healthy: bool | None = None
+
+    @property
+    def system(self) -> System:
+        return System.SALESFORCE
+
+    @property
+    def stats(self) -> CallStats:
+        return self.client.stats
+
+    def changes(self, object: str, cursor: Cursor | None, *, now: datetime) -> Iterator[Page]:
+        """Records modified since the cursor (a backfill when it is None), one Page per SOQL
+        page of up to 2,000; save each page's cursor with what it carries."""
+        configured = self._configured(object)
+        return salesforce_reads.window(
+            self.client,
+            object,
+            salesforce_reads.fields_for(object, configured.fields),
+            cursor,
+            now,
+            look_back=self.settings.look_back,
+            deletions=configured.deletions,
+        )
+
+    def read(self, object: str, ids: Sequence[str]) -> list[Change]:
+        """The current state of these records; deleted and unknown ids are left out. A converted
+        Lead's Change carries ConvertedContactId and ConvertedOpportunityId to follow."""
+        return self.find(object, "Id", ids)
+
+    def fetch(self, object: str, ids: Sequence[str]) -> Page:
+        """The records as `read` finds them. A deleted id is simply missing: the deletion
+        arrives from the next poll's deleted-records call, which also says when."""
+        return Page(tuple(self.read(object, ids)))
+
+    def find(self, object: str, field: str, values: Sequence[str]) -> list[Change]:
+        """Live records whose `field` equals any of `values` (e.g. Email), every value escaped."""
+        configured = self._configured(object)
+        if not values:
+            return []
+        fields = salesforce_reads.fields_for(object, configured.fields)
+        return salesforce_reads.find(self.client, object, fields, identifier(field), values)
+
+    def apply(self, writes: Sequence[RecordWrite]) -> list[WriteResult]:
+        """Updates and creates (upsert by external id) at 200 a call; one result per write, in
+        order. Raises ApplyPaused (a BudgetPaused) with the settled results at the daily cap."""
+        return salesforce_writes.apply(self.client, writes)
+
+    def describe(self, object: str) -> ObjectSchema:
+        path = f"sobjects/{identifier(object)}/describe"
+        answer: Any = self.client.call(lambda sf: sf.restful(path)) or {}
+        fields = {}
+        for item in answer.get("fields", []):
+            picklist = item.get("picklistValues") or []
+            fields[item["name"]] = FieldSchema(
+                name=item["name"],
+                type=item.get("type", ""),
+                label=item.get("label", ""),
+                options=tuple(v["value"] for v in picklist if v.get("active", True)),
+                restricted=bool(item.get("restrictedPicklist", False)),
+                writable=bool(item.get("updateable") or item.get("createable")),
+            )
+        return ObjectSchema(System.SALESFORCE, str(answer.get("name", object)), fields)
+
+    def health(self) -> Health:
+        """From what the last calls saw; costs no API call."""
+        state = self.governor.state()
+        failure = self.client.last_failure
+        if state.paused:
+            health = Health(
+                False,
+                f"paused: {state.daily_used} of the {state.daily_allowed} daily API calls "
+                "allowed to leadbridge are spent; waiting for the allocation to roll",
+                state,
+                paused=True,
+            )
+        elif failure is not None:
+            health = Health(False, f"the last call failed: {failure}", state)
+        else:
+            allowed = f" of {state.daily_allowed} allowed" if state.daily_allowed else ""
+            health = Health(True, f"ok: {state.daily_used} API calls used today{allowed}", state)
+        if health.healthy != self._healthy:
+            # Log when health changes, not on every probe (Home Assistant's rule).
+            log.log(
+                logging.INFO if health.healthy else logging.WARNING, "salesforce %s", health.detail
+            )
+            self._healthy = health.healthy
+        return health
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> SalesforceConnector:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _configured(self, object: str) -> ObjectSettings:
+        found = self.settings.objects.get(object)
+        if found is None:
+            raise ValueError(
+                f"{object} is not among the objects in the Salesforce connection file; "
+                f"add it under objects: with the fields to read"
+            )
+        return found

@@ -1,0 +1,128 @@
+"""Handoff decisions: one change in, the lead's moves and what both systems should show out. Pure.
+
+`decide` folds the change into the lead (mapping.merge), then tries the
+rules applicable at the lead's stage in order: the first whose condition
+holds decides, and the lead keeps moving while rules keep matching. A rule
+that targets the lead's own stage holds it there (and stops the search).
+Time and state come in as arguments; nothing here reads a clock or does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from leadbridge.config import Funnel, Rule, Step
+from leadbridge.config.conditions import DEALS_PREFIX
+from leadbridge.core import mapping
+from leadbridge.model import (
+    Cause,
+    Change,
+    Decision,
+    Identity,
+    Lead,
+    Stamp,
+    Transition,
+    Value,
+)
+
+
+def new_lead(funnel: Funnel, lead_id: str, now: datetime, identity: Identity | None = None) -> Lead:
+    """A lead leadbridge has never seen: first stage of the funnel, nothing known yet."""
+    return Lead(
+        id=lead_id,
+        stage=funnel.first_stage.name,
+        stage_entered_at=now,
+        identity=identity or Identity(),
+    )
+
+
+def decide(lead: Lead, change: Change, funnel: Funnel, now: datetime) -> Decision:
+    merged = mapping.merge(lead, change, funnel)
+    fields = merged.fields
+    stamps: Mapping[str, Stamp] = merged.stamps
+    before = _facts(lead.fields, lead.deals, funnel)
+    after = _facts(fields, merged.deals, funnel)
+    stage, entered, blocked = lead.stage, lead.stage_entered_at, lead.blocked
+    transitions: list[Transition] = []
+    visited = {stage}
+    cause = None
+    notes = merged.notes
+    while True:
+        step = _first_match(
+            funnel.steps.get((stage, change.system), ()), before, after, now, entered
+        )
+        if step is None:
+            break
+        rule = step.rule
+        if step.holds:
+            blocked = rule.block or blocked
+            break
+        if rule.target in visited:
+            # load_funnel refuses rule sets that cycle, so this only guards the loop.
+            notes = (*notes, f"rule {rule.name} would move the lead back to {rule.target}")
+            break
+        reason = _reason(rule, after)
+        sets: dict[str, Value] = dict(rule.sets)
+        if funnel.stage[rule.target].handback and funnel.reason_field is not None:
+            sets[funnel.reason_field] = reason
+        if sets:
+            fields, after = {**fields, **sets}, {**after, **sets}
+            stamps = {**stamps, **{name: Stamp(now, None) for name in sets}}
+        cause = cause or Cause.of(change)
+        transitions.append(Transition(stage, rule.target, rule.name, reason, cause, now))
+        blocked = rule.block
+        stage, entered = rule.target, now
+        visited.add(stage)
+    result = Lead(
+        id=lead.id,
+        stage=stage,
+        stage_entered_at=entered,
+        owner=lead.owner,
+        identity=lead.identity,
+        fields=fields,
+        stamps=stamps,
+        seen=merged.seen,
+        deals=merged.deals,
+        blocked=blocked,
+    )
+    return Decision(result, tuple(transitions), mapping.project(result, funnel), notes)
+
+
+def _first_match(
+    steps: tuple[Step, ...],
+    before: Mapping[str, Value],
+    after: Mapping[str, Value],
+    now: datetime,
+    entered: datetime,
+) -> Step | None:
+    for step in steps:
+        if step.test(before, after, now, entered):
+            return step
+    return None
+
+
+def _facts(
+    fields: Mapping[str, Value], deals: Mapping[str, str], funnel: Funnel
+) -> Mapping[str, Value]:
+    """The fields rules see: canonical fields plus deals.<stage> counts when rules use them."""
+    if not funnel.deal_counts:
+        return fields
+    counts = {DEALS_PREFIX + wanted: 0 for wanted in funnel.deal_counts}
+    for deal in deals.values():
+        key = DEALS_PREFIX + deal
+        if key in counts:
+            counts[key] += 1
+    return {**fields, **counts}
+
+
+def _reason(rule: Rule, after: Mapping[str, Value]) -> str:
+    if rule.reason is not None:
+        return rule.reason
+    if rule.reason_field is not None:
+        value = after.get(rule.reason_field)
+        if value is not None and value != "":
+            return str(value)
+        if rule.reason_default is not None:
+            return rule.reason_default
+    return rule.name

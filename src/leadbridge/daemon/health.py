@@ -1,0 +1,163 @@
+"""What /readyz and /metrics say: readiness probed on demand, figures from each job's Summary.
+
+Ready means: the store answers a trivial query (within PROBE_TIMEOUT, so a hung
+database makes /readyz say so instead of hanging with it), every connector says
+it is healthy, and no budget paused the last sync. Health is logged when it
+changes, not on every probe.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+import sqlalchemy as sa
+import structlog
+
+from leadbridge.connectors.base import Connector
+from leadbridge.model import System
+from leadbridge.store import Store
+from leadbridge.sync.pipeline import Summary
+from leadbridge.telemetry.logs import redactor
+from leadbridge.telemetry.metrics import Metrics
+from leadbridge.webhooks import Readiness
+
+PROBE_TIMEOUT = 2.0
+OK = "ok"
+
+log = structlog.get_logger(__name__)
+
+
+def probe_store(store: Store, timeout: float = PROBE_TIMEOUT) -> str:
+    """OK, or why the store did not answer SELECT 1 within `timeout` seconds."""
+    answer: list[str] = []
+
+    def ask() -> None:
+        try:
+            # A read that never waits for the sync's write lock (SQLite's BEGIN IMMEDIATE).
+            with store.reading() as uow:
+                uow.connection.execute(sa.text("SELECT 1"))
+            answer.append(OK)
+        except Exception as exc:
+            answer.append(f"unreachable: {type(exc).__name__}: {_first_line(exc)}")
+
+    # A thread of its own: a connect that hangs must not hold up /readyz, nor a pool worker.
+    thread = threading.Thread(target=ask, name="probe-store", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return answer[0] if answer else f"unreachable: no answer within {timeout:g} s"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
+class Board:
+    """Readiness and metrics for one daemon. Thread-safe: jobs report, the HTTP thread reads."""
+
+    def __init__(
+        self,
+        store: Store,
+        connectors: Mapping[System, Connector],
+        metrics: Metrics,
+        clock: Callable[[], datetime],
+        *,
+        probe_timeout: float = PROBE_TIMEOUT,
+    ) -> None:
+        self._store = store
+        self._connectors = connectors
+        self.metrics = metrics
+        self._clock = clock
+        self._probe_timeout = probe_timeout
+        self._lock = threading.Lock()
+        self._paused: dict[str, str] = {}  # job -> why its last run stopped at a budget
+        self._last_poll: dict[System, datetime] = {}
+        self._ready: bool | None = None
+
+    @property
+    def paused(self) -> str | None:
+        with self._lock:
+            return "; ".join(sorted(set(self._paused.values()))) or None
+
+    def polled(self, system: System, summary: Summary) -> None:
+        """A poll of `system` finished (summary.paused: it stopped at a spent budget)."""
+        self.metrics.changes_read.labels(system=system.value).inc(summary.changes_read)
+        with self._lock:
+            if summary.paused is None:
+                self._last_poll[system] = self._clock()
+        self._set_paused(f"poll-{system.value}", summary.paused)
+        self._budgets()
+
+    def processed(self, summary: Summary, *, pushed: Mapping[System, int]) -> None:
+        """The inbox job finished: read hints (`pushed` by system), decided, wrote."""
+        for system, count in pushed.items():
+            self.metrics.changes_read.labels(system=system.value).inc(count)
+        for system, count in summary.written.items():
+            if count:
+                self.metrics.writes.labels(system=system.value, outcome="ok").inc(count)
+        for system, count in summary.refused.items():
+            if count:
+                self.metrics.writes.labels(system=system.value, outcome="parked").inc(count)
+        self._set_paused("inbox", summary.paused)
+        self._budgets()
+
+    def depth(self, pending: int, parked: int, oldest: datetime | None = None) -> None:
+        """The inbox's pending items (`oldest` enqueued when) and the parked records."""
+        now = self._clock()
+        self.metrics.inbox_depth.set(pending)
+        self.metrics.parked.set(parked)
+        with self._lock:
+            polls = dict(self._last_poll)
+        # Lag: how long the oldest waiting item has waited; with none waiting, the view is
+        # as old as the oldest poll.
+        if pending and oldest is not None:
+            lag = (now - oldest).total_seconds()
+        elif not pending and len(polls) == len(self._connectors):
+            lag = (now - min(polls.values())).total_seconds()
+        else:
+            return
+        self.metrics.sync_lag_seconds.set(max(lag, 0.0))
+
+    def _set_paused(self, job: str, reason: str | None) -> None:
+        with self._lock:
+            changed = reason != self._paused.get(job)
+            if reason is None:
+                self._paused.pop(job, None)
+            else:
+                self._paused[job] = reason
+        if changed and reason is not None:
+            log.warning("sync paused", job=job, reason=reason)
+        elif changed:
+            log.info("sync resumed", job=job)
+
+    def _budgets(self) -> None:
+        for system, connector in self._connectors.items():
+            budget = connector.health().budget
+            if budget is None or not budget.daily_allowed:
+                continue
+            left = max(1.0 - budget.daily_used / budget.daily_allowed, 0.0)
+            self.metrics.budget_left.labels(system=system.value).set(left)
+
+    def readiness(self) -> Readiness:
+        checks: dict[str, str] = {"store": probe_store(self._store, self._probe_timeout)}
+        for system, connector in self._connectors.items():
+            health = connector.health()
+            checks[system.value] = OK if health.healthy else health.detail
+        paused = self.paused
+        checks["budget"] = OK if paused is None else f"paused: {paused}"
+        # /readyz is unauthenticated and the health alerts go to Slack: an error's text may
+        # quote a URL or a header, so it passes the log redactor first.
+        scrub = redactor().scrub
+        checks = {name: value if value == OK else scrub(value) for name, value in checks.items()}
+        ready = all(value == OK for value in checks.values())
+        with self._lock:
+            changed, self._ready = ready != self._ready, ready
+        if changed:
+            failing = {name: value for name, value in checks.items() if value != OK}
+            if ready:
+                log.info("ready")
+            else:
+                log.warning("not ready", **failing)
+        return Readiness(ready, checks)

@@ -1,0 +1,127 @@
+"""What each scheduled job does; the daemon (daemon.py) decides when, and stops them.
+
+Leased work runs on `fenced`, the pipeline whose store checks the lease at each
+transaction (daemon_lease.FencedStore). The connectors are not thread-safe, so the
+jobs that drive them (the polls and the inbox job) take turns on one lock; the SLA
+sweep brings its own clients and does not wait for them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+import structlog
+
+from leadbridge.connectors.budget import BudgetPaused
+from leadbridge.daemon.health import Board
+from leadbridge.daemon.lease import SWEEP, SYNC, FencedStore, LeaseKeeper, LeaseLost
+from leadbridge.daemon.nudge import Nudger
+from leadbridge.model import System
+from leadbridge.sync.pipeline import HINTS_PER_READ, Pipeline, Summary, poll, process, read_hints
+
+# The SLA sweep, given the time: e.g. a closure over alerts_send.sweep and its clients. What
+# it returns is only logged; it counts its own alerts (Metrics.alerts_sent).
+Sweep = Callable[[datetime], object]
+
+log = structlog.get_logger(__name__)
+
+
+class Jobs:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        leases: LeaseKeeper,
+        board: Board,
+        nudger: Nudger,
+        stopping: threading.Event,
+        sweep: Sweep | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.leases = leases
+        # What the leased jobs run on: each transaction holds only while the lease does.
+        self.fenced = replace(pipeline, store=FencedStore(pipeline.store, leases, SYNC))
+        self.board = board
+        self.nudger = nudger
+        self.sweep_with = sweep
+        self._stopping = stopping
+        self._work = threading.Lock()
+
+    def poll(self, system: System) -> None:
+        if not self.leases.holds(SYNC):
+            log.debug("skipped: another replica holds the sync lease")
+            return
+        summary = Summary()
+        started = time.monotonic()
+        with self._work:
+            if self._stopping.is_set():
+                return  # waited for the lock while the daemon began to stop: no new work
+            try:
+                poll(self.fenced, summary, self.fenced.store.transaction, only=system)
+            except BudgetPaused as paused:
+                summary.paused = str(paused)
+        self.board.polled(system, summary)
+        if summary.changes_read:
+            log.info("polled", changes=summary.changes_read, seconds=_since(started))
+            self.nudger.nudge()
+
+    def inbox(self) -> None:
+        with self.nudger.running():
+            if not self.leases.holds(SYNC):
+                self._report_depth()  # the shared inbox's depth is known on every replica
+                return
+            summary = Summary()
+            started = time.monotonic()
+            with self._work:
+                if self._stopping.is_set():
+                    return
+                pushed = self._hinted()
+                try:
+                    read_hints(self.fenced, summary)
+                    process(self.fenced, summary, between_rounds=self._go_on)
+                except BudgetPaused as paused:
+                    summary.paused = str(paused)
+            self.board.processed(summary, pushed=pushed)
+            self._report_depth()
+            if summary.changes_read or summary.leads_decided or any(summary.written.values()):
+                log.info(
+                    "synced",
+                    changes=summary.changes_read,
+                    leads=summary.leads_decided,
+                    transitions=summary.transitions,
+                    echoes=summary.echoes,
+                    written_hubspot=summary.written.get(System.HUBSPOT, 0),
+                    written_salesforce=summary.written.get(System.SALESFORCE, 0),
+                    seconds=_since(started),
+                )
+
+    def _go_on(self) -> None:
+        """Between two rounds of a backlog: stop here, cleanly, on SIGTERM or a lost lease."""
+        if self._stopping.is_set():
+            raise LeaseLost("stopping: the rest of the inbox waits for the next holder")
+        self.leases.check(SYNC)
+
+    def sweep(self) -> None:
+        if self.sweep_with is None or not self.leases.holds(SWEEP):
+            return
+        result = self.sweep_with(self.pipeline.clock())
+        log.debug("swept", result=result)
+
+    def _hinted(self) -> Counter[System]:
+        """Hints about to be read, by system (what the changes-read metric counts them as)."""
+        with self.pipeline.store.reading() as uow:
+            return Counter(hint.system for hint in uow.hints.take(HINTS_PER_READ * 10))
+
+    def _report_depth(self) -> None:
+        with self.pipeline.store.reading() as uow:
+            pending, parked = uow.inbox.pending_count(), uow.parked.count()
+            oldest = uow.inbox.oldest_pending()
+        self.board.depth(pending, parked, oldest)
+
+
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 3)

@@ -1,0 +1,139 @@
+"""Builds what a sync cycle runs on: the funnel, the state store, and both connectors.
+
+Everything comes in as arguments (directories, a database URL, the
+environment the connection files' ${VARS} expand from, a clock), so the
+embedded default is just another environment: the cli starts the sandbox and
+hands its URLs and credentials over as variables. Nothing here imports the
+sandbox (DESIGN.md: only cli may).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from leadbridge.config import Funnel, load_funnel
+from leadbridge.connectors.hubspot.connector import HubSpotConnector
+from leadbridge.connectors.hubspot.settings import HubSpotSettings, load_hubspot_settings
+from leadbridge.connectors.salesforce.connector import SalesforceConnector
+from leadbridge.connectors.salesforce.settings import load_salesforce_settings
+from leadbridge.model import System
+from leadbridge.store import Store
+from leadbridge.store.migrate import upgrade
+from leadbridge.sync.pipeline import Pipeline
+
+# HubSpot refuses writes to unknown properties: these are leadbridge's own, made at start.
+OWN_PROPERTIES = {
+    "leadbridge_stage": "leadbridge stage",
+    "leadbridge_handback_reason": "leadbridge hand-back reason",
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    pipeline: Pipeline
+    hubspot: HubSpotConnector
+    salesforce: SalesforceConnector
+
+    def close(self) -> None:
+        self.salesforce.close()
+        self.pipeline.store.close()
+
+
+def build(
+    mappings: Path,
+    connectors: Path,
+    database: str | None,
+    env: Mapping[str, str],
+    *,
+    clock: Callable[[], datetime] = utc_now,
+) -> Runtime:
+    """The pipeline for these files; the database is brought to the latest schema first."""
+    funnel = load_funnel(mappings)
+    hubspot_settings = load_hubspot_settings(connectors / "hubspot.yaml", env)
+    hubspot_settings = hubspot_settings.model_copy(
+        update={"properties": _hubspot_properties(hubspot_settings, funnel)}
+    )
+    salesforce_settings = load_salesforce_settings(connectors / "salesforce.yaml", env)
+    ensure_properties(hubspot_settings)
+    hubspot = HubSpotConnector(hubspot_settings, clock=clock)
+    salesforce = SalesforceConnector(salesforce_settings)
+    upgrade(database)
+    store = Store.open(database, clock=clock)
+    pipeline = Pipeline(
+        store=store,
+        funnel=funnel,
+        connectors={System.HUBSPOT: hubspot, System.SALESFORCE: salesforce},
+        clock=clock,
+        external_id_field=salesforce_settings.external_id_field,
+    )
+    return Runtime(pipeline, hubspot, salesforce)
+
+
+def _hubspot_properties(settings: HubSpotSettings, funnel: Funnel) -> tuple[str, ...]:
+    """The configured properties plus every one the mappings read or write: a rule on a
+    property the connector never read would silently never fire."""
+    mapped = [
+        remote
+        for fmap in funnel.fields.values()
+        for system, _, remote in fmap.remote()
+        if system is System.HUBSPOT
+    ]
+    if funnel.hubspot_stage_property:
+        mapped.append(funnel.hubspot_stage_property)
+    return tuple(dict.fromkeys((*settings.properties, *mapped)))
+
+
+def ensure_properties(settings: HubSpotSettings) -> list[str]:
+    """Create leadbridge's own contact properties where missing; returns those created."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
+    verify: Any = str(settings.ca_bundle) if settings.ca_bundle is not None else True
+    base = f"{settings.base_url}/crm/v3/properties/contacts"
+    created = []
+    try:
+        for name, label in OWN_PROPERTIES.items():
+            found = session.get(f"{base}/{name}", verify=verify, timeout=settings.timeout)
+            if found.status_code == 200:
+                continue
+            body = {
+                "name": name,
+                "label": label,
+                "type": "string",
+                "fieldType": "text",
+                "groupName": "contactinformation",
+            }
+            answer = session.post(base, json=body, verify=verify, timeout=settings.timeout)
+            # 409: another replica made it between our read and our create.
+            if answer.status_code not in (200, 201, 409):
+                answer.raise_for_status()
+            created.append(name)
+    finally:
+        session.close()
+    return created
+
+
+def sandbox_env(info: Mapping[str, Any]) -> dict[str, str]:
+    """The variables the shipped connection files expand, from `leadbridge sandbox`'s info."""
+    hubspot, salesforce = info["hubspot"], info["salesforce"]
+    return {
+        "HUBSPOT_URL": hubspot["url"],
+        "HUBSPOT_TOKEN": hubspot["token"],
+        "HUBSPOT_CA_BUNDLE": info["ca_bundle"],
+        "SALESFORCE_URL": salesforce["url"],
+        "SALESFORCE_CLIENT_ID": salesforce["client_id"],
+        "SALESFORCE_CLIENT_SECRET": salesforce["client_secret"],
+        "SALESFORCE_ORG_ID": salesforce["org_id"],
+        "SALESFORCE_CA_BUNDLE": info["ca_bundle"],
+        "SALESFORCE_INSTANCE_URL": salesforce["url"],
+        "SLACK_WEBHOOK_URL": info["slack"]["webhook_url"],
+    }

@@ -1,0 +1,166 @@
+"""The writer: sends the write log's unfinished writes and commits what came back.
+
+Writes are marked sent (committed) before each system's batch leaves, and
+settled after it in one transaction: confirmed with the record's id, its
+snapshot remembered (so the next plan and the echo check see our values), a
+created record linked to its lead, a refused one parked with its reason and a
+back-off. A write whose record is parked waits until its retry is due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from leadbridge.connectors.base import Connector, WriteResult
+from leadbridge.connectors.salesforce.writes import ApplyPaused
+from leadbridge.core import planner
+from leadbridge.core.identity import AMBIGUOUS_MATCH
+from leadbridge.model import RecordWrite, System
+from leadbridge.store import LoggedWrite, Store, UnitOfWork
+
+BACKOFF = timedelta(minutes=5)
+BACKOFF_CAP = timedelta(hours=6)
+# The connectors' batch maxima: the call count a batch of writes costs at least.
+BATCH = {System.HUBSPOT: 100, System.SALESFORCE: 200}
+
+
+@dataclass
+class Sent:
+    written: dict[System, int] = field(default_factory=dict)  # records written
+    calls: dict[System, int] = field(default_factory=dict)  # batches sent (apply's calls, min)
+    refused: dict[System, int] = field(default_factory=dict)  # writes parked, by system
+
+
+def parked_key(write: RecordWrite, lead_id: str) -> str:
+    """The record a parked write is listed under: its id, or the key it would be created by,
+    or (keyless) its lead, so two keyless creates are two parked records."""
+    if write.id is not None:
+        return write.id
+    return (
+        f"{write.key[0]}={write.key[1]}" if write.key is not None else f"(no key, lead {lead_id})"
+    )
+
+
+def backoff(attempts: int) -> timedelta:
+    grown: timedelta = BACKOFF * (2 ** max(attempts - 1, 0))
+    return min(grown, BACKOFF_CAP)
+
+
+def flush(
+    store: Store,
+    connectors: Mapping[System, Connector],
+    now: datetime,
+    *,
+    whole_batches: bool = False,
+) -> Sent:
+    """Send every unfinished write that is not waiting out a back-off. Raises BudgetPaused
+    (after settling what landed) when a system's daily share is spent.
+
+    `whole_batches`: send only as many of each kind of write as fill whole calls, and
+    leave the rest in the log for the next flush. Between the rounds of a large cycle
+    this spends the fewest calls: the last flush of the cycle sends the remainders."""
+    sent = Sent()
+    with store.reading() as uow:
+        waiting = {
+            (p.system, p.object, p.record_id)
+            for p in uow.parked.listing()
+            if p.next_retry_at is not None and p.next_retry_at > now
+        }
+        # A lead held for a person (story 7: which of two records is Kim?) writes nothing.
+        held = uow.parked.held_leads(AMBIGUOUS_MATCH)
+        unfinished = [
+            logged
+            for logged in uow.writes.unfinished()
+            if (logged.write.system, logged.write.object, parked_key(logged.write, logged.lead_id))
+            not in waiting
+            and logged.lead_id not in held
+        ]
+    for system in (System.HUBSPOT, System.SALESFORCE):
+        batch = [logged for logged in unfinished if logged.write.system is system]
+        if whole_batches:
+            batch = _whole(batch, BATCH[system])
+        connector = connectors.get(system)
+        if not batch or connector is None:
+            continue
+        with store.transaction() as uow:
+            uow.writes.sent(logged.key for logged in batch)
+        try:
+            results = connector.apply([logged.write for logged in batch])
+        except ApplyPaused as paused:
+            _settle(store, batch, paused.results, now, sent)
+            raise
+        _settle(store, batch, results, now, sent)
+        sent.calls[system] = sent.calls.get(system, 0) + -(-len(batch) // BATCH[system])
+    return sent
+
+
+def _whole(batch: Sequence[LoggedWrite], size: int) -> list[LoggedWrite]:
+    """The oldest writes of each kind (create or update, and how many steps) that fill
+    whole calls: the connectors batch each kind on its own."""
+    kinds: dict[tuple[bool, int], list[LoggedWrite]] = {}
+    for logged in batch:
+        kinds.setdefault((logged.write.id is None, len(logged.write.steps)), []).append(logged)
+    filling = {
+        logged.key for writes in kinds.values() for logged in writes[: len(writes) // size * size]
+    }
+    # A record with a write held back holds its later writes too: they must land in order.
+    held: set[tuple[str, str]] = set()
+    chosen = []
+    for logged in batch:
+        record = (logged.write.object, parked_key(logged.write, logged.lead_id))
+        if logged.key in filling and record not in held:
+            chosen.append(logged)
+        else:
+            held.add(record)
+    return chosen
+
+
+def _settle(
+    store: Store,
+    batch: Sequence[LoggedWrite],
+    results: Sequence[WriteResult],
+    now: datetime,
+    sent: Sent,
+) -> None:
+    with store.transaction() as uow:
+        for logged, result in zip(batch, results, strict=False):
+            write = logged.write
+            if result.ok and result.id is not None:
+                _landed(uow, logged, result.id)
+                sent.written[write.system] = sent.written.get(write.system, 0) + 1
+                continue
+            reason = str(result.failure) if result.failure is not None else "no id answered"
+            record = parked_key(write, logged.lead_id)
+            attempts = logged.attempts + 1
+            uow.parked.park(
+                write.system,
+                write.object,
+                record,
+                reason,
+                now=now,
+                retry_at=now + backoff(attempts),
+                lead_id=logged.lead_id,
+            )
+            sent.refused[write.system] = sent.refused.get(write.system, 0) + 1
+
+
+def _landed(uow: UnitOfWork, logged: LoggedWrite, record: str) -> None:
+    write = logged.write
+    uow.writes.confirm(logged.key, record)
+    shown = uow.snapshots.get(write.system, write.object, record) or {}
+    known = planner.remember({(write.system, write.object, record): shown}, write, record)
+    uow.snapshots.put_all(known, origin="write")
+    uow.parked.unpark(write.system, write.object, parked_key(write, logged.lead_id))
+    if write.id is None:
+        email = next(
+            (
+                value
+                for step in write.steps
+                for name, value in step.items()
+                if name.lower() == "email" and isinstance(value, str) and value
+            ),
+            None,
+        )
+        uow.links.link(logged.lead_id, write.system, write.object, record, email=email)
