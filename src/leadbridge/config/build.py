@@ -192,7 +192,6 @@ def _value_maps(
 def _stages(spec: schema.StagesFile, picklists: Picklists, report: _Problems) -> list[Stage]:
     stages: list[Stage] = []
     seen: set[str] = set()
-    lifecycle = (System.HUBSPOT, HUBSPOT_OBJECT, "lifecyclestage")
     for i, stage in enumerate(spec.stages):
         where: Loc = ("stages", i)
         if stage.name in seen:
@@ -202,34 +201,9 @@ def _stages(spec: schema.StagesFile, picklists: Picklists, report: _Problems) ->
                 f"stage {stage.name!r} is defined twice, expected each stage once",
             )
         seen.add(stage.name)
-        hub, sf = stage.hubspot, stage.salesforce
-        spelled: list[tuple[tuple[System, str, str], Iterable[str], Loc]] = []
-        if hub is not None:
-            if hub.lifecyclestage and lifecycle not in picklists:
-                report(
-                    "fields",
-                    ("picklists", "hubspot"),
-                    "lifecyclestage is not listed, "
-                    "expected contact.lifecyclestage with HubSpot's stages in order",
-                )
-            lifecycles = hub.lifecyclestage
-            statuses = (System.HUBSPOT, HUBSPOT_OBJECT, "hs_lead_status")
-            spelled += [
-                (lifecycle, lifecycles, ("hubspot", "lifecyclestage")),
-                (statuses, hub.lead_status, ("hubspot", "lead_status")),
-            ]
-        if sf is not None:
-            deals = (System.SALESFORCE, "Opportunity", "StageName")
-            spelled += [
-                (
-                    (System.SALESFORCE, "Lead", "Status"),
-                    sf.lead_status,
-                    ("salesforce", "lead_status"),
-                ),
-                (deals, sf.opportunity_stage, ("salesforce", "opportunity_stage")),
-            ]
-        for key, values, path in spelled:
+        for key, values, path in _stage_spellings(stage, picklists, report):
             _check_values(picklists, key, values, (*where, *path), "stages", report)
+        sf = stage.salesforce
         if sf is not None and sf.converted and (sf.lead_status or sf.create):
             report(
                 "stages",
@@ -237,25 +211,67 @@ def _stages(spec: schema.StagesFile, picklists: Picklists, report: _Problems) ->
                 "a converted Lead can no longer be "
                 "written, expected no lead_status or create with converted: true",
             )
-        stages.append(
-            Stage(
-                name=stage.name,
-                index=i,
-                owner=Side(stage.owner),
-                sla=stage.sla,
-                handback=stage.handback,
-                description=stage.description,
-                hubspot_lifecycle=hub.lifecyclestage[0] if hub and hub.lifecyclestage else None,
-                hubspot_lifecycles=hub.lifecyclestage if hub else (),
-                hubspot_lead_status=hub.lead_status if hub else (),
-                hubspot_create=hub.create if hub else False,
-                salesforce_status=sf.lead_status if sf else (),
-                salesforce_create=sf.create if sf else False,
-                salesforce_converted=sf.converted if sf else None,
-                opportunity_stages=sf.opportunity_stage if sf else (),
-            )
-        )
+        stages.append(_stage(stage, i))
     return stages
+
+
+_LIFECYCLE = (System.HUBSPOT, HUBSPOT_OBJECT, "lifecyclestage")
+
+
+def _stage_spellings(
+    stage: schema.StageSpec, picklists: Picklists, report: _Problems
+) -> list[tuple[tuple[System, str, str], Iterable[str], Loc]]:
+    """Each picklist a stage spells values of, with the values and where they sit.
+
+    Also reports a missing lifecyclestage picklist, which these values need to be checked.
+    """
+    hub, sf = stage.hubspot, stage.salesforce
+    spelled: list[tuple[tuple[System, str, str], Iterable[str], Loc]] = []
+    if hub is not None:
+        if hub.lifecyclestage and _LIFECYCLE not in picklists:
+            report(
+                "fields",
+                ("picklists", "hubspot"),
+                "lifecyclestage is not listed, "
+                "expected contact.lifecyclestage with HubSpot's stages in order",
+            )
+        statuses = (System.HUBSPOT, HUBSPOT_OBJECT, "hs_lead_status")
+        spelled += [
+            (_LIFECYCLE, hub.lifecyclestage, ("hubspot", "lifecyclestage")),
+            (statuses, hub.lead_status, ("hubspot", "lead_status")),
+        ]
+    if sf is not None:
+        deals = (System.SALESFORCE, "Opportunity", "StageName")
+        spelled += [
+            (
+                (System.SALESFORCE, "Lead", "Status"),
+                sf.lead_status,
+                ("salesforce", "lead_status"),
+            ),
+            (deals, sf.opportunity_stage, ("salesforce", "opportunity_stage")),
+        ]
+    return spelled
+
+
+def _stage(stage: schema.StageSpec, i: int) -> Stage:
+    # A system the stage does not mention leaves nothing to write or match there.
+    hub, sf = stage.hubspot, stage.salesforce
+    return Stage(
+        name=stage.name,
+        index=i,
+        owner=Side(stage.owner),
+        sla=stage.sla,
+        handback=stage.handback,
+        description=stage.description,
+        hubspot_lifecycle=hub.lifecyclestage[0] if hub and hub.lifecyclestage else None,
+        hubspot_lifecycles=hub.lifecyclestage if hub else (),
+        hubspot_lead_status=hub.lead_status if hub else (),
+        hubspot_create=hub.create if hub else False,
+        salesforce_status=sf.lead_status if sf else (),
+        salesforce_create=sf.create if sf else False,
+        salesforce_converted=sf.converted if sf else None,
+        opportunity_stages=sf.opportunity_stage if sf else (),
+    )
 
 
 def _rules(
@@ -263,10 +279,7 @@ def _rules(
 ) -> list[Rule]:
     stage_names = {s.name: s for s in stages}
     lists = {name: tuple(values) for name, values in spec.lists.items()}
-    deal_field = next(
-        (f for f in fields.values() if f.salesforce.get("Opportunity") == "StageName"), None
-    )
-    deal_values = list(deal_field.values or {}) if deal_field else []
+    deal_values = _deal_values(fields)
     reason_values = _canonical_values(fields.get(spec.reason_field or ""))
     rules: list[Rule] = []
     names: set[str] = set()
@@ -283,62 +296,96 @@ def _rules(
                 f"rule {rule.name!r} is defined twice, expected each rule name once",
             )
         names.add(rule.name)
-        for j, source in enumerate(rule.from_ or ()):
-            if source not in stage_names:
-                report("handoff", (*where, "from", j), _unknown("stage", source, stage_names))
-        action = rule.then
-        target = stage_names.get(action.move_to)
-        if target is None:
-            report(
-                "handoff",
-                (*where, "then", "move_to"),
-                _unknown("stage", action.move_to, stage_names),
-            )
+        target = _rule_stages(rule, stage_names, where, problem)
         condition = conditions.build(rule.when, (*where, "when"), lists, problem)
-        for test in conditions.walk(condition):
-            name = test.field
-            if isinstance(test, Aged) and name == STAGE_ENTERED:
-                continue
-            if name.startswith(DEALS_PREFIX):
-                wanted = name.removeprefix(DEALS_PREFIX)
-                if wanted not in deal_values:
-                    problem(
-                        test.loc,
-                        f"unknown deal stage {wanted!r}, expected deals.<one of: "
-                        f"{', '.join(deal_values) or 'no deal_stage values mapped'}>",
-                    )
-            elif name not in fields:
-                problem(test.loc, _unknown("field", name, fields))
-        reason, reason_field, reason_default = _reason(
-            action, target, reason_values, fields, (*where, "then"), problem
-        )
-        for name, value in action.set.items():
-            if name not in fields:
-                problem((*where, "then", "set", name), _unknown("field", name, fields))
-            elif (allowed := _canonical_values(fields[name])) and str(value) not in allowed:
-                problem(
-                    (*where, "then", "set", name),
-                    f"got {value!r}, expected one of: {', '.join(allowed)}",
-                )
-        rules.append(
-            Rule(
-                index=i,
-                name=rule.name,
-                description=rule.description,
-                sources=frozenset(rule.from_) if rule.from_ is not None else None,
-                target=action.move_to,
-                condition=condition,
-                test=conditions.compile_condition(condition),
-                hold=conditions.compile_condition(condition, level=True),
-                reason=reason,
-                reason_field=reason_field,
-                reason_default=reason_default,
-                sets=dict(action.set),
-                block=frozenset(System(name) for name in action.block),
-                loc=where,
-            )
-        )
+        _check_tests(condition, fields, deal_values, problem)
+        reason = _reason(rule.then, target, reason_values, fields, (*where, "then"), problem)
+        _check_sets(rule.then, fields, (*where, "then", "set"), problem)
+        rules.append(_rule(i, rule, condition, reason, where))
     return rules
+
+
+def _deal_values(fields: dict[str, FieldMap]) -> list[str]:
+    """The canonical deal stages, from the field mapped to Opportunity.StageName."""
+    deal_field = next(
+        (f for f in fields.values() if f.salesforce.get("Opportunity") == "StageName"), None
+    )
+    return list(deal_field.values or {}) if deal_field else []
+
+
+def _rule_stages(
+    rule: schema.RuleSpec, stage_names: dict[str, Stage], where: Loc, problem: conditions.Report
+) -> Stage | None:
+    """Check the stages a rule moves from and to; the target, if it is defined."""
+    for j, source in enumerate(rule.from_ or ()):
+        if source not in stage_names:
+            problem((*where, "from", j), _unknown("stage", source, stage_names))
+    target = stage_names.get(rule.then.move_to)
+    if target is None:
+        problem((*where, "then", "move_to"), _unknown("stage", rule.then.move_to, stage_names))
+    return target
+
+
+def _check_tests(
+    condition: conditions.Cond,
+    fields: dict[str, FieldMap],
+    deal_values: list[str],
+    problem: conditions.Report,
+) -> None:
+    """Every field a condition tests must be mapped, or be a deal stage that is."""
+    for test in conditions.walk(condition):
+        name = test.field
+        # stage_entered is a pseudo-field (when the lead entered its stage), not a mapping.
+        if isinstance(test, Aged) and name == STAGE_ENTERED:
+            continue
+        if name.startswith(DEALS_PREFIX):
+            wanted = name.removeprefix(DEALS_PREFIX)
+            if wanted not in deal_values:
+                problem(
+                    test.loc,
+                    f"unknown deal stage {wanted!r}, expected deals.<one of: "
+                    f"{', '.join(deal_values) or 'no deal_stage values mapped'}>",
+                )
+        elif name not in fields:
+            problem(test.loc, _unknown("field", name, fields))
+
+
+def _check_sets(
+    action: schema.Action, fields: dict[str, FieldMap], where: Loc, problem: conditions.Report
+) -> None:
+    """Every field a rule sets must be mapped, and set to one of its values if it has any."""
+    for name, value in action.set.items():
+        if name not in fields:
+            problem((*where, name), _unknown("field", name, fields))
+        elif (allowed := _canonical_values(fields[name])) and str(value) not in allowed:
+            problem((*where, name), f"got {value!r}, expected one of: {', '.join(allowed)}")
+
+
+def _rule(
+    i: int,
+    rule: schema.RuleSpec,
+    condition: conditions.Cond,
+    reason: tuple[str | None, str | None, str | None],
+    where: Loc,
+) -> Rule:
+    # reason is what _reason returns: a literal code, or a field with its default.
+    action = rule.then
+    return Rule(
+        index=i,
+        name=rule.name,
+        description=rule.description,
+        sources=frozenset(rule.from_) if rule.from_ is not None else None,
+        target=action.move_to,
+        condition=condition,
+        test=conditions.compile_condition(condition),
+        hold=conditions.compile_condition(condition, level=True),
+        reason=reason[0],
+        reason_field=reason[1],
+        reason_default=reason[2],
+        sets=dict(action.set),
+        block=frozenset(System(name) for name in action.block),
+        loc=where,
+    )
 
 
 def _canonical_values(fmap: FieldMap | None) -> list[str]:

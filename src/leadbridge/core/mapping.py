@@ -20,7 +20,17 @@ from datetime import UTC, date, datetime
 from leadbridge.config import FieldMap, Funnel
 from leadbridge.config.funnel import HUBSPOT_OBJECT
 from leadbridge.config.transforms import Unreadable
-from leadbridge.model import Change, Lead, RemoteValues, Side, Stamp, System, Value, Values
+from leadbridge.model import (
+    Change,
+    Lead,
+    RemoteValues,
+    Side,
+    Stage,
+    Stamp,
+    System,
+    Value,
+    Values,
+)
 
 HUBSPOT = System.HUBSPOT
 SALESFORCE = System.SALESFORCE
@@ -141,64 +151,88 @@ def merge(lead: Lead, change: Change, funnel: Funnel) -> Merged:
 def project(lead: Lead, funnel: Funnel) -> RemoteValues:
     """What each system should show; a system is left out where the lead must not be written."""
     stage = funnel.stage.get(lead.stage)
-    owner = stage.owner if stage is not None else Side.MARKETING
-    converted = funnel.converted_field is not None and bool(lead.fields.get(funnel.converted_field))
     identity = lead.identity
-    to_hubspot = HUBSPOT not in lead.blocked and (
+    desired: dict[System, dict[str, Values]] = {}
+    if HUBSPOT not in lead.blocked and (
         identity.hubspot is not None or (stage is not None and stage.hubspot_create)
-    )
-    to_salesforce = SALESFORCE not in lead.blocked and (
+    ):
+        desired[HUBSPOT] = {HUBSPOT_OBJECT: _hubspot(lead, funnel, stage)}
+    if SALESFORCE not in lead.blocked and (
         identity.salesforce_lead is not None
         or identity.salesforce_contact is not None
         or (stage is not None and stage.salesforce_create)
-    )
-    salesforce_object = "Contact" if converted else "Lead"
-    hubspot: dict[str, Value] = {}
-    salesforce: dict[str, Value] = {}
-    # A record about to be created has no values of its own yet: a field the
-    # stage's owner would leave to that system (Company once sales owns the
-    # lead) is seeded from what we know, as the other owner would write it.
-    # Otherwise a lead created straight into a sales stage lacks Company,
-    # which Salesforce requires.
-    creating = {
-        HUBSPOT: identity.hubspot is None,
-        SALESFORCE: identity.salesforce_lead is None and identity.salesforce_contact is None,
-    }
-    other = Side.SALES if owner is Side.MARKETING else Side.MARKETING
-    for writers, seeding in ((funnel.writers[owner], False), (funnel.writers[other], True)):
-        for fmap, hubspot_field, salesforce_fields in writers:
-            value = lead.fields.get(fmap.name)
-            if value is None and fmap.name not in lead.stamps:
-                continue  # never known anywhere: nothing to say, rather than a blank to write
-            if to_hubspot and hubspot_field is not None and (not seeding or creating[HUBSPOT]):
-                ok, remote = write(fmap, HUBSPOT, value)
-                if ok:
-                    hubspot.setdefault(hubspot_field, remote)
-            remote_field = salesforce_fields.get(salesforce_object) if to_salesforce else None
-            if remote_field is not None and (not seeding or creating[SALESFORCE]):
-                ok, remote = write(fmap, SALESFORCE, value)
-                if ok:
-                    salesforce.setdefault(remote_field, remote)
-    if stage is not None and to_hubspot:
-        if stage.hubspot_lifecycle is not None:
-            # A value that already counts as the stage stays (an evangelist is a customer too).
-            shown = _mirror(lead, funnel, HUBSPOT, "lifecyclestage")
-            accepted = stage.hubspot_lifecycles or (stage.hubspot_lifecycle,)
-            hubspot["lifecyclestage"] = _fitting(accepted, shown)
-        if funnel.hubspot_stage_property:
-            hubspot[funnel.hubspot_stage_property] = stage.name
-        if stage.hubspot_lead_status:
-            shown = _mirror(lead, funnel, HUBSPOT, "hs_lead_status")
-            hubspot["hs_lead_status"] = _fitting(stage.hubspot_lead_status, shown)
-    if stage is not None and to_salesforce and not converted and stage.salesforce_status:
-        shown = _mirror(lead, funnel, SALESFORCE, "Status")
-        salesforce["Status"] = _fitting(stage.salesforce_status, shown)
-    desired: dict[System, dict[str, Values]] = {}
-    if to_hubspot:
-        desired[HUBSPOT] = {HUBSPOT_OBJECT: hubspot}
-    if to_salesforce:
-        desired[SALESFORCE] = {salesforce_object: salesforce}
+    ):
+        converted = funnel.converted_field is not None and bool(
+            lead.fields.get(funnel.converted_field)
+        )
+        obj = "Contact" if converted else "Lead"
+        desired[SALESFORCE] = {obj: _salesforce(lead, funnel, stage, obj, converted=converted)}
     return desired
+
+
+def _hubspot(lead: Lead, funnel: Funnel, stage: Stage | None) -> dict[str, Value]:
+    """The contact's mapped fields, then the stage as HubSpot shows it."""
+    creating = lead.identity.hubspot is None
+    values = _mapped(lead, funnel, stage, HUBSPOT, None, creating=creating)
+    if stage is None:
+        return values
+    if stage.hubspot_lifecycle is not None:
+        # A value that already counts as the stage stays (an evangelist is a customer too).
+        shown = _mirror(lead, funnel, HUBSPOT, "lifecyclestage")
+        accepted = stage.hubspot_lifecycles or (stage.hubspot_lifecycle,)
+        values["lifecyclestage"] = _fitting(accepted, shown)
+    if funnel.hubspot_stage_property:
+        values[funnel.hubspot_stage_property] = stage.name
+    if stage.hubspot_lead_status:
+        shown = _mirror(lead, funnel, HUBSPOT, "hs_lead_status")
+        values["hs_lead_status"] = _fitting(stage.hubspot_lead_status, shown)
+    return values
+
+
+def _salesforce(
+    lead: Lead, funnel: Funnel, stage: Stage | None, obj: str, *, converted: bool
+) -> dict[str, Value]:
+    """The Lead's (or, once converted, the Contact's) mapped fields, then the Lead Status."""
+    identity = lead.identity
+    creating = identity.salesforce_lead is None and identity.salesforce_contact is None
+    values = _mapped(lead, funnel, stage, SALESFORCE, obj, creating=creating)
+    if stage is not None and not converted and stage.salesforce_status:
+        shown = _mirror(lead, funnel, SALESFORCE, "Status")
+        values["Status"] = _fitting(stage.salesforce_status, shown)
+    return values
+
+
+def _mapped(
+    lead: Lead,
+    funnel: Funnel,
+    stage: Stage | None,
+    system: System,
+    obj: str | None,
+    *,
+    creating: bool,
+) -> dict[str, Value]:
+    """The fields the stage's owner writes to `system`, then, for a record about to be
+    created, those the other side would write.
+
+    A record about to be created has no values of its own yet: a field the stage's owner
+    would leave to that system (Company once sales owns the lead) is seeded from what we
+    know, as the other owner would write it. Otherwise a lead created straight into a
+    sales stage lacks Company, which Salesforce requires.
+    """
+    owner = stage.owner if stage is not None else Side.MARKETING
+    other = Side.SALES if owner is Side.MARKETING else Side.MARKETING
+    sides = (owner, other) if creating else (owner,)
+    values: dict[str, Value] = {}
+    for side in sides:
+        for fmap, hubspot_field, salesforce_fields in funnel.writers[side]:
+            remote_field = hubspot_field if obj is None else salesforce_fields.get(obj)
+            value = lead.fields.get(fmap.name)
+            if remote_field is None or (value is None and fmap.name not in lead.stamps):
+                continue  # never known anywhere: nothing to say, rather than a blank to write
+            ok, remote = write(fmap, system, value)
+            if ok:
+                values.setdefault(remote_field, remote)
+    return values
 
 
 def _mirror(lead: Lead, funnel: Funnel, system: System, remote: str) -> Value:

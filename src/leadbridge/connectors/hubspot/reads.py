@@ -91,28 +91,10 @@ def incremental(
     delivered = {pair: millis(parse_time(pair[1])) for pair in cursor.recent}
     while True:
         body = _search_body(names, position, until, seen, drain_after)
-        answer = transport.call("search", partial(transport.search.do_search, body), search=True)
-        found = [Contact(raw) for raw in (answer.body or {}).get("results") or ()]
-        more = bool(found) and bool((answer.body or {}).get("paging"))
-        changes: list[Change] = []
-        removals: list[Removal] = []
-        for contact in found:
-            pair = (contact.id, contact.stamp)
-            if pair not in delivered:
-                delivered[pair] = contact.ms
-                changes.append(contact.change)
-                removals.extend(contact.removals())
-            if drain_after is not None:
-                drain_after = int(contact.id)
-            elif contact.ms > position:
-                position, seen = contact.ms, {contact.id}
-            else:
-                seen.add(contact.id)
-        if drain_after is not None and not more:
-            # The crowded stamp is read to its end; carry on after it.
-            drain_after, seen, more = None, set(), True
-        elif drain_after is None and more and len(seen) > NOT_IN_MAX:
-            drain_after = 0
+        found, more = _search(transport, body)
+        changes, removals = _undelivered(found, delivered)
+        position, seen, drain_after = _advance(found, position, seen, drain_after)
+        drain_after, seen, more = _next_mode(drain_after, seen, more)
         done = not more
         since = signpost if done else max(cursor.since, min(from_millis(position), signpost))
         bound = millis(since - look_back)
@@ -120,6 +102,58 @@ def incremental(
         yield Page(tuple(changes), tuple(removals), Cursor(since, frozenset(delivered)))
         if done:
             return
+
+
+def _search(transport: Transport, body: dict[str, Any]) -> tuple[list[Contact], bool]:
+    """One search page: its contacts, and whether search says more follow."""
+    answer = transport.call("search", partial(transport.search.do_search, body), search=True)
+    found = [Contact(raw) for raw in (answer.body or {}).get("results") or ()]
+    more = bool(found) and bool((answer.body or {}).get("paging"))
+    return found, more
+
+
+def _undelivered(
+    found: list[Contact], delivered: dict[tuple[str, str], int]
+) -> tuple[list[Change], list[Removal]]:
+    """What of `found` was not delivered before; it is entered in `delivered` as it goes,
+    so a pair met twice (look-back overlap, a page read again) is delivered once."""
+    changes: list[Change] = []
+    removals: list[Removal] = []
+    for contact in found:
+        pair = (contact.id, contact.stamp)
+        if pair not in delivered:
+            delivered[pair] = contact.ms
+            changes.append(contact.change)
+            removals.extend(contact.removals())
+    return changes, removals
+
+
+def _advance(
+    found: list[Contact], position: int, seen: set[str], drain_after: int | None
+) -> tuple[int, set[str], int | None]:
+    """The keyset after reading `found`: the last id when draining a stamp (sorted by id),
+    else the newest stamp and the ids read at exactly it (sorted by stamp)."""
+    for contact in found:
+        if drain_after is not None:
+            drain_after = int(contact.id)
+        elif contact.ms > position:
+            position, seen = contact.ms, {contact.id}
+        else:
+            seen.add(contact.id)
+    return position, seen, drain_after
+
+
+def _next_mode(
+    drain_after: int | None, seen: set[str], more: bool
+) -> tuple[int | None, set[str], bool]:
+    """Switches between reading by stamp and draining one stamp by id ranges."""
+    if drain_after is not None and not more:
+        # The crowded stamp is read to its end; carry on after it.
+        return None, set(), True
+    if drain_after is None and more and len(seen) > NOT_IN_MAX:
+        # More ids share `position` than a NOT_IN filter can list.
+        return 0, seen, more
+    return drain_after, seen, more
 
 
 def backfill(

@@ -11,7 +11,7 @@ by email), which is what lets the transport retry a lost answer safely.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -89,22 +89,32 @@ def apply(transport: Transport, writes: Sequence[RecordWrite]) -> list[WriteResu
         _refuse_unwritable(task)
     rounds = max((len(t.write.steps) for t in tasks if t.alive), default=0)
     for step in range(rounds):
-        active = [t for t in tasks if t.alive and step < len(t.write.steps)]
-        for task in active:
-            if not task.write.steps[step]:
-                task.answered = step  # nothing to write in this step
-        pending = [t for t in active if t.answered < step]
-        for upsert in (True, False):
-            # An upsert answered in this pass has an id now, and is not sent again as an update.
-            chosen = [t for t in pending if t.answered < step and (t.id is None) is upsert]
-            for layer in _layers(chosen):
-                for start in range(0, len(layer), BATCH):
-                    _send(transport, _Round(step, upsert, layer[start : start + BATCH]))
+        _run_step(transport, tasks, step)
     _verify(transport, [t for t in tasks if t.alive and len(t.write.steps) > 1])
     return [
         WriteResult(t.write, t.id, t.created, t.failure, t.action if t.failure else None)
         for t in tasks
     ]
+
+
+def _run_step(transport: Transport, tasks: list[_Task], step: int) -> None:
+    """Sends this step of every live record that has one: upserts first, then updates."""
+    active = [t for t in tasks if t.alive and step < len(t.write.steps)]
+    for task in active:
+        if not task.write.steps[step]:
+            task.answered = step  # nothing to write in this step
+    pending = [t for t in active if t.answered < step]
+    for upsert in (True, False):
+        # An upsert answered in this pass has an id now, and is not sent again as an update.
+        chosen = [t for t in pending if t.answered < step and (t.id is None) is upsert]
+        _send_layered(transport, _Round(step, upsert, chosen))
+
+
+def _send_layered(transport: Transport, batch: _Round) -> None:
+    """Sends a round's tasks layer by layer, each layer in batches of the API's maximum."""
+    for layer in _layers(batch.tasks):
+        for start in range(0, len(layer), BATCH):
+            _send(transport, _Round(batch.step, batch.upsert, layer[start : start + BATCH]))
 
 
 def _refuse_unwritable(task: _Task) -> None:
@@ -215,8 +225,18 @@ def _settle(batch: _Round, answer: Answer) -> None:
     """Per-record outcomes of a 200 or a 207: results by id (or by email for upserts)."""
     body = answer.body or {}
     by_key = {task.key(): task for task in batch.tasks}
+    unmatched = _confirm_results(batch, by_key, body.get("results") or ())
+    _park_errors(batch, by_key, body.get("errors") or ())
+    _settle_silent(batch, answer, unmatched)
+
+
+def _confirm_results(
+    batch: _Round, by_key: dict[str, _Task], results: Iterable[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Confirms each result's task, found by key or by merge trail; returns the results
+    that match no task."""
     unmatched: list[dict[str, Any]] = []
-    for raw in body.get("results") or ():
+    for raw in results:
         task = by_key.get(_result_key(batch, raw))
         if task is None:
             task = _merged_task(by_key, raw)
@@ -224,7 +244,13 @@ def _settle(batch: _Round, answer: Answer) -> None:
             unmatched.append(raw)
             continue
         _confirm(batch, task, raw)
-    for error in body.get("errors") or ():
+    return unmatched
+
+
+def _park_errors(batch: _Round, by_key: dict[str, _Task], errors: Iterable[dict[str, Any]]) -> None:
+    """Parks the records a 207's errors name, with HubSpot's category and message, unless
+    a result already confirmed them."""
+    for error in errors:
         category = str(error.get("category") or "ERROR")
         failure = Failure(
             HS, _CATEGORY_STATUS.get(category, 400), category, str(error.get("message") or "")
@@ -233,6 +259,11 @@ def _settle(batch: _Round, answer: Answer) -> None:
             task = by_key.get(_normal(_key_name(batch), str(key)))
             if task is not None and task.answered < batch.step:
                 task.fail(failure, Action.PARK)
+
+
+def _settle_silent(batch: _Round, answer: Answer, unmatched: list[dict[str, Any]]) -> None:
+    """Live records that neither a result nor an error named: matched to the unmatched
+    results by position when the counts agree, else left to retry."""
     silent = [t for t in batch.tasks if t.alive and t.answered < batch.step]
     if len(silent) == len(unmatched):
         # Answers come back in input order; a record that moved (merged) keeps its slot.

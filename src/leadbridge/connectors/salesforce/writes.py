@@ -67,20 +67,40 @@ def apply(client: SalesforceClient, writes: Sequence[RecordWrite]) -> list[Write
     sender = _Sender(client)
     try:
         for step in range(rounds):
-            live = [s for s in slots if step < len(s.write.steps) and s.failure is None]
-            # Split before sending: a create answered in this round has an id, not a second step.
-            creates = sorted((s for s in live if s.id is None), key=_create_target)
-            # Mixed types share a collection; sorted, each type is one chunk of the call.
-            updates = sorted((s for s in live if s.id is not None), key=lambda s: s.write.object)
-            for (sobject, key_field), group in groupby(creates, key=_create_target):
-                path = f"composite/sobjects/{sobject}/{key_field}"
-                for chunk in _chunks(list(group)):
-                    sender.send(path, [_body(s, step, create=True) for s in chunk], chunk)
-            for chunk in _chunks(updates):
-                sender.send("composite/sobjects", [_body(s, step) for s in chunk], chunk)
+            _send_round(sender, slots, step)
     except BudgetPaused as paused:
         raise ApplyPaused(paused, [s.result() for s in slots if s.settled]) from None
     return [slot.result() for slot in slots]
+
+
+def _send_round(sender: _Sender, slots: list[_Slot], step: int) -> None:
+    """Sends step `step` of every write that has one and has not failed: creates, then updates."""
+    live = [s for s in slots if step < len(s.write.steps) and s.failure is None]
+    # Split before sending: a create answered in this round has an id, not a second step.
+    creates, updates = _split(live)
+    _send_creates(sender, creates, step)
+    _send_updates(sender, updates, step)
+
+
+def _split(live: list[_Slot]) -> tuple[list[_Slot], list[_Slot]]:
+    """The creates, grouped by upsert target, and the updates, grouped by object."""
+    creates = sorted((s for s in live if s.id is None), key=_create_target)
+    # Mixed types share a collection; sorted, each type is one chunk of the call.
+    updates = sorted((s for s in live if s.id is not None), key=lambda s: s.write.object)
+    return creates, updates
+
+
+def _send_creates(sender: _Sender, creates: list[_Slot], step: int) -> None:
+    # The upsert path names one object and one external id field, so each pair is its own call.
+    for (sobject, key_field), group in groupby(creates, key=_create_target):
+        path = f"composite/sobjects/{sobject}/{key_field}"
+        for chunk in _chunks(list(group)):
+            sender.send(path, [_body(s, step, create=True) for s in chunk], chunk)
+
+
+def _send_updates(sender: _Sender, updates: list[_Slot], step: int) -> None:
+    for chunk in _chunks(updates):
+        sender.send("composite/sobjects", [_body(s, step) for s in chunk], chunk)
 
 
 class _Sender:
