@@ -1,7 +1,7 @@
 """What each scheduled job does; the daemon (daemon.py) decides when, and stops them.
 
 Leased work runs on `fenced`, the pipeline whose store checks the lease at each
-transaction (daemon_lease.FencedStore). The connectors are not thread-safe, so the
+transaction (daemon.lease.FencedStore). The connectors are not thread-safe, so the
 jobs that drive them (the polls and the inbox job) take turns on one lock; the SLA
 sweep brings its own clients and does not wait for them.
 """
@@ -24,7 +24,7 @@ from leadbridge.daemon.nudge import Nudger
 from leadbridge.model import System
 from leadbridge.sync.pipeline import HINTS_PER_READ, Pipeline, Summary, poll, process, read_hints
 
-# The SLA sweep, given the time: e.g. a closure over alerts_send.sweep and its clients. What
+# The SLA sweep, given the time: e.g. a closure over alerts.sweep.sweep and its clients. What
 # it returns is only logged; it counts its own alerts (Metrics.alerts_sent).
 Sweep = Callable[[datetime], object]
 

@@ -5,7 +5,7 @@ coalesced, with jitter:
 
 - a poll job per connector, every poll_interval of its connection file: that
   system's changes into the inbox; when it found any, it nudges the inbox job;
-- the inbox job, every few seconds and soon after a nudge (daemon_nudge
+- the inbox job, every few seconds and soon after a nudge (daemon.nudge
   debounces bursts): the records webhooks named are read by id
   (sync.read_hints), then sync.process decides every pending item and sends
   the writes;
@@ -17,7 +17,7 @@ verify, store a hint and nudge, so pushed and polled changes take one path.
 Several replicas may share one PostgreSQL store. Every replica serves webhooks
 and stores hints, but polls, deciding and writing run only on the replica
 holding the "sync" lease, and the sweep only on the one holding "sweep"
-(daemon_lease: 30 s leases, renewed every 5 s, work fenced at every
+(daemon.lease: 30 s leases, renewed every 5 s, work fenced at every
 transaction). One writer because identity resolution reaches across leads: a
 new record is matched by email against every other lead's records, and the
 twin check (do not create a Salesforce Lead while a HubSpot contact with that

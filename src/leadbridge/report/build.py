@@ -2,7 +2,7 @@
 
 `compute(entries, leads, funnel, now, since)` turns the journal and the live
 leads into a `Report`; it reads no clock and does no I/O (store/history.py
-fetches, report_render.py and report_html.py print). The choices, so the
+fetches, report.text and report.html print). The choices, so the
 numbers can be checked by hand:
 
 - **Who counts.** Without `since`, every live lead, starting at the funnel's

@@ -44,13 +44,6 @@ class RollingWindow:
             self._stamps.append(now)
             return Verdict(True, self.limit, self.limit - len(self._stamps), 0.0)
 
-    def peek(self) -> Verdict:
-        with self._lock:
-            now = self._clock.time()
-            self._expire(now)
-            remaining = max(self.limit - len(self._stamps), 0)
-            return Verdict(remaining > 0, self.limit, remaining, 0.0)
-
 
 class DailyAllocation:
     """A quota per UTC day (the simulated day), refused once spent, as both CRMs do."""

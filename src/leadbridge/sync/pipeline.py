@@ -10,7 +10,7 @@ commits what must be true together (DESIGN.md "How data flows"):
    each lead is planned once from its last decision. Lead state, links, read
    snapshots, journal entries, the write log (planned) and the items marked
    done commit together;
-3. send (sync_write): the write log's unfinished writes go out, batched per
+3. send (sync.write): the write log's unfinished writes go out, batched per
    system, and their results (snapshots, links of created records, parked
    failures) commit after. A crash between 2 and 3 leaves the writes
    unfinished in the log, so the next cycle sends them: they are idempotent
@@ -267,7 +267,7 @@ def _conclude(
     lead_id = done.lead.id
     uow.leads.save(done.lead)
     known = uow.snapshots.of_lead(lead_id)
-    # A record deleted in its system stays gone: no rule re-creates it (sync_removals). The
+    # A record deleted in its system stays gone: no rule re-creates it (sync.removals). The
     # block is derived from the links each time, never saved, so a restore lifts it.
     gone = uow.links.deleted_systems(lead_id)
     lead = replace(done.lead, blocked=done.lead.blocked | gone) if gone else done.lead

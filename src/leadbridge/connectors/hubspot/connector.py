@@ -2,23 +2,21 @@
 
 The sync loop sees `Change`s, `Removal`s, cursors and one `WriteResult` per
 write; paging, search's quirks, batching, retries and the budget stay in
-here (reads in hubspot_reads, writes in hubspot_writes, every call through
-hubspot_transport). Build one from the connection file with `from_file`.
+here (reads in .reads, writes in .writes, every call through .transport).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from leadbridge.connectors.base import Cursor, FieldSchema, Health, ObjectSchema, Page, WriteResult
 from leadbridge.connectors.hubspot import reads
 from leadbridge.connectors.hubspot import writes as writes_
-from leadbridge.connectors.hubspot.settings import HubSpotSettings, load_hubspot_settings
+from leadbridge.connectors.hubspot.settings import HubSpotSettings
 from leadbridge.connectors.hubspot.transport import Stats, Transport
 from leadbridge.model import Change, RecordWrite, System
 
@@ -42,10 +40,6 @@ class HubSpotConnector:
         self._clock = clock
         self._names = settings.read_properties
         self._look_back = timedelta(seconds=settings.look_back)
-
-    @classmethod
-    def from_file(cls, path: Path, env: Mapping[str, str], **options: Any) -> HubSpotConnector:
-        return cls(load_hubspot_settings(path, env), **options)
 
     @property
     def system(self) -> System:

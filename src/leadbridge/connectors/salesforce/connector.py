@@ -9,8 +9,8 @@ OpportunityContactRole, on simple-salesforce.
 
 Transport, login, paging, retries and the API budget stay inside; the sync
 sees Changes, Removals, WriteResults, a schema and a health line. The work
-is split by job: salesforce_auth (session, token), salesforce_client (one
-governed, retried call), salesforce_reads, salesforce_writes, soql.
+is split by job: .auth (session, token), .client (one
+governed, retried call), .reads, .writes, .soql.
 """
 
 from __future__ import annotations

@@ -98,10 +98,6 @@ class WebhookHub:
             self._subscriptions[subscription.id] = subscription
         return subscription
 
-    def unsubscribe(self, subscription_id: int) -> bool:
-        with self._lock:
-            return self._subscriptions.pop(subscription_id, None) is not None
-
     def subscriptions(self) -> list[Subscription]:
         with self._lock:
             return list(self._subscriptions.values())

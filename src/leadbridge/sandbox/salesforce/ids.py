@@ -61,10 +61,6 @@ def normalize(raw: str) -> str | None:
     return id15 + suffix
 
 
-def prefix_of(record_id: str) -> str:
-    return record_id[:3]
-
-
 class IdFactory:
     """Mints ids that look like a real pod's: key prefix, pod "5g", a reserved 0, 9 base-62 digits.
 
