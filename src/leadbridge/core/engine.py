@@ -86,7 +86,9 @@ def decide(lead: Lead, change: Change, funnel: Funnel, now: datetime) -> Decisio
         deals=merged.deals,
         blocked=blocked,
     )
-    return Decision(result, tuple(transitions), mapping.project(result, funnel), notes)
+    desired = mapping.project(result, funnel)
+    shown = mapping.with_stage_shown(result, desired, funnel, now)
+    return Decision(shown, tuple(transitions), desired, notes)
 
 
 def _first_match(

@@ -14,7 +14,7 @@ this with what the systems show and writes only the difference.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from leadbridge.config import FieldMap, Funnel
@@ -233,6 +233,36 @@ def _mapped(
             if ok:
                 values.setdefault(remote_field, remote)
     return values
+
+
+def with_stage_shown(lead: Lead, desired: RemoteValues, funnel: Funnel, now: datetime) -> Lead:
+    """The lead as it knows the systems once the stage fields it is about to write land there.
+
+    A rule's `changed_to` compares a change with what the lead knew before it. Our own
+    write of hs_lead_status (or lifecyclestage, or the Lead Status) comes back as an echo,
+    which is dropped unread; if the lead still held the value from before the write, the
+    next real change would carry our value as if the person had just set it (Noor,
+    disqualified in both, re-scored once: `not changed_to UNQUALIFIED` failed, story 11).
+    So the values written become the baseline here, as the echo would have made them.
+    """
+    fields = dict(lead.fields)
+    stamps = dict(lead.stamps)
+    for system, records in desired.items():
+        for values in records.values():
+            for remote, raw in values.items():
+                name = funnel.mirrors.get((system, remote))
+                if name is None:
+                    continue
+                try:
+                    value = read(funnel.fields[name], system, raw)
+                except Unreadable:
+                    continue  # our own value, unreadable by our own map: keep what was read
+                if fields.get(name) != value:
+                    fields[name] = value
+                    stamps[name] = Stamp(now, system)
+    if fields == lead.fields:
+        return lead
+    return replace(lead, fields=fields, stamps=stamps)
 
 
 def _mirror(lead: Lead, funnel: Funnel, system: System, remote: str) -> Value:

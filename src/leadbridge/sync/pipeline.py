@@ -93,7 +93,14 @@ class _Work:
     lead: Lead
     decision: Decision
     transitions: list[Transition] = field(default_factory=list)
-    last_item: int = 0
+    items: list[int] = field(default_factory=list)  # the inbox items decided into it, in order
+    # The records' values as read, stored when the lead is concluded: a round that undoes
+    # the lead (a twin held) must leave no snapshot that would pass its items off as echoes.
+    reads: list[Change] = field(default_factory=list)
+
+    @property
+    def last_item(self) -> int:
+        return self.items[-1]
 
 
 def cycle(pipeline: Pipeline, *, dry_run: bool = False) -> Summary:
@@ -266,6 +273,8 @@ def _conclude(
     """Save a lead decided in this round, journal its transitions and log its plan."""
     lead_id = done.lead.id
     uow.leads.save(done.lead)
+    for read in done.reads:
+        uow.snapshots.put(read.system, read.object, read.id, read.fields, origin="read")
     known = uow.snapshots.of_lead(lead_id)
     # A record deleted in its system stays gone: no rule re-creates it (sync.removals). The
     # block is derived from the links each time, never saved, so a restore lifts it.
@@ -369,11 +378,16 @@ def _take(
     refresh = resolution.reason != "stored link" or email_of(change) != lead.fields.get("email")
     resolve.link(uow, lead.id, change, resolution.identity, lead.identity, refresh=refresh)
     lead = replace(lead, identity=resolve.union(lead.identity, resolution.identity))
-    uow.snapshots.put(change.system, change.object, change.id, change.fields, origin="read")
     decision = engine.decide(lead, change, funnel, now)
     decided = replace(decision.lead, identity=lead.identity)
     previous = work.get(lead.id)
-    entry = _Work(decided, decision, previous.transitions if previous else [], item.id)
+    entry = _Work(
+        decided,
+        decision,
+        previous.transitions if previous else [],
+        [*previous.items, item.id] if previous else [item.id],
+        [*previous.reads, change] if previous else [change],
+    )
     entry.transitions.extend(decision.transitions)
     work[lead.id] = entry
     uow.inbox.done([item.id])
@@ -409,7 +423,11 @@ def _hold_twins(
         return
     for link in uow.links.by_email(email, change.system, change.object):
         if link.record_id != change.id and link.role == ACTIVE:
-            work.pop(link.lead_id, None)
+            undecided = work.pop(link.lead_id, None)
+            if undecided is not None:
+                # What this round decided for the twin is undone, not dropped: its items wait,
+                # parked, and come back in line when a person resolves the duplicate.
+                uow.inbox.park(undecided.items, reason)
             uow.parked.park(
                 link.system, link.object, link.record_id, reason, now=now, lead_id=link.lead_id
             )
