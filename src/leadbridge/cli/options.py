@@ -88,14 +88,24 @@ def configured(args: argparse.Namespace) -> None:
 
 
 @contextmanager
-def opened(args: argparse.Namespace, announce: Callable[[str], None] = print) -> Iterator[Opened]:
-    """The runtime the options name; without connection files, the embedded sandbox's."""
+def opened(
+    args: argparse.Namespace,
+    announce: Callable[[str], None] = print,
+    *,
+    starting: Callable[[Callable[[], Runtime]], Runtime] | None = None,
+) -> Iterator[Opened]:
+    """The runtime the options name; without connection files, the embedded sandbox's.
+    `starting` wraps the build (the daemon's start-up waits out transient failures)."""
     from leadbridge.sync.runtime import build, utc_now
 
     configured(args)
     clock = args.clock or utc_now
     if args.connectors is not None:
-        runtime = build(args.mappings, args.connectors, args.database, os.environ, clock=clock)
+
+        def make() -> Runtime:
+            return build(args.mappings, args.connectors, args.database, os.environ, clock=clock)
+
+        runtime = starting(make) if starting is not None else make()
         try:
             yield Opened(runtime, slack_for(args.connectors, os.environ))
         finally:

@@ -71,6 +71,7 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.max_cycles is not None:
         return _run_cycles(args)
+    from leadbridge.daemon.startup import Aborted, Startup
     from leadbridge.telemetry import logs
 
     redactor = logs.configure()
@@ -87,14 +88,23 @@ def run(args: argparse.Namespace) -> int:
     try:
         configured(args)
         redactor.add(logs.database_password(args.database))
-        with opened(args, announce=log.info) as wired:
-            clean = run_daemon(wired, _daemon_settings(args, wired), stop, redactor)
-            if not clean:
-                # A batch is still running in a worker thread, which the interpreter would
-                # wait for at exit. Everything it did is committed or in the write log, as
-                # after a crash; the exit code stays 0, a shutdown asked for is not a failure.
-                logging.shutdown()
-                os._exit(0)
+        host, chosen = _address(args)
+        startup = Startup(host, chosen, stop)
+        try:
+            with opened(args, announce=log.info, starting=startup.build) as wired:
+                startup.close()
+                clean = run_daemon(wired, _daemon_settings(args, wired), stop, redactor)
+                if not clean:
+                    # A batch is still running in a worker thread, which the interpreter
+                    # would wait for at exit. Everything it did is committed or in the write
+                    # log, as after a crash; the exit code stays 0, a shutdown asked for is
+                    # not a failure.
+                    logging.shutdown()
+                    os._exit(0)
+        except Aborted:
+            log.info("stopped while starting")
+        finally:
+            startup.close()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -163,14 +173,19 @@ def _daemon_settings(args: argparse.Namespace, wired: Opened) -> DaemonSettings:
     }
     if args.interval is not None:
         every = dict.fromkeys(every, args.interval)
-    chosen = args.port if args.port is not None else port(os.environ.get(ENV_PORT) or "8080")
+    host, chosen = _address(args)
     return DaemonSettings(
-        host=args.host or os.environ.get(ENV_HOST) or _default_host(),
+        host=host,
         port=chosen,
         poll_every=every,
         hubspot_push=hubspot.push,
         salesforce_hooks=hooks_from(salesforce),
     )
+
+
+def _address(args: argparse.Namespace) -> tuple[str, int]:
+    chosen = args.port if args.port is not None else port(os.environ.get(ENV_PORT) or "8080")
+    return args.host or os.environ.get(ENV_HOST) or _default_host(), chosen
 
 
 def _default_host() -> str:

@@ -15,8 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from leadbridge.config import Funnel, load_funnel
 from leadbridge.connectors.hubspot.connector import HubSpotConnector
 from leadbridge.connectors.hubspot.settings import HubSpotSettings, load_hubspot_settings
@@ -57,18 +55,23 @@ def build(
     *,
     clock: Callable[[], datetime] = utc_now,
 ) -> Runtime:
-    """The pipeline for these files; the database is brought to the latest schema first."""
+    """The pipeline for these files; the database is brought to the latest schema first.
+
+    Raises what start-up can meet: ConfigError (the files), RemoteError (HubSpot, after the
+    connector's own retries), SQLAlchemy's OperationalError (the database). Whatever it
+    opened before failing is closed, so a caller may simply try again (daemon.startup).
+    """
     funnel = load_funnel(mappings)
     hubspot_settings = load_hubspot_settings(connectors / "hubspot.yaml", env)
     hubspot_settings = hubspot_settings.model_copy(
         update={"properties": _hubspot_properties(hubspot_settings, funnel)}
     )
     salesforce_settings = load_salesforce_settings(connectors / "salesforce.yaml", env)
-    ensure_properties(hubspot_settings)
     hubspot = HubSpotConnector(hubspot_settings, clock=clock)
-    salesforce = SalesforceConnector(salesforce_settings)
+    hubspot.ensure_properties(OWN_PROPERTIES)
     upgrade(database)
     store = Store.open(database, clock=clock)
+    salesforce = SalesforceConnector(salesforce_settings)
     pipeline = Pipeline(
         store=store,
         funnel=funnel,
@@ -91,35 +94,6 @@ def _hubspot_properties(settings: HubSpotSettings, funnel: Funnel) -> tuple[str,
     if funnel.hubspot_stage_property:
         mapped.append(funnel.hubspot_stage_property)
     return tuple(dict.fromkeys((*settings.properties, *mapped)))
-
-
-def ensure_properties(settings: HubSpotSettings) -> list[str]:
-    """Create leadbridge's own contact properties where missing; returns those created."""
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
-    verify: Any = str(settings.ca_bundle) if settings.ca_bundle is not None else True
-    base = f"{settings.base_url}/crm/v3/properties/contacts"
-    created = []
-    try:
-        for name, label in OWN_PROPERTIES.items():
-            found = session.get(f"{base}/{name}", verify=verify, timeout=settings.timeout)
-            if found.status_code == 200:
-                continue
-            body = {
-                "name": name,
-                "label": label,
-                "type": "string",
-                "fieldType": "text",
-                "groupName": "contactinformation",
-            }
-            answer = session.post(base, json=body, verify=verify, timeout=settings.timeout)
-            # 409: another replica made it between our read and our create.
-            if answer.status_code not in (200, 201, 409):
-                answer.raise_for_status()
-            created.append(name)
-    finally:
-        session.close()
-    return created
 
 
 def sandbox_env(info: Mapping[str, Any]) -> dict[str, str]:

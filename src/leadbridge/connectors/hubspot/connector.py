@@ -8,13 +8,13 @@ here (reads in .reads, writes in .writes, every call through .transport).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from leadbridge.connectors.base import Cursor, FieldSchema, Health, ObjectSchema, Page, WriteResult
-from leadbridge.connectors.hubspot import reads
+from leadbridge.connectors.hubspot import properties, reads
 from leadbridge.connectors.hubspot import writes as writes_
 from leadbridge.connectors.hubspot.settings import HubSpotSettings
 from leadbridge.connectors.hubspot.transport import Stats, Transport
@@ -58,6 +58,14 @@ class HubSpotConnector:
             return reads.backfill(self._transport, self._names, now, self._look_back)
         return reads.incremental(self._transport, self._names, cursor, now, self._look_back)
 
+    def modified_since(
+        self, object: str, since: datetime | None, *, now: datetime
+    ) -> Iterator[Page]:
+        """Contacts modified at or after `since`, through the list endpoint, which does not
+        wait for search's index (sync.reconcile); the last page carries the next `since`."""
+        _only_contacts(object)
+        return reads.modified_since(self._transport, self._names, since, now, self._look_back)
+
     def read(self, object: str, ids: Sequence[str]) -> list[Change]:
         """The current state of these contacts (a merged id answers with the survivor)."""
         return list(self.fetch(object, ids).changes)
@@ -72,6 +80,10 @@ class HubSpotConnector:
         """Updates by id and creates by upsert on email, 100 a call, steps in order, multi-step
         writes verified by reading back; one result per write. BudgetPaused propagates."""
         return writes_.apply(self._transport, writes)
+
+    def ensure_properties(self, wanted: Mapping[str, str]) -> list[str]:
+        """Create leadbridge's own contact properties (name -> label) where missing."""
+        return properties.ensure(self._transport, wanted)
 
     def describe(self, object: str) -> ObjectSchema:
         _only_contacts(object)

@@ -20,6 +20,7 @@ import orjson
 import urllib3
 from hubspot import HubSpot
 from hubspot.crm.contacts.exceptions import ApiException
+from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
 from urllib3.exceptions import HTTPError
 
 from leadbridge.connectors.budget import BudgetPaused, Governor
@@ -124,7 +125,8 @@ class Transport:
         try:
             response = invoke(_preload_content=False, _request_timeout=self.settings.timeout)
             data = response.data
-        except ApiException as exc:
+        except (ApiException, PropertiesApiException) as exc:
+            # Each API family of the client raises its own ApiException class.
             raise self._refused(exc) from None
         except (HTTPError, ConnectionError, TimeoutError) as exc:
             # No HTTP answer: refused, reset, dropped mid-answer, or timed out. MaxRetryError
@@ -141,7 +143,7 @@ class Transport:
             failure = Failure(HS, response.status, "INVALID_JSON", f"unreadable answer: {exc}")
             raise RemoteError(failure) from None
 
-    def _refused(self, exc: ApiException) -> RemoteError | BudgetPaused:
+    def _refused(self, exc: ApiException | PropertiesApiException) -> RemoteError | BudgetPaused:
         status = exc.status or None  # the client reports TLS failures as status 0
         headers: Mapping[str, str] = exc.headers or {}
         if status is None:
