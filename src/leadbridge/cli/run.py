@@ -178,6 +178,7 @@ def _daemon_settings(args: argparse.Namespace, wired: Opened) -> DaemonSettings:
         host=host,
         port=chosen,
         poll_every=every,
+        reconcile_every={System.HUBSPOT: hubspot.reconcile.every},
         hubspot_push=hubspot.push,
         salesforce_hooks=hooks_from(salesforce),
     )

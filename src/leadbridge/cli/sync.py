@@ -11,23 +11,32 @@ from typing import TextIO
 from leadbridge.cli.options import Commands, add_runtime_options, opened
 from leadbridge.model import System
 from leadbridge.sync.pipeline import Pipeline, Summary, cycle
+from leadbridge.sync.reconcile import reconcile
 
 
 def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
     sync = commands.add_parser("sync", help="read both systems, decide, write the outcome")
     sync.add_argument("--once", action="store_true", required=True, help="run one cycle")
+    sync.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="first read what the polls missed since the last reconciliation, past HubSpot's "
+        "search index (the daemon does this every reconcile.every, nightly by default)",
+    )
     add_runtime_options(sync)
     sync.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     with opened(args) as wired:
-        return sync_once(wired.pipeline, sys.stdout)
+        return sync_once(wired.pipeline, sys.stdout, reconciling=args.reconcile)
 
 
-def sync_once(pipeline: Pipeline, out: TextIO) -> int:
-    """One cycle, under the "sync" lease (see `run_loop`)."""
-    return run_loop(pipeline, 0.0, threading.Event(), out, 1, quiet=True, who="sync")
+def sync_once(pipeline: Pipeline, out: TextIO, *, reconciling: bool = False) -> int:
+    """One cycle (after a reconciliation, when asked), under the "sync" lease (`run_loop`)."""
+    return run_loop(
+        pipeline, 0.0, threading.Event(), out, 1, quiet=True, who="sync", reconciling=reconciling
+    )
 
 
 def run_loop(
@@ -39,6 +48,7 @@ def run_loop(
     *,
     quiet: bool = False,
     who: str = "run",
+    reconciling: bool = False,
 ) -> int:
     """Cycles every `interval` seconds until `stop` is set; the cycle in flight finishes first,
     so a SIGTERM never cuts a batch in half (its writes are logged and would resume anyway).
@@ -57,6 +67,8 @@ def run_loop(
             )
             return 1
         try:
+            if reconciling:
+                _reconcile(fenced, out)
             while not stop.is_set() and (max_cycles is None or cycles < max_cycles):
                 started = time.monotonic()
                 summary = cycle(fenced)
@@ -72,6 +84,15 @@ def run_loop(
     if not quiet:
         print(f"run: stopped after {cycles} cycles", file=out, flush=True)
     return 0
+
+
+def _reconcile(pipeline: Pipeline, out: TextIO) -> None:
+    for system in pipeline.connectors:
+        done = reconcile(pipeline, system)
+        if done is None:
+            continue  # Salesforce: its poll reads no index (sync.reconcile)
+        line = f"reconciled {system.value}: {done.read} read, {done.new} new"
+        print(line + (f"; paused: {done.paused}" if done.paused else ""), file=out, flush=True)
 
 
 def summary_line(summary: Summary) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from leadbridge.connectors.budget import BudgetState
 from leadbridge.connectors.errors import Action, Failure
@@ -124,6 +124,19 @@ class Connector(Protocol):
     def health(self) -> Health: ...
 
 
+@runtime_checkable
+class Reconciles(Protocol):
+    """A connector that can list records by modification date without the index its polls
+    depend on (sync.reconcile). HubSpot can; Salesforce's poll needs no index."""
+
+    def modified_since(
+        self, object: str, since: datetime | None, *, now: datetime
+    ) -> Iterator[Page]:
+        """Records modified at or after `since` (every one when None), page by page; the last
+        page carries the cursor (the next `since`) to save with it."""
+        ...
+
+
 __all__ = [
     "Connector",
     "Cursor",
@@ -131,6 +144,7 @@ __all__ = [
     "Health",
     "ObjectSchema",
     "Page",
+    "Reconciles",
     "Removal",
     "WriteResult",
 ]

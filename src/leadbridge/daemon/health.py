@@ -90,6 +90,12 @@ class Board:
         self._set_paused(f"poll-{system.value}", summary.paused)
         self._budgets()
 
+    def reconciled(self, system: System, new: int, paused: str | None) -> None:
+        """A reconciliation of `system` finished: `new` changes the polls had missed."""
+        self.metrics.reconciled.labels(system=system.value).inc(new)
+        self._set_paused(f"reconcile-{system.value}", paused)
+        self._budgets()
+
     def processed(self, summary: Summary, *, pushed: Mapping[System, int]) -> None:
         """The inbox job finished: read hints (`pushed` by system), decided, wrote."""
         for system, count in pushed.items():

@@ -2,8 +2,8 @@
 
 Leased work runs on `fenced`, the pipeline whose store checks the lease at each
 transaction (daemon.lease.FencedStore). The connectors are not thread-safe, so the
-jobs that drive them (the polls and the inbox job) take turns on one lock; the SLA
-sweep brings its own clients and does not wait for them.
+jobs that drive them (the polls, the reconciliations and the inbox job) take turns on
+one lock; the SLA sweep brings its own clients and does not wait for them.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from leadbridge.daemon.lease import SWEEP, SYNC, FencedStore, LeaseKeeper, Lease
 from leadbridge.daemon.nudge import Nudger
 from leadbridge.model import System
 from leadbridge.sync.pipeline import HINTS_PER_READ, Pipeline, Summary, poll, process, read_hints
+from leadbridge.sync.reconcile import reconcile
 
 # The SLA sweep, given the time: e.g. a closure over alerts.sweep.sweep and its clients. What
 # it returns is only logged; it counts its own alerts (Metrics.alerts_sent).
@@ -67,6 +68,30 @@ class Jobs:
         self.board.polled(system, summary)
         if summary.changes_read:
             log.info("polled", changes=summary.changes_read, seconds=_since(started))
+            self.nudger.nudge()
+
+    def reconcile(self, system: System, every: float) -> None:
+        """Once `every` seconds have passed since the last one: what the polls of `system`
+        missed, into the inbox (sync.reconcile). Asked often, it calls nothing until due."""
+        if not self.leases.holds(SYNC):
+            return
+        started = time.monotonic()
+        with self._work:
+            if self._stopping.is_set():
+                return
+            done = reconcile(self.fenced, system, every=every)
+        if done is None:
+            return
+        self.board.reconciled(system, done.new, done.paused)
+        log.info(
+            "reconciled",
+            system=system.value,
+            read=done.read,
+            new=done.new,
+            echoes=done.echoes,
+            seconds=_since(started),
+        )
+        if done.new:
             self.nudger.nudge()
 
     def inbox(self) -> None:

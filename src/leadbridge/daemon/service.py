@@ -9,6 +9,10 @@ coalesced, with jitter:
   debounces bursts): the records webhooks named are read by id
   (sync.read_hints), then sync.process decides every pending item and sends
   the writes;
+- a reconciliation job per connector that can list past its search index (HubSpot),
+  when its connection file's `reconcile.every` is set: it asks every
+  `reconcile_check` whether that long has passed since the last one, and then
+  reads what the polls missed into the inbox (sync.reconcile);
 - the SLA sweep, every minute, when the daemon was given one.
 
 uvicorn serves the webhook app (leadbridge.webhooks) in a thread: webhooks only
@@ -69,10 +73,11 @@ from leadbridge.daemon.lease import (
 from leadbridge.daemon.nudge import Nudger
 from leadbridge.model import System
 from leadbridge.sync.pipeline import Pipeline
+from leadbridge.sync.reconcile import can_reconcile
 from leadbridge.telemetry.metrics import Metrics
 from leadbridge.webhooks import SalesforceHooks, create_app
 
-__all__ = ["Daemon", "DaemonSettings", "Sweep", "poll_job"]
+__all__ = ["Daemon", "DaemonSettings", "Sweep", "poll_job", "reconcile_job"]
 
 INBOX = "inbox"
 SWEEP_JOB = "sweep"
@@ -84,6 +89,10 @@ def poll_job(system: System) -> str:
     return f"poll-{system.value}"
 
 
+def reconcile_job(system: System) -> str:
+    return f"reconcile-{system.value}"
+
+
 @dataclass(frozen=True)
 class DaemonSettings:
     host: str = "127.0.0.1"
@@ -91,6 +100,10 @@ class DaemonSettings:
     serve_http: bool = True
     poll_every: Mapping[System, float] = field(default_factory=dict)  # seconds, per connector
     inbox_every: float = 2.0
+    # Seconds between reconciliations, per connector that can (none: no job); the job asks
+    # every `reconcile_check` whether one is due, so a restart never postpones it.
+    reconcile_every: Mapping[System, float] = field(default_factory=dict)
+    reconcile_check: float = 3600.0
     sweep_every: float = 60.0
     jitter: float = 0.1  # a job's start moves by up to this share of its interval (5 s at most)
     nudge_delay: float = 0.05  # a burst of webhooks within this long makes one run
@@ -163,6 +176,7 @@ class Daemon:
             for system in self.pipeline.connectors:
                 every = self.settings.poll_every.get(system, 60.0)
                 self._add(poll_job(system), partial(self.jobs.poll, system), every, now, system)
+            self._add_reconciliations(now)
             self._add(INBOX, self.jobs.inbox, self.settings.inbox_every, now)
             if self.sweep is not None:
                 self._add(SWEEP_JOB, self.jobs.sweep, self.settings.sweep_every, now)
@@ -230,6 +244,14 @@ class Daemon:
         self.scheduler.add_job(
             self._job(job_id, body, system), trigger, id=job_id, name=job_id, next_run_time=first
         )
+
+    def _add_reconciliations(self, now: datetime) -> None:
+        check = self.settings.reconcile_check
+        for system, every in self.settings.reconcile_every.items():
+            if every > 0 and can_reconcile(self.pipeline, system):
+                body = partial(self.jobs.reconcile, system, every)
+                first = now + timedelta(seconds=min(check, every))  # the polls go first
+                self._add(reconcile_job(system), body, min(check, every), first, system)
 
     def _job(
         self, job_id: str, body: Callable[[], None], system: System | None

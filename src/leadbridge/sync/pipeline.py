@@ -211,14 +211,14 @@ def poll(
             cursor = uow.cursors.get(system, obj, Cursor.from_json)
         for page in connector.changes(obj, cursor, now=now):
             with transaction() as uow:
-                news = _without_echoes(pipeline, uow, system, obj, page.changes, summary)
+                news = without_echoes(pipeline, uow, system, obj, page.changes, summary)
                 uow.inbox.enqueue(news, page.removals)
                 if page.cursor is not None:
                     uow.cursors.save(system, obj, page.cursor)
             summary.changes_read += len(page.changes) + len(page.removals)
 
 
-def _without_echoes(
+def without_echoes(
     pipeline: Pipeline,
     uow: UnitOfWork,
     system: System,

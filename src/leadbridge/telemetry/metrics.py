@@ -25,6 +25,12 @@ class Metrics:
             ["system"],
             registry=registry,
         )
+        self.reconciled = Counter(
+            "leadbridge_reconciled_changes",
+            "Changes a reconciliation found that the polls had missed (e.g. a lagging search).",
+            ["system"],
+            registry=registry,
+        )
         self.writes = Counter(
             "leadbridge_writes",
             "Records written to a system, by outcome (ok, failed, parked, ...).",
@@ -74,6 +80,7 @@ class Metrics:
         # first scrape instead of appearing only after the first change.
         for system in _SYSTEMS:
             self.changes_read.labels(system=system)
+            self.reconciled.labels(system=system)
 
     def render(self) -> tuple[bytes, str]:
         """The Prometheus text exposition of this registry, and its content type."""

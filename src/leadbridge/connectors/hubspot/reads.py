@@ -1,4 +1,5 @@
-"""Reading contacts: changes since a cursor (search), a backfill (the list), and by id (batch read).
+"""Reading contacts: changes since a cursor (search), a backfill and a reconciliation (the
+list), and by id (batch read).
 
 Incremental reads page through search by keyset, not by `after`: each query
 asks for stamps after the last one read (plus the ids already read at that
@@ -169,6 +170,39 @@ def backfill(
     since = now - look_back
     bound = millis(since - look_back)
     recent: set[tuple[str, str]] = set()
+    for found, last in _list(transport, names):
+        recent.update((c.id, c.stamp) for c in found if c.ms >= bound)
+        changes = tuple(c.change for c in found)
+        removals = tuple(r for c in found for r in c.removals())
+        yield Page(changes, removals, Cursor(since, frozenset(recent)) if last else None)
+
+
+def modified_since(
+    transport: Transport,
+    names: Sequence[str],
+    since: datetime | None,
+    now: datetime,
+    look_back: timedelta,
+) -> Iterator[Page]:
+    """Contacts whose lastmodifieddate is at or after `since` (every one when None), read
+    through the list endpoint: it answers from the records, not from the search index, so
+    a change search has yet to show (or showed too late for the cursor) is here.
+
+    The list cannot filter, so this pages through every live contact, 100 a call, and keeps
+    what is recent enough. Only the last page carries a cursor (ids are no measure of time):
+    `now - look_back`, so a change made while the pages were read is read again next time.
+    """
+    bound = None if since is None else millis(since)
+    for found, last in _list(transport, names):
+        kept = [c for c in found if bound is None or c.ms >= bound]
+        changes = tuple(c.change for c in kept)
+        removals = tuple(r for c in kept for r in c.removals())
+        yield Page(changes, removals, Cursor(now - look_back) if last else None)
+
+
+def _list(transport: Transport, names: Sequence[str]) -> Iterator[tuple[list[Contact], bool]]:
+    """Every live contact through the list endpoint, in id order, a page at a time, each
+    with whether it is the last."""
     after: str | None = None
     while True:
         params: dict[str, Any] = {"limit": LIST_PAGE, "properties": list(names), "archived": False}
@@ -177,15 +211,11 @@ def backfill(
         answer = transport.call("list", partial(transport.basic.get_page, **params))
         body = answer.body or {}
         found = [Contact(raw) for raw in body.get("results") or ()]
-        recent.update((c.id, c.stamp) for c in found if c.ms >= bound)
         after = ((body.get("paging") or {}).get("next") or {}).get("after")
-        changes = tuple(c.change for c in found)
-        removals = tuple(r for c in found for r in c.removals())
-        if after and found:
-            yield Page(changes, removals)
-            continue
-        yield Page(changes, removals, Cursor(since, frozenset(recent)))
-        return
+        last = not (after and found)
+        yield found, last
+        if last:
+            return
 
 
 def fetch(

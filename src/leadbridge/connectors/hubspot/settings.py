@@ -121,6 +121,12 @@ class Retry(_Model):
     cap: Seconds = 30.0
 
 
+class Reconcile(_Model):
+    """How often to read, past search, what changed since the last time (sync.reconcile)."""
+
+    every: Seconds = 24 * 3600.0  # 0: never
+
+
 class Push(_Model):
     enabled: bool = False
     app_secret: OptionalSecret = Field(default=None, validate_default=True)
@@ -160,6 +166,7 @@ class HubSpotSettings(_Model):
     timeout: Seconds = 30.0  # per request; the client sets none of its own
     budget: Budget = Budget()
     retry: Retry = Retry()
+    reconcile: Reconcile = Reconcile()
     push: Push = Push()
 
     @property
