@@ -118,6 +118,7 @@ def _fields(
             hubspot=field.hubspot,
             salesforce={obj: remote for obj, remote in field.salesforce.items()},
             description=field.description,
+            placeholder=field.placeholder,
         )
         for system, obj, remote in fmap.remote():
             where: Loc = ("fields", name, system.value) + (

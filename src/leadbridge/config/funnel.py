@@ -53,6 +53,7 @@ class FieldMap:
     read_maps: Mapping[System, Mapping[str, str]] = field(default_factory=dict)
     write_maps: Mapping[System, Mapping[str, str]] = field(default_factory=dict)
     description: str = ""
+    placeholder: str | None = None  # written to a new Salesforce record for a blank; read as blank
 
     def direction_for(self, owner: Side) -> Direction:
         if owner is Side.SALES and self.sales_owned is not None:

@@ -183,6 +183,9 @@ class FieldSpec(Strict):
     transforms: list[Annotated[TransformSpec, PlainValidator(_transform)]] = Field(
         default_factory=list
     )
+    # What a new Salesforce record gets where it requires a value the lead has none of
+    # (LastName, Company for an email-only form); read back, it means blank.
+    placeholder: str | None = Field(default=None, min_length=1)
 
 
 class FieldsFile(Strict):

@@ -7,6 +7,9 @@ on it. The split follows singer-sdk and the Airbyte CDK: retriable faults
 are retried with back-off, rate limits wait as long as the service asks,
 an expired session is refreshed, a record the service refuses is parked
 with the service's own message, and anything else fails the run loudly.
+A refusal of the record's own values (`Rule.data`: a required field blank, a
+picklist value unknown, a validation rule) names what a person must fix: no
+timer can make it pass, only a change to the values.
 
 Only idempotent calls are ever retried: the connectors create through
 upserts (Salesforce by external id, HubSpot by email), so a retry after a
@@ -56,6 +59,9 @@ class Rule:
     system: System | None = None
     statuses: tuple[int | None, ...] = ()  # None: no HTTP answer
     codes: tuple[str, ...] = ()
+    # PARK only: the record's values were refused, and `why` says what to fix. Sending the
+    # same values again cannot help; the write waits until the lead changes.
+    data: bool = False
 
     def matches(self, failure: Failure) -> bool:
         return (
@@ -67,6 +73,14 @@ class Rule:
 
 _5XX = tuple(range(500, 600))
 SF, HS = System.SALESFORCE, System.HUBSPOT
+
+
+def _data(
+    system: System, *fixes: tuple[str, tuple[str, ...]], statuses: tuple[int | None, ...] = ()
+) -> tuple[Rule, ...]:
+    """PARK rules for refused values: (what a person must fix, the codes that say so)."""
+    return tuple(Rule(Action.PARK, fix, system, statuses, codes, data=True) for fix, codes in fixes)
+
 
 POLICY: tuple[Rule, ...] = (
     Rule(
@@ -95,25 +109,47 @@ POLICY: tuple[Rule, ...] = (
         (),
         ("UNABLE_TO_LOCK_ROW",),
     ),
+    *_data(
+        SF,
+        (
+            "give the fields named a value (in HubSpot, or in Salesforce for a record that exists)",
+            ("REQUIRED_FIELD_MISSING",),
+        ),
+        (
+            "add the value to the Salesforce picklist, or map it to one in mappings/fields.yaml",
+            ("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",),
+        ),
+        (
+            "shorten the value, or add {truncate: N} to its field in mappings/fields.yaml",
+            ("STRING_TOO_LONG", "NUMBER_OUTSIDE_VALID_RANGE"),
+        ),
+        ("correct the email address", ("INVALID_EMAIL_ADDRESS",)),
+        (
+            "change the values so the org's validation rules pass (or change the rule)",
+            (
+                "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                "FIELD_INTEGRITY_EXCEPTION",
+                "FIELD_FILTER_VALIDATION_EXCEPTION",
+                "INVALID_TYPE_ON_FIELD_IN_RECORD",
+            ),
+        ),
+        (
+            "another record has these values: merge the duplicates or correct one",
+            ("DUPLICATE_VALUE", "DUPLICATES_DETECTED"),
+        ),
+    ),
     Rule(
         Action.PARK,
-        "Salesforce refused the record's values",
+        "Salesforce refused the record: gone, converted or not writable",
         SF,
         (),
         (
-            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-            "REQUIRED_FIELD_MISSING",
-            "STRING_TOO_LONG",
-            "INVALID_EMAIL_ADDRESS",
-            "FIELD_CUSTOM_VALIDATION_EXCEPTION",
-            "DUPLICATE_VALUE",
             "CANNOT_UPDATE_CONVERTED_LEAD",
             "ENTITY_IS_DELETED",
             "INVALID_CROSS_REFERENCE_KEY",
             "MALFORMED_ID",
             "NOT_FOUND",
             "INVALID_FIELD_FOR_INSERT_UPDATE",
-            "INVALID_TYPE_ON_FIELD_IN_RECORD",
         ),
     ),
     Rule(
@@ -128,6 +164,15 @@ POLICY: tuple[Rule, ...] = (
         "the write did not take (read back) or cannot be expressed: a person must look",
         codes=("NOT_VERIFIED", "UNSUPPORTED_WRITE"),
     ),
+    *_data(
+        HS,
+        (
+            "correct the property's value, or add it to the property's options in HubSpot "
+            "(or map it to one in mappings/fields.yaml)",
+            ("VALIDATION_ERROR", "INVALID_OPTION"),
+        ),
+        statuses=(400,),
+    ),
     Rule(Action.PARK, "HubSpot refused the record's values", HS, (400, 404, 409)),
     Rule(Action.PARK, "Salesforce refused the record", SF, (400, 404)),
 )
@@ -136,6 +181,13 @@ POLICY: tuple[Rule, ...] = (
 def rule_for(failure: Failure) -> Rule | None:
     """The first rule of POLICY that matches; None means nothing does (then: fail)."""
     return next((rule for rule in POLICY if rule.matches(failure)), None)
+
+
+def refused_values(failure: Failure) -> Rule | None:
+    """The rule when the service refused the record's own values (its `why` says what to fix);
+    None for every other failure, transient or not."""
+    rule = rule_for(failure)
+    return rule if rule is not None and rule.data else None
 
 
 def action_for(failure: Failure) -> Action:

@@ -48,8 +48,9 @@ class Merged:
 
 
 def read(fmap: FieldMap, system: System, raw: Value) -> Value:
-    """A remote value in canonical form: value map first, then transforms. Raises Unreadable."""
-    value = None if raw == "" else raw
+    """A remote value in canonical form: value map first, then transforms. Raises Unreadable.
+    The field's placeholder (what we wrote for a required value nobody gave) reads as blank."""
+    value = None if raw == "" or (fmap.placeholder is not None and raw == fmap.placeholder) else raw
     if fmap.values is not None and isinstance(value, str):
         value = fmap.read_maps[system].get(value, value)
     if fmap.transform is not None:
@@ -218,6 +219,10 @@ def _mapped(
     would leave to that system (Company once sales owns the lead) is seeded from what we
     know, as the other owner would write it. Otherwise a lead created straight into a
     sales stage lacks Company, which Salesforce requires.
+
+    A field with a placeholder is one Salesforce requires: a new record gets the
+    placeholder where the lead has no value (a form that asked only for an email), and
+    an existing one is never blanked.
     """
     owner = stage.owner if stage is not None else Side.MARKETING
     other = Side.SALES if owner is Side.MARKETING else Side.MARKETING
@@ -227,7 +232,13 @@ def _mapped(
         for fmap, hubspot_field, salesforce_fields in funnel.writers[side]:
             remote_field = hubspot_field if obj is None else salesforce_fields.get(obj)
             value = lead.fields.get(fmap.name)
-            if remote_field is None or (value is None and fmap.name not in lead.stamps):
+            if remote_field is None:
+                continue
+            if value is None and fmap.placeholder is not None and system is SALESFORCE:
+                if creating:
+                    values.setdefault(remote_field, fmap.placeholder)
+                continue
+            if value is None and fmap.name not in lead.stamps:
                 continue  # never known anywhere: nothing to say, rather than a blank to write
             ok, remote = write(fmap, system, value)
             if ok:

@@ -16,7 +16,7 @@ from leadbridge.store import codec
 from leadbridge.store._sql import chunks, insert
 from leadbridge.store.tables import journal, parked, write_log
 
-PLANNED, SENT, CONFIRMED = "planned", "sent", "confirmed"
+PLANNED, SENT, CONFIRMED, REFUSED = "planned", "sent", "confirmed", "refused"
 
 
 def write_json(write: RecordWrite) -> dict[str, Any]:
@@ -51,7 +51,7 @@ class JournalEntry:
 class LoggedWrite:
     key: str
     lead_id: str
-    status: str  # planned | sent | confirmed
+    status: str  # planned | sent | confirmed | refused
     attempts: int
     write: RecordWrite  # with the created record's id once confirmed
 
@@ -130,6 +130,9 @@ class WriteLog:
     the results). After a crash, a write still planned or sent is in
     `unfinished()`: the sync sends it again (writes are idempotent: updates
     of fixed values, creates by upsert) or reads the record back to confirm it.
+    A write the service refused for its values is `refused`: finished, never sent
+    again. The next decision for its lead plans its record's values afresh (they
+    never landed, so they are still a difference) as a new write.
     """
 
     def __init__(self, connection: sa.Connection, clock: Callable[[], datetime]) -> None:
@@ -177,6 +180,14 @@ class WriteLog:
             values["record_id"] = record_id
         self._connection.execute(write_log.update().where(write_log.c.key == key).values(values))
 
+    def refuse(self, key: str) -> None:
+        """The service refused the write's values: sending them again cannot help."""
+        self._connection.execute(
+            write_log.update()
+            .where(write_log.c.key == key, write_log.c.status != CONFIRMED)
+            .values(status=REFUSED, updated_at=codec.iso(self._clock()))
+        )
+
     def get(self, key: str) -> LoggedWrite | None:
         statement = sa.select(write_log).where(write_log.c.key == key)
         row = self._connection.execute(statement).mappings().one_or_none()
@@ -207,7 +218,8 @@ class Parked:
         retry_at: datetime | None = None,
         lead_id: str | None = None,
     ) -> ParkedRecord:
-        """Park a record, or count one more failed attempt of a parked one (latest reason)."""
+        """Park a record, or count one more failed attempt of a parked one (latest reason).
+        `retry_at` None: nothing is tried again on a timer; the record waits for a person."""
         key = {"system": system.value, "object": obj, "record_id": record_id}
         stamp = codec.iso(now)
         statement = insert(self._connection, parked).values(

@@ -3,8 +3,17 @@
 Writes are marked sent (committed) before each system's batch leaves, and
 settled after it in one transaction: confirmed with the record's id, its
 snapshot remembered (so the next plan and the echo check see our values), a
-created record linked to its lead, a refused one parked with its reason and a
-back-off. A write whose record is parked waits until its retry is due.
+created record linked to its lead, a failed one parked with its reason.
+
+How a failed write is tried again depends on why it failed. A transient fault
+(no answer, 429, 5xx, a row lock) gets a back-off: the write stays unfinished,
+and while its record's retry is not due, no write to that record goes out. A
+refusal of the record's values (a required field blank, a picklist value
+unknown, a validation rule: `errors.refused_values`) can never pass as it is,
+so the write is marked refused and its record parked with no retry time, with
+what a person must fix. Nothing sends it again; the next decision for its
+lead (the values fixed, or anything else changed) plans the record afresh,
+and that new write goes out at once.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from leadbridge.connectors.base import Connector, WriteResult
+from leadbridge.connectors.errors import Action, refused_values
 from leadbridge.connectors.salesforce.writes import ApplyPaused
 from leadbridge.core import planner
 from leadbridge.core.identity import AMBIGUOUS_MATCH
@@ -86,12 +96,13 @@ def flush(
             continue
         with store.transaction() as uow:
             uow.writes.sent(logged.key for logged in batch)
+        outgoing = [logged.write for logged in batch]
         try:
-            results = connector.apply([logged.write for logged in batch])
+            results = connector.apply(outgoing)
         except ApplyPaused as paused:
-            _settle(store, batch, paused.results, now, sent)
+            _settle(store, _pairs(batch, outgoing, paused.results), now, sent)
             raise
-        _settle(store, batch, results, now, sent)
+        _settle(store, _pairs(batch, outgoing, results), now, sent)
         sent.calls[system] = sent.calls.get(system, 0) + -(-len(batch) // BATCH[system])
     return sent
 
@@ -117,40 +128,69 @@ def _whole(batch: Sequence[LoggedWrite], size: int) -> list[LoggedWrite]:
     return chosen
 
 
+def _pairs(
+    batch: Sequence[LoggedWrite], outgoing: Sequence[RecordWrite], results: Sequence[WriteResult]
+) -> list[tuple[LoggedWrite, WriteResult]]:
+    """Each result with the logged write it answers. A paused apply answers only the writes
+    it settled, not necessarily the first ones: those are found by the write sent."""
+    if len(results) == len(batch):
+        return list(zip(batch, results, strict=True))
+    free = list(range(len(batch)))
+    pairs = []
+    for result in results:
+        index = next((i for i in free if outgoing[i] == result.write), None)
+        if index is not None:
+            free.remove(index)
+            pairs.append((batch[index], result))
+    return pairs
+
+
 def _settle(
     store: Store,
-    batch: Sequence[LoggedWrite],
-    results: Sequence[WriteResult],
+    pairs: Sequence[tuple[LoggedWrite, WriteResult]],
     now: datetime,
     sent: Sent,
 ) -> None:
     with store.transaction() as uow:
-        for logged, result in zip(batch, results, strict=False):
+        for logged, result in pairs:
             write = logged.write
             if result.ok and result.id is not None:
-                _landed(uow, logged, result.id)
+                _landed(uow, logged, result.write, result.id)
                 sent.written[write.system] = sent.written.get(write.system, 0) + 1
                 continue
             reason = str(result.failure) if result.failure is not None else "no id answered"
-            record = parked_key(write, logged.lead_id)
-            attempts = logged.attempts + 1
+            fix = _fix(result)
+            if fix is not None:
+                # No timer can make these values pass: the next decision writes the record anew.
+                uow.writes.refuse(logged.key)
+                reason = f"{reason}. To fix: {fix}; it is written again when the lead changes"
             uow.parked.park(
                 write.system,
                 write.object,
-                record,
+                parked_key(write, logged.lead_id),
                 reason,
                 now=now,
-                retry_at=now + backoff(attempts),
+                retry_at=None if fix is not None else now + backoff(logged.attempts + 1),
                 lead_id=logged.lead_id,
             )
             sent.refused[write.system] = sent.refused.get(write.system, 0) + 1
 
 
-def _landed(uow: UnitOfWork, logged: LoggedWrite, record: str) -> None:
+def _fix(result: WriteResult) -> str | None:
+    """What a person must fix when the service refused the write's values; None otherwise."""
+    if result.failure is None or result.action is not Action.PARK:
+        return None
+    rule = refused_values(result.failure)
+    return rule.why if rule is not None else None
+
+
+def _landed(uow: UnitOfWork, logged: LoggedWrite, written: RecordWrite, record: str) -> None:
+    """`written`: the write as sent (a create's placeholders filled in), which the record now
+    shows."""
     write = logged.write
     uow.writes.confirm(logged.key, record)
     shown = uow.snapshots.get(write.system, write.object, record) or {}
-    known = planner.remember({(write.system, write.object, record): shown}, write, record)
+    known = planner.remember({(write.system, write.object, record): shown}, written, record)
     uow.snapshots.put_all(known, origin="write")
     uow.parked.unpark(write.system, write.object, parked_key(write, logged.lead_id))
     if write.id is None:
