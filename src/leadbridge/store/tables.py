@@ -141,7 +141,8 @@ write_log = sa.Table(
     sa.Column("record_id", RECORD, nullable=True),  # None until an upsert created it
     sa.Column("upsert_key", JSON, nullable=True),
     sa.Column("steps", JSON, nullable=False),  # enough to send it again after a crash
-    sa.Column("status", sa.String(10), nullable=False),  # planned | sent | confirmed
+    # planned | sent | confirmed | refused (its values were refused: it waits for a person)
+    sa.Column("status", sa.String(10), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("created_at", STAMP, nullable=False),
     sa.Column("updated_at", STAMP, nullable=False),
