@@ -30,8 +30,8 @@ class StoreReceiver:
         self._nudge = nudge
 
     def accept(self, hints: Sequence[Hint]) -> None:
-        with self._store.transaction() as uow:
-            uow.hints.add(hints)
+        # run, not transaction: a deadlock with another delivery is retried, not a 503.
+        self._store.run(lambda uow: uow.hints.add(hints))
 
     def nudge(self) -> None:
         self._nudge()

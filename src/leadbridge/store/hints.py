@@ -15,8 +15,11 @@ import sqlalchemy as sa
 
 from leadbridge.model import Hint, System
 from leadbridge.store import codec
-from leadbridge.store._sql import insert
+from leadbridge.store._sql import chunks, insert
 from leadbridge.store.tables import hints
+
+# The unique key; rows are written in its order (see `add`).
+KEY = ("system", "object", "record_id")
 
 
 class Hints:
@@ -25,26 +28,29 @@ class Hints:
         self._clock = clock
 
     def add(self, pushed: Sequence[Hint]) -> None:
-        rows = {(h.system.value, h.object, h.id): codec.iso(h.received_at) for h in pushed}
-        if not rows:
-            return
-        statement = insert(self._connection, hints)
-        # The latest push wins: `clear` keeps a row pushed again after it was taken.
-        statement = statement.on_conflict_do_update(
-            index_elements=["system", "object", "record_id"],
-            set_={"received_at": sa.func.max(statement.excluded.received_at, hints.c.received_at)}
-            if self._connection.dialect.name == "sqlite"
-            else {
-                "received_at": sa.func.greatest(statement.excluded.received_at, hints.c.received_at)
-            },
-        )
-        self._connection.execute(
-            statement,
-            [
-                {"system": s, "object": o, "record_id": r, "received_at": at}
-                for (s, o, r), at in rows.items()
-            ],
-        )
+        """Store each record's latest push: one INSERT .. ON CONFLICT per few hundred records.
+
+        Rows go in key order: two webhooks naming the same records in different orders
+        would otherwise each lock a row the other one waits for, and PostgreSQL would
+        fail one of them with a deadlock after a second's wait.
+        """
+        latest: dict[tuple[str, str, str], str] = {}
+        for hint in pushed:
+            key, at = (hint.system.value, hint.object, hint.id), codec.iso(hint.received_at)
+            latest[key] = max(at, latest.get(key, at))
+        rows = [
+            {"system": s, "object": o, "record_id": r, "received_at": at}
+            for (s, o, r), at in sorted(latest.items())
+        ]
+        newest = sa.func.max if self._connection.dialect.name == "sqlite" else sa.func.greatest
+        for part in chunks(rows):
+            statement = insert(self._connection, hints).values(list(part))
+            # The latest push wins: `clear` keeps a row pushed again after it was taken.
+            statement = statement.on_conflict_do_update(
+                index_elements=list(KEY),
+                set_={"received_at": newest(statement.excluded.received_at, hints.c.received_at)},
+            )
+            self._connection.execute(statement)
 
     def take(self, limit: int) -> list[Hint]:
         """The oldest pushes first; they stay until `clear`ed."""
@@ -55,16 +61,21 @@ class Hints:
         ]
 
     def clear(self, taken: Sequence[Hint]) -> None:
-        """Forget what was read, unless it was pushed again since it was taken."""
-        for hint in taken:
-            self._connection.execute(
-                sa.delete(hints).where(
-                    hints.c.system == hint.system.value,
-                    hints.c.object == hint.object,
-                    hints.c.record_id == hint.id,
-                    hints.c.received_at <= codec.iso(hint.received_at),
-                )
-            )
+        """Forget what was read, unless it was pushed again since it was taken: a push only
+        ever moves a row's stamp on, so a row still at the stamp taken was not.
+
+        On PostgreSQL a row that a webhook is pushing right now is locked by it, i.e. it is
+        being pushed again: it is skipped, not waited for, and read once more later. The
+        sync thus never waits on a webhook, so the two cannot deadlock in any order.
+        """
+        stamped = (hints.c.system, hints.c.object, hints.c.record_id, hints.c.received_at)
+        read = sorted({(h.system.value, h.object, h.id, codec.iso(h.received_at)) for h in taken})
+        for part in chunks(read):
+            unchanged = sa.tuple_(*stamped).in_(part)
+            if self._connection.dialect.name == "postgresql":
+                free = sa.select(*stamped[:3]).where(unchanged).with_for_update(skip_locked=True)
+                unchanged = sa.tuple_(*stamped[:3]).in_(free)
+            self._connection.execute(sa.delete(hints).where(unchanged))
 
     def count(self) -> int:
         return int(

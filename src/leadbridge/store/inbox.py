@@ -25,6 +25,8 @@ from leadbridge.store._sql import chunks, insert
 from leadbridge.store.tables import inbox, links
 
 PENDING, DONE, PARKED = "pending", "done", "parked"
+# uq_inbox_item: one item per change (or removal) of a record at one stamp.
+ITEM_KEY = ("system", "object", "record_id", "modified_at", "kind")
 CHANGE, REMOVAL = "change", "removal"
 
 
@@ -107,14 +109,21 @@ class Inbox:
         for row in rows.values():
             row["lead_key"] = keys[(row["system"], row["object"], row["record_id"])]
             row["enqueued_at"] = now
-        statement = (
-            insert(self._connection, inbox)
-            .on_conflict_do_nothing(
-                index_elements=["system", "object", "record_id", "modified_at", "kind"]
+        new = 0
+        # In one order of the unique key, whoever calls: a poll and a read of hints storing
+        # the same changes in different orders would otherwise deadlock on PostgreSQL.
+        # Kind first keeps a batch's changes ahead of its removals in id order, which is
+        # how `claim` breaks a tie between items of one lead with one stamp.
+        ordered = [rows[identity] for identity in sorted(rows, key=_lock_order)]
+        for part in chunks(ordered, 200):
+            statement = (
+                insert(self._connection, inbox)
+                .values(list(part))
+                .on_conflict_do_nothing(index_elements=list(ITEM_KEY))
+                .returning(inbox.c.id)
             )
-            .returning(inbox.c.id)
-        )
-        return len(self._connection.execute(statement, list(rows.values())).all())
+            new += len(self._connection.execute(statement).all())
+        return new
 
     def claim(self, limit: int) -> list[InboxItem]:
         """The oldest pending item of up to `limit` leads, oldest first.
@@ -285,10 +294,14 @@ class Inbox:
     def _finish(self, ids: Iterable[int], status: str, reason: str | None) -> None:
         now = codec.iso(self._clock())
         for part in chunks(sorted(set(ids))):
+            chosen: sa.ColumnElement[bool] = inbox.c.id.in_(part)
+            if self._connection.dialect.name == "postgresql":
+                # An UPDATE locks rows in whatever order its plan scans them; a locking
+                # SELECT .. ORDER BY locks them in id order, as every other writer does.
+                ordered = sa.select(inbox.c.id).where(chosen).order_by(inbox.c.id)
+                chosen = inbox.c.id.in_(ordered.with_for_update())
             self._connection.execute(
-                inbox.update()
-                .where(inbox.c.id.in_(part))
-                .values(status=status, reason=reason, done_at=now)
+                inbox.update().where(chosen).values(status=status, reason=reason, done_at=now)
             )
 
     def _lead_keys(
@@ -328,6 +341,12 @@ def _row(kind: str, system: System, obj: str, record: str, at: datetime) -> dict
 
 def _identity(row: dict[str, Any]) -> tuple[str, str, str, str, str]:
     return (row["system"], row["object"], row["record_id"], row["modified_at"], row["kind"])
+
+
+def _lock_order(identity: tuple[str, str, str, str, str]) -> tuple[str, ...]:
+    """The unique key, kind first (see `enqueue`)."""
+    system, obj, record, modified_at, kind = identity
+    return (kind, system, obj, record, modified_at)
 
 
 def _item(row: sa.RowMapping) -> InboxItem:

@@ -10,14 +10,20 @@ holds the unit of work holds the transaction.
     with store.transaction() as uow:
         uow.inbox.enqueue(page.changes, page.removals)
         uow.cursors.save(System.HUBSPOT, "contact", page.cursor)
+
+Work that PostgreSQL may fail with a deadlock while other writers run (a webhook's hints)
+goes through `store.run(fn)` instead, which runs `fn` again on a fresh transaction.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import TypeVar
 
 import sqlalchemy as sa
 
@@ -29,9 +35,13 @@ from leadbridge.store.leases import Leases
 from leadbridge.store.links import Links
 from leadbridge.store.migrate import current_revision
 from leadbridge.store.records import Journal, Parked, WriteLog
+from leadbridge.store.retry import ATTEMPTS, backoff, is_retryable
 from leadbridge.store.state import Cursors, Leads, Snapshots
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 def _utc_now() -> datetime:
@@ -78,6 +88,33 @@ class Store:
         """Commit when the block ends, roll back everything if it raises."""
         with self.engine.begin() as connection:
             yield UnitOfWork(connection, self.clock)
+
+    def run(
+        self,
+        work: Callable[[UnitOfWork], T],
+        *,
+        attempts: int = ATTEMPTS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> T:
+        """`work` in one transaction, committed; after a deadlock or serialisation failure
+        (see retry.py) it is run again whole on a fresh transaction, up to `attempts` times.
+
+        A function, not a `with` block, because a block cannot be run twice. Only for work
+        whose every effect is in this transaction: anything it sends or changes outside
+        the database would happen once per attempt.
+        """
+        attempt = 1
+        while True:
+            try:
+                with self.transaction() as uow:
+                    return work(uow)
+            except sa.exc.DBAPIError as error:
+                if attempt >= attempts or not is_retryable(error):
+                    raise
+                # The database already rolled the transaction back: nothing of it is stored.
+                log.info("transaction retried after %s", type(error.orig).__name__)
+            sleep(backoff(attempt))
+            attempt += 1
 
     @contextmanager
     def reading(self) -> Iterator[UnitOfWork]:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 
 from leadbridge.config import Funnel
 from leadbridge.connectors.base import Connector, Cursor
@@ -40,6 +41,7 @@ from leadbridge.core.identity import (
 from leadbridge.model import (
     Change,
     Decision,
+    Hint,
     Lead,
     Removal,
     System,
@@ -178,13 +180,19 @@ def read_hints(pipeline: Pipeline, summary: Summary, *, limit: int = HINTS_PER_R
             page = connector.fetch(obj, ids)
             changes.extend(page.changes)
             removals.extend(page.removals)
-        with pipeline.store.transaction() as uow:
-            uow.inbox.enqueue(changes, removals)
-            uow.hints.clear(taken)
+        # Only the database is touched here, so a deadlock victim can simply run again.
+        pipeline.store.run(partial(_enqueue_read, changes, removals, taken))
         summary.changes_read += len(changes) + len(removals)
         done += len(taken)
         if len(taken) < limit:
             return done
+
+
+def _enqueue_read(
+    changes: Sequence[Change], removals: Sequence[Removal], taken: Sequence[Hint], uow: UnitOfWork
+) -> None:
+    uow.inbox.enqueue(changes, removals)
+    uow.hints.clear(taken)
 
 
 def objects_to_poll(funnel: Funnel) -> list[tuple[System, str]]:
