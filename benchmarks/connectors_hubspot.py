@@ -27,6 +27,7 @@ import multiprocessing
 import random
 import resource
 import secrets
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,6 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from leadbridge.connectors.hubspot.settings import Budget
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests
+from tests.connectors.hubspot.support import settings_for
 
 # A fresh private-app token per run, shared with the child that serves the portal.
 TOKEN = f"pat-na1-{secrets.token_hex(16)}"
@@ -154,16 +158,9 @@ def _writes(ids: list[str], count: int) -> list[Any]:
 
 def _connector(info: dict[str, Any], now: Callable[[], datetime], **settings: Any) -> Any:
     from leadbridge.connectors.hubspot.connector import HubSpotConnector
-    from leadbridge.connectors.hubspot.settings import HubSpotSettings
 
-    data = {
-        "base_url": info["url"],
-        "token": TOKEN,
-        "ca_bundle": info["ca_bundle"],
-        "properties": PROPERTIES,
-        **settings,
-    }
-    return HubSpotConnector(HubSpotSettings.model_validate(data), clock=now)
+    fields = {"token": TOKEN, "properties": PROPERTIES, **settings}
+    return HubSpotConnector(settings_for(info["url"], info["ca_bundle"], **fields), clock=now)
 
 
 class _portal:

@@ -22,8 +22,6 @@ import argparse
 import json
 import math
 import resource
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,10 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from leadbridge.connectors.salesforce.connector import SalesforceConnector
-from leadbridge.connectors.salesforce.settings import load_salesforce_settings
 from leadbridge.model import RecordWrite, System
+from leadbridge.sync.runtime import sandbox_env
 
-SHIPPED = Path(__file__).resolve().parents[1] / "connectors" / "salesforce.yaml"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests
+from tests.connectors.salesforce.support import shipped_settings
+from tests.harness import start_sandbox, stop_process
+
 PAGE, COLLECTION = 2000, 200
 WRITES_PER_APPLY = 10_000  # what one writer cycle might hand over
 
@@ -46,29 +47,16 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=10_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tls_dir:
-        command = [sys.executable, "-m", "leadbridge.cli", "sandbox", "--leads", "0"]
-        sandbox = subprocess.Popen(
-            [*command, "--tls-dir", tls_dir], stdout=subprocess.PIPE, text=True
-        )
+        sandbox, info = start_sandbox(Path(tls_dir), leads=0, limits=True)
         try:
-            assert sandbox.stdout is not None
-            figures = run(json.loads(sandbox.stdout.readline()), args.leads, args.updates)
+            figures = run(info, args.leads, args.updates)
         finally:
-            sandbox.send_signal(signal.SIGTERM)
-            sandbox.wait(30)
+            stop_process(sandbox, timeout=30)
     print(json.dumps(figures))
 
 
 def run(info: dict[str, Any], leads: int, updates: int) -> dict[str, Any]:
-    org = info["salesforce"]
-    env = {
-        "SALESFORCE_URL": org["url"],
-        "SALESFORCE_CLIENT_ID": org["client_id"],
-        "SALESFORCE_CLIENT_SECRET": org["client_secret"],
-        "SALESFORCE_ORG_ID": org["org_id"],
-        "SALESFORCE_CA_BUNDLE": info["ca_bundle"],
-    }
-    settings = load_salesforce_settings(SHIPPED, env)
+    settings = shipped_settings(sandbox_env(info))
     failed = 0
     with SalesforceConnector(settings) as salesforce:
         key = settings.external_id_field

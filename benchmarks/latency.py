@@ -29,31 +29,31 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import secrets
-import selectors
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from leadbridge.sync.runtime import sandbox_env
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.harness
+from tests.harness import (
+    OUTBOUND_TOKEN,
+    ROOT,
+    Daemon,
+    daemon_env,
+    free_port,
+    push_connectors,
+    start_sandbox,
+    stop_process,
+    wait_until,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-LEADBRIDGE = [sys.executable, "-m", "leadbridge.cli"]
 KINDS = ("form", "rep", "reform", "accept")
-# The shared secret the Outbound Message URL carries (connectors/salesforce.yaml push.token).
-OUTBOUND_TOKEN = secrets.token_urlsafe(16)
 TARGET_P95 = 2.0
 SETTLE = 60.0  # after the last change, how long writes may take to land before they count missing
 
@@ -76,7 +76,9 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    sandbox, info = start_sandbox(work, args)
+    sandbox, info = start_sandbox(
+        work / "tls", leads=args.leads, seed=args.seed, limits=not args.no_limits, timeout=120
+    )
     daemon: Daemon | None = None
     try:
         world = World(info)
@@ -87,17 +89,14 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             url = f"{base}/webhooks/salesforce?token={OUTBOUND_TOKEN}"
             body = {"sobject": sobject, "url": url, "fields": ["Email"]}
             world.post("salesforce", "/_sandbox/outbound", body)
-        env = {
-            **os.environ,
-            **sandbox_env(info),
-            "REQUESTS_CA_BUNDLE": info["ca_bundle"],
-            "HUBSPOT_APP_SECRET": info["hubspot"]["app_secret"],
-            "SALESFORCE_OUTBOUND_TOKEN": OUTBOUND_TOKEN,
-            "LEADBRIDGE_PUBLIC_URL": f"{base}/webhooks/hubspot",
-            "LEADBRIDGE_HTTP_HOST": "127.0.0.1",
-            "LEADBRIDGE_HTTP_PORT": str(port),
-            "LEADBRIDGE_DATABASE_URL": args.database or f"sqlite:///{work / 'state.db'}",
-        }
+        env = daemon_env(
+            info,
+            HUBSPOT_APP_SECRET=info["hubspot"]["app_secret"],
+            LEADBRIDGE_PUBLIC_URL=f"{base}/webhooks/hubspot",
+            LEADBRIDGE_HTTP_HOST="127.0.0.1",
+            LEADBRIDGE_HTTP_PORT=str(port),
+            LEADBRIDGE_DATABASE_URL=args.database or f"sqlite:///{work / 'state.db'}",
+        )
         connectors = push_connectors(work / "connectors")
         argv = ["--connectors", str(connectors), "--mappings", str(ROOT / "mappings")]
         started = time.monotonic()
@@ -121,9 +120,9 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     finally:
         daemon_calls: dict[str, Any] = {}
         if daemon is not None:
-            daemon.stop()
+            daemon.stop(timeout=15)
             daemon_calls = daemon.last("api calls") or {}
-        stop(sandbox)
+        stop_process(sandbox, timeout=15)
     spent = {}
     for system, after in calls_after.items():
         before = calls_before[system]
@@ -407,128 +406,12 @@ def stamp(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def push_connectors(target: Path) -> Path:
-    """The shipped connection files with HubSpot webhooks and Outbound Messages on."""
-    target.mkdir(parents=True)
-    for name, old, new in (
-        ("hubspot.yaml", "  enabled: ${HUBSPOT_WEBHOOKS:-false}", "  enabled: true"),
-        (
-            "salesforce.yaml",
-            "  outbound_messages: ${SALESFORCE_OUTBOUND_MESSAGES:-false}",
-            "  outbound_messages: true",
-        ),
-    ):
-        text = (ROOT / "connectors" / name).read_text()
-        if text.count(old) != 1:
-            raise SystemExit(f"connectors/{name} no longer holds {old.strip()!r} once")
-        (target / name).write_text(text.replace(old, new))
-    return target
-
-
-class Daemon:
-    """`leadbridge run` in a subprocess; its JSON log lines kept as they come."""
-
-    def __init__(self, argv: list[str], env: Mapping[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [*LEADBRIDGE, "run", *argv],
-            env=dict(env),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        self.events: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                event = {"event": line.rstrip()}
-            with self._lock:
-                self.events.append(event)
-
-    def wait_for(
-        self, name: str, timeout: float, where: Callable[[dict[str, Any]], bool] = lambda e: True
-    ) -> dict[str, Any]:
-        def found() -> dict[str, Any] | None:
-            if self.process.poll() is not None:
-                raise SystemExit(f"the daemon exited with {self.process.returncode}")
-            with self._lock:
-                return next((e for e in self.events if e.get("event") == name and where(e)), None)
-
-        event: dict[str, Any] = wait_until(found, timeout, f"the daemon's {name!r}")
-        return event
-
-    def last(self, name: str) -> dict[str, Any] | None:
-        with self._lock:
-            return next((e for e in reversed(self.events) if e.get("event") == name), None)
-
-    def stop(self) -> None:
-        stop(self.process)
-        self._reader.join(5)
-
-
-def start_sandbox(
-    work: Path, args: argparse.Namespace
-) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    command = [*LEADBRIDGE, "sandbox", "--leads", str(args.leads), "--seed", str(args.seed)]
-    command += ["--tls-dir", str(work / "tls"), *(["--no-limits"] if args.no_limits else [])]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
-    assert process.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(120):
-            process.kill()
-            raise SystemExit("the sandbox printed nothing in 120 s")
-    info: dict[str, Any] = json.loads(process.stdout.readline())
-    return process, info
-
-
 def inbox_depth(base: str) -> float:
     text = requests.get(f"{base}/metrics", timeout=10).text
     for line in text.splitlines():
         if line.startswith("leadbridge_inbox_depth "):
             return float(line.split()[1])
     return -1.0
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise SystemExit(f"not within {timeout:.0f} s: {what}")
-        time.sleep(0.2)
-
-
-def stop(process: subprocess.Popen[Any]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def log(message: str) -> None:

@@ -21,11 +21,13 @@ import argparse
 import json
 import multiprocessing
 import os
-import signal
-import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.harness
+from tests.harness import start_sandbox, stop_process
 
 CONTACTS = 1000
 BATCH = 100
@@ -39,11 +41,8 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.monotonic()
-    command = [sys.executable, "-m", "leadbridge.cli", "sandbox", "--leads", str(CONTACTS)]
-    sandbox = subprocess.Popen([*command, "--no-limits"], stdout=subprocess.PIPE, text=True)
+    sandbox, info = start_sandbox(leads=CONTACTS)
     try:
-        assert sandbox.stdout is not None
-        info = json.loads(sandbox.stdout.readline())
         start_seconds = time.monotonic() - started
         ids = _contact_ids(info)
         figures: dict[str, Any] = {"sandbox_start_seconds": round(start_seconds, 2)}
@@ -55,8 +54,7 @@ def main() -> None:
                 figures[f"{mode}_batch_reads_per_second"] = round(requests / args.seconds, 1)
                 figures[f"{mode}_errors"] = sum(failed for _, failed in results)
     finally:
-        sandbox.send_signal(signal.SIGTERM)
-        sandbox.wait(10)
+        stop_process(sandbox)
     figures.update(
         contacts_per_read=BATCH,
         clients=args.clients,

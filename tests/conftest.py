@@ -1,16 +1,51 @@
-"""Fixtures every test may use."""
+"""Fixtures every test may use: the shipped funnel, the sandbox's CA, the two databases."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import structlog
 
+from leadbridge.config import Funnel, load_funnel
 from leadbridge.sandbox.tls import TLSFiles, make_test_ca
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def funnel() -> Funnel:
+    """The shipped funnel (mappings/), loaded once."""
+    return load_funnel(MAPPINGS)
+
+
+def shipped(name: str) -> str:
+    return (MAPPINGS / f"{name}.yaml").read_text(encoding="utf-8")
+
+
+Edit = Callable[..., Path]
+
+
+@pytest.fixture
+def edited(tmp_path: Path) -> Edit:
+    """A copy of the shipped mappings with each (file, old, new) replacement applied."""
+
+    def edit(*changes: tuple[str, str, str]) -> Path:
+        texts = {name: shipped(name) for name in ("stages", "fields", "handoff")}
+        for file, old, new in changes:
+            assert texts[file].count(old) == 1, f"{old!r} must occur once in {file}.yaml"
+            texts[file] = texts[file].replace(old, new)
+        for name, text in texts.items():
+            (tmp_path / f"{name}.yaml").write_text(text, encoding="utf-8")
+        return tmp_path
+
+    return edit
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +61,14 @@ def _trust_sandbox_ca(tls_files: TLSFiles, monkeypatch: pytest.MonkeyPatch) -> N
     # requests (simple-salesforce) would then reject the sandbox's certificate.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_files.ca_bundle))
     monkeypatch.setenv("CURL_CA_BUNDLE", str(tls_files.ca_bundle))
+
+
+@pytest.fixture(autouse=True)
+def _structlog_defaults() -> Iterator[None]:
+    # leadbridge.cli.main points structlog at the sys.stderr of the moment: under capsys a
+    # stream closed once that test ends, which any later test that logs would write to.
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="session")

@@ -12,11 +12,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import selectors
 import shlex
 import shutil
 import signal
-import socket
 import sqlite3
 import string
 import subprocess
@@ -26,12 +24,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
 from leadbridge.sync.runtime import sandbox_env
+from tests.harness import free_port, launch_sandbox, read_info, stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 DOCKERFILE = REPO / "Dockerfile"
@@ -294,35 +292,6 @@ def test_the_install_steps_make_a_working_leadbridge(image: tuple[Stage, Built])
         assert connection.execute("SELECT version_num FROM alembic_version").fetchone()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def read_json_line(process: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
-    assert process.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        assert selector.select(timeout), f"the sandbox printed nothing in {timeout} s"
-    line = process.stdout.readline()
-    assert line, f"the sandbox exited with {process.wait()} before serving"
-    info: dict[str, Any] = json.loads(line)
-    return info
-
-
-def stop(process: subprocess.Popen[Any]) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
-
-
 def is_ready(url: str) -> bool:
     try:
         return requests.get(url, timeout=3).status_code == 200
@@ -344,16 +313,13 @@ def test_the_entrypoint_serves_healthz_and_stops_cleanly_on_sigterm(
 ) -> None:
     stage, built = image
     bin_dir = built.path("/opt/leadbridge/bin")
-    sandbox = subprocess.Popen(
-        [str(bin_dir / "leadbridge"), "sandbox", "--leads", "20", "--tls-dir", str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+    sandbox = launch_sandbox(
+        tmp_path, leads=20, limits=True, leadbridge=[str(bin_dir / "leadbridge")]
     )
     daemon: subprocess.Popen[bytes] | None = None
     log = tmp_path / "daemon.log"
     try:
-        info = read_json_line(sandbox, timeout=60)
+        info = read_info(sandbox, timeout=60)
         # A container's environment: the image's ENV, the secrets given to `docker run`,
         # and a free port instead of 8080; nothing inherited from this machine but PATH.
         env = {
@@ -404,5 +370,5 @@ def test_the_entrypoint_serves_healthz_and_stops_cleanly_on_sigterm(
         assert time.monotonic() - started < 10
     finally:
         if daemon is not None:
-            stop(daemon)
-        stop(sandbox)
+            stop_process(daemon)
+        stop_process(sandbox)

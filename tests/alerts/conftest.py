@@ -1,4 +1,5 @@
-"""Alert fixtures: the shipped funnel, leads in a migrated store, and a simulated Slack.
+"""Alert fixtures: leads in a migrated store and a simulated Slack (the shipped funnel is
+tests/conftest.py's `funnel`).
 
 The store fixtures (`empty_url`, `url`) come from tests/store: every store test here
 runs on SQLite and on PostgreSQL, each PostgreSQL test in a schema of its own.
@@ -9,14 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from leadbridge.alerts.settings import SlackSettings
 from leadbridge.alerts.slack import Slack
-from leadbridge.config import Funnel, load_funnel
 from leadbridge.model import Cause, Identity, Lead, System, Transition
 from leadbridge.sandbox.clock import SimClock
 from leadbridge.sandbox.server import RunningServer, serve
@@ -26,17 +25,11 @@ from tests.store.conftest import empty_url, url
 
 __all__ = ["empty_url", "url"]
 
-MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Story 6: Sam becomes MQL on a Monday
 DAY = timedelta(days=1)
 ALERTS_CHANNEL = "#revops-alerts"
 ESCALATION_CHANNEL = "#sales-leads-escalations"
 MENTION = "<!subteam^S0SALESLEADS>"
-
-
-@pytest.fixture(scope="session")
-def funnel() -> Funnel:
-    return load_funnel(MAPPINGS)
 
 
 def lead(

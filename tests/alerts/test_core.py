@@ -20,7 +20,8 @@ from leadbridge.alerts.due import (
     stuck,
 )
 from leadbridge.config import Funnel, funnel_from_texts
-from tests.alerts.conftest import DAY, MAPPINGS, MONDAY, lead
+from tests.alerts.conftest import DAY, MONDAY, lead
+from tests.conftest import MAPPINGS
 
 HOUR = timedelta(hours=1)
 

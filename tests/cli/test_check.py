@@ -6,8 +6,7 @@ import io
 import re
 
 from leadbridge.cli.check import run_check
-
-from .conftest import MAPPINGS, Edit
+from tests.conftest import MAPPINGS, Edit
 
 PROBLEM_LINE = re.compile(
     r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<field>[^:]+): (?P<says>.+)$"

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +11,8 @@ import requests
 from hubspot import HubSpot
 from simple_salesforce import Salesforce
 from slack_sdk.webhook import WebhookClient
+
+from tests.harness import start_sandbox, stop_process
 
 EXPECTED_KEYS = {
     "hubspot": {"url", "token", "app_secret"},
@@ -27,18 +25,9 @@ def test_sandbox_command_serves_all_three_and_stops_on_sigterm(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "leadbridge.cli", "sandbox", "--leads", "1000", "--seed", "3"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    process, info = start_sandbox(leads=1000, seed=3, limits=True)
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
         elapsed = time.monotonic() - started
-        info = json.loads(line)
         assert elapsed < 5.0, f"the JSON line took {elapsed:.1f} s"
         assert {key: set(info[key]) for key in EXPECTED_KEYS} == EXPECTED_KEYS
         assert Path(info["ca_bundle"]).is_file()
@@ -77,6 +66,4 @@ def test_sandbox_command_serves_all_three_and_stops_on_sigterm(
         process.send_signal(signal.SIGTERM)
         assert process.wait(10) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        stop_process(process)

@@ -9,8 +9,7 @@ import pytest
 
 from leadbridge.config import ConfigError, Funnel, Problem, funnel_from_texts, load_funnel
 from leadbridge.model import Side, System
-
-from .conftest import Edit, shipped
+from tests.conftest import Edit, shipped
 
 
 class Broken(NamedTuple):

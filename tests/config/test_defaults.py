@@ -16,7 +16,7 @@ import pytest
 import leadbridge
 from leadbridge.config.defaults import shipped
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NAMES = ("connectors", "mappings")
 EXPECTED = {
     "connectors": {"hubspot.yaml", "salesforce.yaml"},

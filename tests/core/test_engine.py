@@ -10,8 +10,7 @@ import pytest
 from leadbridge.config import ConfigError, Funnel, funnel_from_texts
 from leadbridge.core.engine import decide
 from leadbridge.model import Change, Lead, System, Value
-
-from .conftest import T0, shipped
+from tests.conftest import T0, shipped
 
 HS, SF = System.HUBSPOT, System.SALESFORCE
 FIT = {"industry": "LOGISTICS_AND_SUPPLY_CHAIN", "employees": 500.0}

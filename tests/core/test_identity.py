@@ -23,8 +23,7 @@ from leadbridge.core.identity import (
     resolve,
 )
 from leadbridge.model import Change, Identity, System, Value
-
-from .conftest import T0
+from tests.conftest import T0
 
 HS, SF = System.HUBSPOT, System.SALESFORCE
 LINKED, NEW, AMBIGUOUS = Verdict.LINKED, Verdict.NEW, Verdict.AMBIGUOUS

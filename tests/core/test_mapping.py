@@ -11,8 +11,7 @@ from leadbridge.config import Funnel, funnel_from_texts
 from leadbridge.config.transforms import Unreadable, compile_transforms, parse_transform
 from leadbridge.core import mapping
 from leadbridge.model import Change, Identity, Lead, Stamp, System, Value
-
-from .conftest import T0, shipped
+from tests.conftest import T0, shipped
 
 HS, SF = System.HUBSPOT, System.SALESFORCE
 
@@ -202,8 +201,29 @@ def test_a_marketing_stage_lead_is_not_sent_to_salesforce(funnel: Funnel) -> Non
 
 def test_the_mql_handoff_creates_the_salesforce_lead(funnel: Funnel) -> None:
     desired = mapping.project(lead("mql", email="a@b.co", source="paid_social"), funnel)
-    assert desired[SF]["Lead"] == {"Email": "a@b.co", "LeadSource": "Web", "Status": "Open"}
+    # No name or company known (an email-only form): Salesforce's required fields get the
+    # shipped placeholder, and HubSpot never does.
+    assert desired[SF]["Lead"] == {
+        "Email": "a@b.co",
+        "LeadSource": "Web",
+        "Status": "Open",
+        "LastName": "[not provided]",
+        "Company": "[not provided]",
+    }
     assert desired[HS]["contact"]["hs_lead_status"] == "NEW"
+    assert "[not provided]" not in desired[HS]["contact"].values()
+
+
+def test_a_placeholder_reads_as_blank_and_never_blanks_an_existing_record(
+    funnel: Funnel,
+) -> None:
+    last_name = funnel.fields["last_name"]
+    assert mapping.read(last_name, SF, "[not provided]") is None
+    assert mapping.read(last_name, HS, "[not provided]") is None
+    assert mapping.read(last_name, SF, "Lund") == "Lund"
+    existing = Lead("lb-3", "mql", T0, identity=Identity("1", "00Q3"), fields={"email": "a@b.co"})
+    assert "LastName" not in desired_lead(existing, funnel)
+    assert "Company" not in desired_lead(existing, funnel)
 
 
 def test_a_lead_created_straight_into_a_sales_stage_carries_what_sales_will_own(

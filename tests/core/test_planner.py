@@ -33,8 +33,7 @@ from leadbridge.model import (
     Value,
     WritePlan,
 )
-
-from .conftest import T0
+from tests.conftest import T0
 
 HS, SF = System.HUBSPOT, System.SALESFORCE
 PROPERTIES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -9,8 +9,7 @@ from leadbridge.config import Funnel
 from leadbridge.core import mapping
 from leadbridge.core.engine import decide, new_lead
 from leadbridge.model import Change, Decision, Identity, System, Value
-
-from .conftest import T0
+from tests.conftest import T0
 
 HS, SF = System.HUBSPOT, System.SALESFORCE
 

@@ -18,7 +18,7 @@ from leadbridge.model import Change, RecordWrite, System
 from leadbridge.sandbox.world import Sandbox
 from leadbridge.sync.pipeline import Pipeline
 from leadbridge.sync.runtime import Runtime, build, sandbox_env
-from tests.daemon.support import ROOT
+from tests.harness import ROOT
 
 HS, SF = System.HUBSPOT, System.SALESFORCE
 # Short leases and ticks, so takeovers and shutdowns happen in a test's seconds.

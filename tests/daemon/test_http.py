@@ -24,7 +24,7 @@ from leadbridge.sync.pipeline import Summary
 from leadbridge.telemetry.logs import redactor
 from leadbridge.telemetry.metrics import Metrics
 from tests.daemon.conftest import FAST, Rig
-from tests.daemon.support import wait_until
+from tests.harness import wait_until
 
 UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
 

@@ -26,7 +26,7 @@ from leadbridge.model import Hint, System
 from leadbridge.store import Store
 from leadbridge.store.migrate import upgrade
 from tests.daemon.conftest import FAST, Rig
-from tests.daemon.support import wait_until
+from tests.harness import wait_until
 from tests.schemas import fresh_schema
 from tests.store.conftest import T0
 

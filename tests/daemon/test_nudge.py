@@ -9,7 +9,7 @@ from dataclasses import replace
 from leadbridge.daemon.nudge import Nudger
 from leadbridge.daemon.service import Daemon
 from tests.daemon.conftest import FAST, Rig
-from tests.daemon.support import wait_until
+from tests.harness import wait_until
 
 
 class Wakes:

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from defusedxml.ElementTree import fromstring
 
 from leadbridge.daemon.lease import TTL
-from tests.daemon.support import (
+from tests.harness import (
     LEADBRIDGE,
     ROOT,
     Daemon,

@@ -13,7 +13,7 @@ import pytest
 from leadbridge.daemon.lease import SYNC
 from leadbridge.daemon.service import Daemon
 from tests.daemon.conftest import FAST, Rig
-from tests.daemon.support import (
+from tests.harness import (
     ROOT,
     daemon_env,
     get_json,
@@ -21,7 +21,7 @@ from tests.daemon.support import (
     stop_process,
     wait_until,
 )
-from tests.daemon.support import Daemon as DaemonProcess
+from tests.harness import Daemon as DaemonProcess
 
 LIMIT = 10.0  # what `docker stop` waits before SIGKILL
 

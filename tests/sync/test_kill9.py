@@ -13,14 +13,11 @@ Run with `pytest -s` to see the kills and the per-phase timings.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
-import selectors
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -32,8 +29,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from leadbridge.sync.runtime import sandbox_env
-from tests.sync.conftest import ROOT
+from tests.harness import LEADBRIDGE, ROOT, daemon_env, launch_sandbox, read_info, stop_process
 
 LEADS = 5000
 SEED = 17
@@ -100,54 +96,9 @@ class Phases:
         return time.monotonic() - self.started
 
 
-def start_sandbox(tls_dir: Path) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "leadbridge.cli", "sandbox"]
-    command += ["--leads", str(LEADS), "--seed", str(SEED), "--no-limits"]
-    command += ["--tls-dir", str(tls_dir)]
-    return subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
-
-
-def sandbox_info(process: subprocess.Popen[str], timeout: float = 120.0) -> dict[str, Any]:
-    """The one JSON line the sandbox prints once it serves."""
-    assert process.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            raise AssertionError(f"the sandbox printed nothing in {timeout} s")
-    line = process.stdout.readline()
-    assert line, f"the sandbox exited with {process.wait()} before serving"
-    info: dict[str, Any] = json.loads(line)
-    return info
-
-
-def stop(process: subprocess.Popen[Any]) -> None:
-    if process.poll() is not None:
-        return
-    try:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
-def child_env(info: Mapping[str, Any]) -> dict[str, str]:
-    # REQUESTS_CA_BUNDLE too: requests lets it override a session's verify, so every client
-    # in the child must agree on the sandbox's throwaway CA.
-    return {**os.environ, **sandbox_env(info), "REQUESTS_CA_BUNDLE": info["ca_bundle"]}
-
-
 def sync_command(database: str) -> list[str]:
     return [
-        sys.executable,
-        "-m",
-        "leadbridge.cli",
+        *LEADBRIDGE,
         "sync",
         "--once",
         "--mappings",
@@ -306,28 +257,31 @@ def test_sigkilled_at_random_instants_it_ends_as_a_fault_free_run_ends(tmp_path:
     sandboxes: list[subprocess.Popen[str]] = []
     try:
         with phases.phase(f"start two sandboxes of {LEADS} leads"):
-            sandboxes = [start_sandbox(tmp_path / f"tls-{n}") for n in ("reference", "crashy")]
-            reference, crashy = (sandbox_info(p) for p in sandboxes)
+            sandboxes = [
+                launch_sandbox(tmp_path / f"tls-{n}", leads=LEADS, seed=SEED)
+                for n in ("reference", "crashy")
+            ]
+            reference, crashy = (read_info(p, timeout=120) for p in sandboxes)
 
         with phases.phase("reference: sync to the end"):
-            first = sync_to_end(reference_db, child_env(reference))
+            first = sync_to_end(reference_db, daemon_env(reference))
         print(f"[kill9] reference first run: {first.strip()}")
         with phases.phase("reference: once more"):
-            again = sync_to_end(reference_db, child_env(reference))
+            again = sync_to_end(reference_db, daemon_env(reference))
         print(f"[kill9] reference second run: {again.strip()}")
         assert written(again) == (0, 0, 0, 0), again
 
         rng = random.Random(SEED)
         with phases.phase("crashy: start, SIGKILL, restart"):
-            kills, early = crash_repeatedly(crashy_db, child_env(crashy), logs, rng)
+            kills, early = crash_repeatedly(crashy_db, daemon_env(crashy), logs, rng)
         print(f"[kill9] kills landed on a live process: {kills} ({early} before any run ended)")
         print(f"[kill9] committed by the killed runs: {progress(crashy_db)}")
         assert kills >= KILLS, f"only {kills} kills landed in {ATTEMPTS} attempts"
         with phases.phase("crashy: sync to the end"):
-            last = sync_to_end(crashy_db, child_env(crashy))
+            last = sync_to_end(crashy_db, daemon_env(crashy))
         print(f"[kill9] crashy run to the end: {last.strip()}")
         with phases.phase("crashy: once more"):
-            again = sync_to_end(crashy_db, child_env(crashy))
+            again = sync_to_end(crashy_db, daemon_env(crashy))
         print(f"[kill9] crashy second run: {again.strip()}")
         assert written(again) == (0, 0, 0, 0), again
 
@@ -336,7 +290,7 @@ def test_sigkilled_at_random_instants_it_ends_as_a_fault_free_run_ends(tmp_path:
             want_journal, got_journal = journal(reference_db), journal(crashy_db)
     finally:
         for process in sandboxes:
-            stop(process)
+            stop_process(process)
     print(f"[kill9] total: {phases.total():.1f} s")
 
     want_ours, got_ours = duplicates(want["leads"]), duplicates(got["leads"])

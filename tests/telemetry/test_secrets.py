@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from leadbridge.sandbox.hubspot.signing import signed_headers
 from leadbridge.telemetry.logs import REDACTED
-from tests.daemon.support import (
+from tests.harness import (
     OUTBOUND_TOKEN,
     ROOT,
     Daemon,

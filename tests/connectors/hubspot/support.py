@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
 from leadbridge.connectors.hubspot.connector import HubSpotConnector
 from leadbridge.connectors.hubspot.settings import HubSpotSettings
 from leadbridge.sandbox.clock import SimClock
@@ -20,6 +18,13 @@ from leadbridge.sandbox.tls import TLSFiles
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
 SECRET = "c0ffee00-1111-2222-3333-444455556666"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def settings_for(url: str, ca_bundle: str, /, **fields: Any) -> HubSpotSettings:
+    """Settings for a connector pointed at a served portal: HubSpotSettings' defaults but for
+    `fields` (benchmarks/connectors_hubspot.py uses it too)."""
+    data = {"base_url": url, "token": TOKEN, "ca_bundle": ca_bundle, **fields}
+    return HubSpotSettings.model_validate(data)
 
 
 class HeldClock(SimClock):
@@ -64,9 +69,6 @@ class Portal:
     def settings(self, **overrides: Any) -> HubSpotSettings:
         """Fast retries and no pacing, unless a test is about them."""
         data: dict[str, Any] = {
-            "base_url": self.url,
-            "token": TOKEN,
-            "ca_bundle": self.ca_bundle,
             "properties": ["firstname", "lastname", "lifecyclestage", "hs_lead_status"],
             "retry": {"attempts": 12, "base": 0.005, "cap": 0.05},
             "budget": {
@@ -81,7 +83,7 @@ class Portal:
                 data[key] = {**data[key], **value}
             else:
                 data[key] = value
-        return HubSpotSettings.model_validate(data)
+        return settings_for(self.url, self.ca_bundle, **data)
 
     def connector(self, **overrides: Any) -> HubSpotConnector:
         return HubSpotConnector(self.settings(**overrides), clock=self.clock.now)
@@ -106,12 +108,6 @@ def running_portal(tls_files: TLSFiles, **options: Any) -> Iterator[Portal]:
     finally:
         server.stop()
         sim.close()
-
-
-@pytest.fixture
-def portal(tls_files: TLSFiles) -> Iterator[Portal]:
-    with running_portal(tls_files) as served:
-        yield served
 
 
 def people(portal: Portal, count: int, prefix: str = "p", **properties: Any) -> list[str]:

@@ -13,9 +13,8 @@ from leadbridge.connectors.hubspot.connector import HubSpotConnector
 from leadbridge.model import RecordWrite, System
 from leadbridge.sandbox.faults import Fault
 from leadbridge.sandbox.tls import TLSFiles
-from tests.connectors import hubspot_support as hs
+from tests.connectors.hubspot import support as hs
 
-portal = hs.portal
 Portal = hs.Portal
 
 

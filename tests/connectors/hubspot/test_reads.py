@@ -9,9 +9,8 @@ import pytest
 from leadbridge.connectors.base import Cursor, Page
 from leadbridge.connectors.hubspot.connector import HubSpotConnector
 from leadbridge.sandbox.tls import TLSFiles
-from tests.connectors import hubspot_support as hs
+from tests.connectors.hubspot import support as hs
 
-portal = hs.portal
 Portal = hs.Portal
 LOOK_BACK = timedelta(seconds=30)
 

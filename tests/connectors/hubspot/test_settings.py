@@ -9,7 +9,7 @@ import pytest
 from leadbridge.config.problems import ConfigError
 from leadbridge.connectors.hubspot.settings import load_hubspot_settings
 
-SHIPPED = Path(__file__).parents[2] / "connectors" / "hubspot.yaml"
+SHIPPED = Path(__file__).parents[3] / "connectors" / "hubspot.yaml"
 ENV = {"HUBSPOT_TOKEN": "pat-na1-secret"}
 
 

@@ -7,9 +7,8 @@ from datetime import UTC, date, datetime
 from leadbridge.connectors.errors import Action
 from leadbridge.connectors.hubspot.writes import remote_value
 from leadbridge.model import RecordWrite, System, Values
-from tests.connectors import hubspot_support as hs
+from tests.connectors.hubspot import support as hs
 
-portal = hs.portal
 Portal = hs.Portal
 HS = System.HUBSPOT
 

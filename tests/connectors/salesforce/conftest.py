@@ -8,7 +8,7 @@ import pytest
 
 from leadbridge.connectors.salesforce.connector import SalesforceConnector
 from leadbridge.sandbox.tls import TLSFiles
-from tests.connectors.salesforce_support import connector_for
+from tests.connectors.salesforce.support import connector_for
 from tests.sandbox.salesforce_fixtures import RunningOrg, running_org
 
 

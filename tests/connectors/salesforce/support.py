@@ -16,7 +16,7 @@ from leadbridge.model import Change, RecordWrite, System
 from leadbridge.sandbox.tls import TLSFiles
 from tests.sandbox.salesforce_fixtures import CLIENT_ID, CLIENT_SECRET, RunningOrg
 
-SHIPPED = Path(__file__).resolve().parents[2] / "connectors" / "salesforce.yaml"
+SHIPPED = Path(__file__).resolve().parents[3] / "connectors" / "salesforce.yaml"
 # The production policy with its waits scaled down to milliseconds, so a test with faults stays
 # quick. The sandbox's REQUEST_LIMIT bursts last a number of requests, not seconds: eight
 # attempts span about two minutes at production waits, a few milliseconds here, so a burst
@@ -35,10 +35,15 @@ def env_for(org: RunningOrg, tls: TLSFiles, **extra: str) -> dict[str, str]:
     }
 
 
+def shipped_settings(env: Mapping[str, str], **changes: Any) -> SalesforceSettings:
+    """The shipped connectors/salesforce.yaml, loaded against `env`, with `changes` applied
+    (benchmarks/connectors_salesforce.py uses it too)."""
+    return load_salesforce_settings(SHIPPED, env).model_copy(update=changes)
+
+
 def settings_for(org: RunningOrg, tls: TLSFiles, **changes: Any) -> SalesforceSettings:
     """The shipped connectors/salesforce.yaml, loaded against this org, with `changes` applied."""
-    settings = load_salesforce_settings(SHIPPED, env_for(org, tls))
-    return settings.model_copy(update=changes)
+    return shipped_settings(env_for(org, tls), **changes)
 
 
 def connector_for(

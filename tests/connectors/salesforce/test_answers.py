@@ -12,7 +12,7 @@ import responses
 from leadbridge.connectors.errors import Action, RemoteError
 from leadbridge.connectors.salesforce.connector import LoginRefused, SalesforceConnector
 from leadbridge.connectors.salesforce.settings import SalesforceSettings
-from tests.connectors.salesforce_support import FAST, lead_create, lead_update
+from tests.connectors.salesforce.support import FAST, lead_create, lead_update
 
 LOGIN = "https://login.example.com"
 INSTANCE = "https://acme.my.salesforce.com"

@@ -14,7 +14,7 @@ from leadbridge.connectors.salesforce.connector import ApplyPaused
 from leadbridge.connectors.salesforce.settings import Budget
 from leadbridge.sandbox.faults import Fault, FaultSpec
 from leadbridge.sandbox.tls import TLSFiles
-from tests.connectors.salesforce_support import (
+from tests.connectors.salesforce.support import (
     by_external_id,
     connector_for,
     drain,

@@ -14,7 +14,7 @@ from leadbridge.connectors.base import Cursor
 from leadbridge.connectors.salesforce.connector import LoginRefused, SalesforceConnector
 from leadbridge.connectors.salesforce.settings import Auth
 from leadbridge.sandbox.tls import TLSFiles
-from tests.connectors.salesforce_support import connector_for, drain, ids, settings_for
+from tests.connectors.salesforce.support import connector_for, drain, ids, settings_for
 from tests.sandbox.salesforce_fixtures import (
     CLIENT_ID,
     CLIENT_SECRET,

@@ -9,7 +9,7 @@ import pytest
 
 from leadbridge.config.problems import ConfigError
 from leadbridge.connectors.salesforce.settings import load_salesforce_settings
-from tests.connectors.salesforce_support import SHIPPED
+from tests.connectors.salesforce.support import SHIPPED
 
 ENV = {
     "SALESFORCE_URL": "https://login.salesforce.com",

@@ -21,7 +21,7 @@ from leadbridge.connectors.salesforce.soql import (
     soql_datetime,
 )
 from leadbridge.sandbox.tls import TLSFiles
-from tests.connectors.salesforce_support import connector_for, ids
+from tests.connectors.salesforce.support import connector_for, ids
 from tests.sandbox.salesforce_fixtures import RunningOrg, running_org
 
 

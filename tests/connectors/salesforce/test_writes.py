@@ -10,7 +10,7 @@ from leadbridge.connectors.errors import Action
 from leadbridge.connectors.salesforce.connector import SalesforceConnector
 from leadbridge.model import RecordWrite, System
 from leadbridge.sandbox.faults import Fault
-from tests.connectors.salesforce_support import (
+from tests.connectors.salesforce.support import (
     by_external_id,
     lead_create,
     lead_update,
