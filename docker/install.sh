@@ -43,7 +43,7 @@ venv)
 app)
     mkdir -p "$to/state"
     for name in connectors mappings; do
-        shipped=$("$from/bin/python" -c "from leadbridge.defaults import shipped; print(shipped('$name'))")
+        shipped=$("$from/bin/python" -c "from leadbridge.config.defaults import shipped; print(shipped('$name'))")
         rm -rf "${to:?}/$name"
         cp -R "$shipped" "$to/$name"
     done

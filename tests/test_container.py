@@ -354,12 +354,13 @@ def test_the_entrypoint_serves_healthz_and_stops_cleanly_on_sigterm(
             )
             time.sleep(0.5)
 
-        assert built.path("/app/state/leadbridge.db").is_file(), "not the image's database"
         # Ready, too: the connection files, mappings and secrets the environment named work.
+        # (Healthy comes first: /healthz answers while start-up still waits for its systems.)
         readyz = f"http://127.0.0.1:{env['LEADBRIDGE_HTTP_PORT']}/readyz"
         while not is_ready(readyz):
             assert time.monotonic() < deadline, f"never ready:\n{log.read_text()}"
             time.sleep(0.5)
+        assert built.path("/app/state/leadbridge.db").is_file(), "not the image's database"
         daemon.send_signal(signal.Signals[stage.one("STOPSIGNAL")])
         started = time.monotonic()
         try:

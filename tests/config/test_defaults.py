@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -22,8 +24,10 @@ EXPECTED = {
     "connectors": {"hubspot.yaml", "salesforce.yaml"},
     "mappings": {"stages.yaml", "fields.yaml", "handoff.yaml"},
 }
-# Print what `shipped` finds, from an interpreter that sees only the wheel: -S keeps this
-# checkout's editable install (a site-packages hook) out of the way.
+# Print what `shipped` finds, from an interpreter that sees the wheel first: -S keeps this
+# checkout's editable install (a .pth hook in site-packages) out of the way, and
+# site-packages comes after the wheel on the path only for what leadbridge imports
+# (pydantic and friends), with no .pth processed.
 PROBE = """
 import hashlib, json
 from leadbridge.config.defaults import shipped
@@ -105,7 +109,7 @@ def test_the_wheel_holds_every_module_of_the_source_tree(wheel: Path) -> None:
 def probe(python_path: Path) -> dict[str, dict[str, object]]:
     found = subprocess.run(
         [sys.executable, "-S", "-c", PROBE],
-        env={"PYTHONPATH": str(python_path)},
+        env={"PYTHONPATH": os.pathsep.join((str(python_path), sysconfig.get_paths()["purelib"]))},
         capture_output=True,
         text=True,
         check=True,

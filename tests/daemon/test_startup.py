@@ -77,9 +77,9 @@ def test_a_hubspot_429_burst_at_start_up_costs_a_wait_not_the_process(tmp_path: 
         assert ready
         assert daemon.process.poll() is None
     finally:
-        if daemon is not None:
-            assert daemon.stop() == 0
+        stopped = daemon.stop() if daemon is not None else 0
         stop_process(sandbox)
+    assert stopped == 0
 
 
 class _Forwarder:
@@ -158,6 +158,6 @@ def test_a_database_not_up_yet_is_waited_for(
         daemon.wait_for("synced", 120, lambda e: e.get("leads", 0) > 0)
         assert daemon.process.poll() is None
     finally:
-        if daemon is not None:
-            assert daemon.stop() == 0
+        stopped = daemon.stop() if daemon is not None else 0
         stop_process(sandbox)
+    assert stopped == 0
