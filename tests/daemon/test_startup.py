@@ -4,9 +4,6 @@ and /readyz says why."""
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +14,7 @@ import sqlalchemy as sa
 from tests.harness import (
     ROOT,
     Daemon,
+    Forwarder,
     daemon_env,
     free_port,
     start_sandbox,
@@ -82,54 +80,11 @@ def test_a_hubspot_429_burst_at_start_up_costs_a_wait_not_the_process(tmp_path: 
     assert stopped == 0
 
 
-class _Forwarder:
-    """A TCP port that forwards to PostgreSQL only once `open()` is called: a database
-    that comes up late, without stopping the machine's PostgreSQL."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.port = free_port()
-        self._listener: socket.socket | None = None
-        self._stop = threading.Event()
-
-    def open(self) -> None:
-        listener = socket.create_server(("127.0.0.1", self.port))
-        listener.settimeout(0.2)
-        self._listener = listener
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._listener is not None:
-            self._listener.close()
-
-    def _accept(self) -> None:
-        assert self._listener is not None
-        while not self._stop.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
-
-
-def _pipe(source: socket.socket, sink: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        while data := source.recv(65536):
-            sink.sendall(data)
-    with contextlib.suppress(OSError):
-        sink.shutdown(socket.SHUT_WR)
-
-
 @pytest.fixture
-def late_schema(postgres_url: str) -> Iterator[tuple[str, _Forwarder]]:
+def late_schema(postgres_url: str) -> Iterator[tuple[str, Forwarder]]:
     """A fresh schema, reached through a port where PostgreSQL is not up yet."""
     real = sa.make_url(postgres_url)
-    forwarder = _Forwarder((real.host or "127.0.0.1", real.port or 5432))
+    forwarder = Forwarder((real.host or "127.0.0.1", real.port or 5432))
     with fresh_schema(postgres_url) as scoped:
         late = sa.make_url(scoped).set(port=forwarder.port)
         try:
@@ -140,7 +95,7 @@ def late_schema(postgres_url: str) -> Iterator[tuple[str, _Forwarder]]:
 
 @pytest.mark.postgres
 def test_a_database_not_up_yet_is_waited_for(
-    tmp_path: Path, late_schema: tuple[str, _Forwarder]
+    tmp_path: Path, late_schema: tuple[str, Forwarder]
 ) -> None:
     url, forwarder = late_schema
     sandbox, info = start_sandbox(tmp_path / "tls", leads=5)
