@@ -34,6 +34,12 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
         metavar="SECONDS",
         help="HubSpot search indexing delay (real portals: up to ~30 s)",
     )
+    sandbox.add_argument(
+        "--unprepared",
+        action="store_true",
+        help="play a customer before setup: a HubSpot app with contact scopes only, and an org "
+        "without leadbridge's custom fields and Lead Status values",
+    )
     sandbox.set_defaults(run=run)
 
 
@@ -55,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         tls_dir=args.tls_dir,
         search_lag_seconds=args.search_lag,
         clock=clock,
+        prepared=not args.unprepared,
     )
     sandbox.populate(args.leads)
     clock.advance(max((datetime.now(UTC) - clock.now()).total_seconds(), 0.0))

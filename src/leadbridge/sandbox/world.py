@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -10,8 +11,10 @@ from typing import Any
 
 from leadbridge.sandbox.clock import SimClock
 from leadbridge.sandbox.hubspot import HubSpotSim
+from leadbridge.sandbox.hubspot.apps import CONTACTS_READ, CONTACTS_WRITE
 from leadbridge.sandbox.hubspot.limits import tier_limits
 from leadbridge.sandbox.salesforce import SalesforceSim
+from leadbridge.sandbox.salesforce.orgschema import UNPREPARED, Unprepared
 from leadbridge.sandbox.seed import Population, populate
 from leadbridge.sandbox.server import RunningServer, serve
 from leadbridge.sandbox.slack import SlackSim
@@ -19,6 +22,8 @@ from leadbridge.sandbox.tls import TLSFiles, make_test_ca
 
 ALERT_CHANNEL = "#revops-alerts"
 PROFESSIONAL = tier_limits("professional")
+# `prepared=False`: a private app made with the contact scopes only (no property schemas).
+UNPREPARED_SCOPES = (CONTACTS_READ, CONTACTS_WRITE)
 
 
 @dataclass(frozen=True)
@@ -60,13 +65,44 @@ class Sandbox:
         search_lag_seconds: float = 0.0,
         tls_dir: Path | None = None,
         clock: SimClock | None = None,
+        prepared: bool = True,
+        hubspot_scopes: Iterable[str] | None = None,
+        hubspot_missing_options: Mapping[str, Iterable[str]] | None = None,
+        missing_fields: Iterable[str] | None = None,
+        missing_statuses: Iterable[str] | None = None,
+        read_only_fields: Iterable[str] | None = None,
+        plain_external_ids: Iterable[str] | None = None,
     ) -> None:
+        """The default is the prepared world. `prepared=False` plays a customer before setup:
+        the HubSpot private app has the contact scopes only, and the org lacks leadbridge's
+        custom fields (Lead.Leadbridge_Id__c, Lead.HubSpot_Contact_Id__c,
+        Lead.Recycle_Reason__c, Opportunity.Loss_Reason__c) and the Lead Status values
+        Nurture, Recycled and Disqualified. Each finer option, when given, replaces what
+        `prepared` implies for it:
+        - `hubspot_scopes`: the private app's scopes (see sandbox.hubspot.apps.SCOPES);
+        - `hubspot_missing_options`: {"hs_lead_status": ["BAD_TIMING"]}, options removed;
+        - `missing_fields`: custom fields the org lacks, "Lead.Loss_Reason__c" or a bare name;
+        - `missing_statuses`: Lead Status values the org lacks;
+        - `read_only_fields`: fields the run-as user may read but not write (field security);
+        - `plain_external_ids`: external id fields held as plain text (not External ID,
+          not unique), e.g. ["Lead.Leadbridge_Id__c"].
+        Fix the org afterwards with `sandbox.salesforce.deploy(...)` or POST
+        /_sandbox/setup/deploy, and the app's scopes with POST /_sandbox/private-apps."""
         rng = random.Random(seed)
         self.seed = seed
         self.credentials = creds = Credentials.draw(rng)
         self.clock = clock or SimClock()
         self._tls_dir = tls_dir
         self.tls: TLSFiles | None = None
+        base = Unprepared() if prepared else UNPREPARED
+        unprepared = Unprepared(
+            missing_fields=_chosen(missing_fields, base.missing_fields),
+            missing_statuses=_chosen(missing_statuses, base.missing_statuses),
+            read_only_fields=_chosen(read_only_fields, base.read_only_fields),
+            plain_external_ids=_chosen(plain_external_ids, base.plain_external_ids),
+        )
+        if hubspot_scopes is None and not prepared:
+            hubspot_scopes = UNPREPARED_SCOPES
         self.hubspot = HubSpotSim(
             self.clock,
             token=creds.hubspot_token,
@@ -77,6 +113,8 @@ class Sandbox:
             daily_limit=PROFESSIONAL["daily_limit"] if limits else None,
             search_per_second=5 if limits else None,
             search_lag_seconds=search_lag_seconds,
+            scopes=hubspot_scopes,
+            missing_options=hubspot_missing_options,
         )
         self.salesforce = SalesforceSim(
             self.clock,
@@ -87,6 +125,7 @@ class Sandbox:
             org_id=creds.salesforce_org_id,
             seed=seed,
             daily_api_limit=100_000 if limits else None,
+            unprepared=unprepared if unprepared != Unprepared() else None,
         )
         self.slack = SlackSim(self.clock, seed=seed, per_second=1 if limits else None)
         self.slack_path = self.slack.add_webhook(ALERT_CHANNEL)
@@ -148,3 +187,7 @@ class Sandbox:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _chosen(given: Iterable[str] | None, implied: tuple[str, ...]) -> tuple[str, ...]:
+    return implied if given is None else tuple(given)

@@ -16,7 +16,10 @@ CONTACTS_READ = "crm.objects.contacts.read"
 CONTACTS_WRITE = "crm.objects.contacts.write"
 SCHEMAS_READ = "crm.schemas.contacts.read"
 SCHEMAS_WRITE = "crm.schemas.contacts.write"
-SCOPES = frozenset({CONTACTS_READ, CONTACTS_WRITE, SCHEMAS_READ, SCHEMAS_WRITE})
+CUSTOM_SCHEMAS_READ = "crm.schemas.custom.read"  # GET /crm/v3/schemas (custom objects)
+SCOPES = frozenset(
+    {CONTACTS_READ, CONTACTS_WRITE, SCHEMAS_READ, SCHEMAS_WRITE, CUSTOM_SCHEMAS_READ}
+)
 MISSING_SCOPES_MESSAGE = (
     "This app hasn't been granted all required scopes to make this call. "
     "Read more about required scopes here: https://developers.hubspot.com/scopes."
@@ -27,15 +30,30 @@ class Apps:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._granted: dict[bytes, frozenset[str]] = {}
+        self._app_ids: dict[bytes, int] = {}
 
-    def add(self, token: str, scopes: Iterable[str] | None = None) -> None:
-        """Installs an app; `scopes=None` grants every scope the sandbox knows."""
+    def add(self, token: str, scopes: Iterable[str] | None = None, *, app_id: int = 0) -> None:
+        """Installs an app, or changes an installed app's scopes (its token stays, as when an
+        admin edits a private app's scopes); `scopes=None` grants every scope the sandbox knows."""
         granted = SCOPES if scopes is None else frozenset(scopes)
         unknown = granted - SCOPES
         if unknown:
             raise ValueError(f"unknown scopes {sorted(unknown)}; expected some of {sorted(SCOPES)}")
+        key = f"Bearer {token}".encode()
         with self._lock:
-            self._granted[f"Bearer {token}".encode()] = granted
+            self._granted[key] = granted
+            self._app_ids.setdefault(key, app_id)
+
+    def installed(self, token: str) -> tuple[int, frozenset[str]] | None:
+        """(app id, scopes) of the app behind a bare token, or None for one nobody issued."""
+        key = f"Bearer {token}".encode()
+        with self._lock:
+            apps = [(k, v, self._app_ids.get(k, 0)) for k, v in self._granted.items()]
+        found = None
+        for expected, scopes, app_id in apps:
+            if hmac.compare_digest(key, expected):
+                found = (app_id, scopes)
+        return found
 
     def scopes_for(self, authorization: str) -> frozenset[str] | None:
         """The scopes behind an Authorization header, or None for a token nobody issued."""
@@ -50,6 +68,7 @@ class Apps:
 
 
 def missing_scopes_body(scope: str, correlation_id: str) -> dict[str, Any]:
+    """HubSpot's 403: the required scopes ride in errors[].context.requiredGranularScopes."""
     return {
         "status": "error",
         "message": MISSING_SCOPES_MESSAGE,

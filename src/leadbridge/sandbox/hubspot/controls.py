@@ -33,7 +33,20 @@ def _endpoint(action: Action) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-def sandbox_routes(marketer: Marketer, hub: WebhookHub) -> list[Route]:
+def sandbox_routes(
+    marketer: Marketer, hub: WebhookHub, install: Callable[[str, list[str] | None], None]
+) -> list[Route]:
+    def private_app(body: dict[str, Any]) -> dict[str, Any]:
+        """Body: {"token", "scopes"?: [...]}: installs a private app, or changes an installed
+        one's scopes (the admin's edit in Settings; the token stays)."""
+        token, scopes = body.get("token"), body.get("scopes")
+        if not isinstance(token, str) or not token:
+            raise ValueError("token is required")
+        if scopes is not None and not isinstance(scopes, list):
+            raise ValueError("scopes must be a list")
+        install(token, scopes)
+        return {"token": token, "scopes": sorted(scopes) if scopes is not None else None}
+
     def new_contact(body: dict[str, Any]) -> dict[str, Any]:
         """Body: {"email", "firstname", ..., "source"}, the persona's keyword arguments."""
         return {"id": marketer.new_contact(**body)}
@@ -87,6 +100,7 @@ def sandbox_routes(marketer: Marketer, hub: WebhookHub) -> list[Route]:
         Route("/_sandbox/marketer/edit", _endpoint(edit), methods=["POST"]),
         Route("/_sandbox/webhooks", list_webhooks, methods=["GET"]),
         Route("/_sandbox/webhooks", _endpoint(subscribe), methods=["POST"]),
+        Route("/_sandbox/private-apps", _endpoint(private_app), methods=["POST"]),
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -237,9 +238,13 @@ def default_properties() -> list[PropertyDef]:
 class Catalog:
     """The portal's contact properties. Definitions are immutable values; the dict is guarded."""
 
-    def __init__(self) -> None:
+    def __init__(self, missing_options: Mapping[str, Iterable[str]] | None = None) -> None:
+        """`missing_options` (property -> option values) plays a portal whose admin removed
+        those options (e.g. {"hs_lead_status": ["BAD_TIMING"]}): writing one is a 400."""
         self._lock = threading.Lock()
         self._defs = {definition.name: definition for definition in default_properties()}
+        for name, values in (missing_options or {}).items():
+            self._defs[name] = _without(self._defs.get(name), name, set(values))
         self._stage_rank = _ranks(self._defs["lifecyclestage"])
         self._next_stage = 1_021_365_847  # custom stages get numeric internal names
 
@@ -272,6 +277,34 @@ class Catalog:
             self._defs = {**self._defs, "lifecyclestage": updated}
             self._stage_rank = _ranks(updated)
         return value
+
+    def update(self, name: str, spec: Any) -> PropertyDef:
+        """PATCH of a property (HubSpot's PropertyUpdate): label, description, group and the
+        options (which replace the list). Calculated and read-only properties refuse it."""
+        if not isinstance(spec, dict):
+            raise bad_request("Invalid input JSON: expected an object")
+        with self._lock:
+            current = self._defs.get(name)
+            if current is None:
+                raise ApiError(404, "OBJECT_NOT_FOUND", f"Unable to find property {name}")
+            if current.read_only:
+                raise bad_request(f"Property {name} is read-only and cannot be updated")
+            changes: dict[str, Any] = {}
+            for key, attr in (("label", "label"), ("description", "description")):
+                if key in spec:
+                    changes[attr] = str(spec[key])
+            if "groupName" in spec:
+                changes["group_name"] = str(spec["groupName"])
+            if "options" in spec:
+                if current.type not in ("enumeration", "bool"):
+                    raise bad_request(f"Property {name} of type {current.type} takes no options")
+                options = _parse_options(spec["options"], current.type)
+                changes.update(options=options, option_values=_values(options))
+            updated = replace(current, **changes)
+            if name == "lifecyclestage" and "options" in changes:
+                self._stage_rank = _ranks(updated)
+            self._defs = {**self._defs, name: updated}
+        return updated
 
     def create(self, spec: dict[str, Any], created_at: str) -> PropertyDef:
         """A custom property from a POST body (HubSpot's PropertyCreate)."""
@@ -309,6 +342,17 @@ class Catalog:
                 )
             self._defs = {**self._defs, name: definition}
         return definition
+
+
+def _without(definition: PropertyDef | None, name: str, values: set[str]) -> PropertyDef:
+    if definition is None or definition.type != "enumeration":
+        raise ValueError(f"no enumeration property {name!r} in the portal")
+    unknown = values - definition.option_values
+    if unknown:
+        raise ValueError(f"{name} has no options {sorted(unknown)}")
+    kept = tuple(o for o in definition.options if o.value not in values)
+    options = tuple(replace(o, display_order=i) for i, o in enumerate(kept))
+    return replace(definition, options=options, option_values=_values(options))
 
 
 def _ranks(stage: PropertyDef) -> dict[str, int]:

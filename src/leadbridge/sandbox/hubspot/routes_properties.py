@@ -1,4 +1,4 @@
-"""Property definition routes: list, read one, create a custom one (contacts only)."""
+"""Property definition routes: list, read one, create a custom one, update one (contacts only)."""
 
 from __future__ import annotations
 
@@ -41,8 +41,14 @@ def property_routes(api: Api) -> list[Route]:
         definition = catalog.create(body, api.store.now()[1])
         return JSON(definition.to_json(), status_code=201)
 
+    async def update(request: Request) -> Response:
+        object_type(request)
+        body = await json_body(request)
+        return JSON(catalog.update(request.path_params["name"], body).to_json())
+
     guard = api.guard
     return [
+        Route(BASE + "/{name}", guard(update, SCHEMAS_WRITE), methods=["PATCH"]),
         Route(BASE, guard(list_all, SCHEMAS_READ), methods=["GET"]),
         Route(BASE, guard(create, SCHEMAS_WRITE), methods=["POST"]),
         Route(BASE + "/{name}", guard(read, SCHEMAS_READ), methods=["GET"]),

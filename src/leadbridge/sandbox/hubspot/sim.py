@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,10 +26,13 @@ from leadbridge.sandbox.hubspot.limits import Limits
 from leadbridge.sandbox.hubspot.people import Marketer
 from leadbridge.sandbox.hubspot.properties import Catalog
 from leadbridge.sandbox.hubspot.routes_batch import batch_routes
+from leadbridge.sandbox.hubspot.routes_meta import meta_routes
 from leadbridge.sandbox.hubspot.routes_objects import object_routes
 from leadbridge.sandbox.hubspot.routes_properties import property_routes
 from leadbridge.sandbox.hubspot.state import ContactStore
 from leadbridge.sandbox.hubspot.webhooks import Subscription, WebhookHub
+
+INSTALLING_USER_ID = 9_100_237  # the super admin who created the private apps
 
 
 class HubSpotSim:
@@ -50,13 +53,17 @@ class HubSpotSim:
         search_per_second: int | None = 5,
         search_lag_seconds: float = 0.0,
         webhook_verify: str | bool = True,
+        scopes: Iterable[str] | None = None,
+        missing_options: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
+        """`scopes` are the private app's (None: every scope); `missing_options` (property ->
+        option values) plays a portal whose admin removed those enumeration options."""
         self.clock = clock
         self.token = token
         self.app_secret = app_secret
         self.portal_id = portal_id
         self.app_id = app_id
-        self.catalog = Catalog()
+        self.catalog = Catalog(missing_options)
         self.state = ContactStore(
             clock, self.catalog, seed=seed, search_lag_seconds=search_lag_seconds
         )
@@ -89,14 +96,16 @@ class HubSpotSim:
             search_per_second=search_per_second,
         )
         self.apps = Apps()
-        self.apps.add(token)
+        self.apps.add(token, scopes, app_id=app_id)
+        self._next_app_id = app_id + 1
         api = Api(self.state, self.catalog, self.limits, correlate, self.apps)
         routes = [
             *object_routes(api),
             *batch_routes(api),
             *property_routes(api),
+            *meta_routes(api, portal_id=portal_id, user_id=INSTALLING_USER_ID),
             *control_routes(clock, self.faults),
-            *sandbox_routes(self.marketer, self.webhooks),
+            *sandbox_routes(self.marketer, self.webhooks, self.add_private_app),
         ]
 
         def server_error(request: Request, status: int) -> Response:
@@ -122,8 +131,13 @@ class HubSpotSim:
 
     def add_private_app(self, token: str, scopes: Iterable[str] | None = None) -> None:
         """Installs another private app on the portal: its own token and scopes (every
-        scope when None), the portal's one rate-limit budget."""
-        self.apps.add(token, scopes)
+        scope when None), the portal's one rate-limit budget. For a token already installed
+        it changes that app's scopes, the token staying, as an admin's edit does."""
+        if self.apps.installed(token) is None:
+            self.apps.add(token, scopes, app_id=self._next_app_id)
+            self._next_app_id += 1
+        else:
+            self.apps.add(token, scopes)
 
     def subscribe(
         self,

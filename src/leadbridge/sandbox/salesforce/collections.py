@@ -18,7 +18,7 @@ from leadbridge.sandbox.http import JSON
 from leadbridge.sandbox.salesforce import ids
 from leadbridge.sandbox.salesforce.context import Call
 from leadbridge.sandbox.salesforce.errors import SfError
-from leadbridge.sandbox.salesforce.schema import SObject, sobject, sobject_for_id
+from leadbridge.sandbox.salesforce.schema import SObject
 from leadbridge.sandbox.salesforce.sobjects_api import render, save_result, selected_fields, target
 
 MAX_RECORDS = 200
@@ -37,7 +37,7 @@ async def create(call: Call) -> Response:
     records, all_or_none = await _records(call)
 
     def one(record: dict[str, Any]) -> Result:
-        obj = _typed(record)
+        obj = _typed(call, record)
         if any(key.lower() == "id" for key in record):
             raise SfError("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call")
         return save_result(call.org.state.create(obj.name, _fields(record), actor=call.user_id))
@@ -49,7 +49,7 @@ async def update(call: Call) -> Response:
     records, all_or_none = await _records(call)
 
     def one(record: dict[str, Any]) -> Result:
-        obj = _typed(record)
+        obj = _typed(call, record)
         record_id = next((str(v) for k, v in record.items() if k.lower() == "id" and v), None)
         if record_id is None:
             raise SfError("MISSING_ARGUMENT", "Id not specified in an update call")
@@ -70,7 +70,7 @@ async def delete(call: Call) -> Response:
 
     def one(raw_id: str) -> Result:
         canonical = ids.normalize(raw_id)
-        obj = sobject_for_id(canonical) if canonical else None
+        obj = call.org.state.schema.sobject_for_id(canonical) if canonical else None
         if canonical is None or obj is None:
             raise SfError("MALFORMED_ID", f"malformed id {raw_id}", fields=[])
         call.org.state.delete(obj.name, canonical, actor=call.user_id)
@@ -112,7 +112,7 @@ async def upsert(call: Call) -> Response:
     repeated = {v.lower() for v, n in Counter(v.lower() for v in values if v).items() if n > 1}
 
     def one(record: dict[str, Any]) -> Result:
-        typed = _typed(record)
+        typed = _typed(call, record)
         if typed is not obj:
             raise SfError("INVALID_TYPE", f"Expected records of type {obj.name}")
         value = _external_value(record, key.name)
@@ -187,12 +187,12 @@ def _flag(raw: Any) -> bool:
     return raw is True or (isinstance(raw, str) and raw.lower() == "true")
 
 
-def _typed(record: dict[str, Any]) -> SObject:
+def _typed(call: Call, record: dict[str, Any]) -> SObject:
     attributes = record.get("attributes")
     kind = attributes.get("type") if isinstance(attributes, dict) else None
     if not kind:
         raise SfError("INVALID_TYPE", "Must send a concrete entity type.", fields=[])
-    obj = sobject(str(kind))
+    obj = call.org.state.schema.view(str(kind), call.user_id)
     if obj is None:
         raise SfError("INVALID_TYPE", f"sObject type '{kind}' is not supported.", fields=[])
     return obj

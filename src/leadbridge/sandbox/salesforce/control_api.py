@@ -14,6 +14,13 @@ watch Outbound Messages. Like the shared ones, they sit outside auth, limits and
     POST /_sandbox/outbound                      {"sobject", "url", "fields"} -> {"action_id"}
     GET  /_sandbox/records/{sobject}             every record, deleted ones included: what a
                                                  test or the crash check compares between runs
+    GET  /_sandbox/setup                         what the org still lacks (fields, Lead Status
+                                                 values, plain external ids, field access)
+    POST /_sandbox/setup/deploy                  {"fields"?: ["Lead.Leadbridge_Id__c", ...],
+                                                  "leadStatuses"?: ["Nurture", ...],
+                                                  "permissionSet"?: {"name"?, "fields": [...]}}
+                                                 what a Metadata API deploy would do; answers
+                                                 what is still lacking
 """
 
 from __future__ import annotations
@@ -129,3 +136,33 @@ def org_routes(
         Route("/_sandbox/outbound", _endpoint(add_outbound), methods=["POST"]),
         Route("/_sandbox/records/{sobject}", _endpoint(export), methods=["GET"]),
     ]
+
+
+def setup_routes(state: OrgState) -> list[Route]:
+    async def status(request: Request) -> Response:
+        return JSON(state.schema.status())
+
+    def deploy(request: Request, body: dict[str, Any]) -> Any:
+        permission_set = body.get("permissionSet") or {}
+        if isinstance(permission_set, list):
+            permission_set = {"fields": permission_set}
+        if not isinstance(permission_set, dict):
+            raise ValueError("permissionSet must be an object with a fields list")
+        return state.deploy(
+            fields=_names(body.get("fields"), "fields"),
+            lead_statuses=_names(body.get("leadStatuses"), "leadStatuses"),
+            permission_set=_names(permission_set.get("fields"), "permissionSet.fields"),
+        )
+
+    return [
+        Route("/_sandbox/setup", status, methods=["GET"]),
+        Route("/_sandbox/setup/deploy", _endpoint(deploy), methods=["POST"]),
+    ]
+
+
+def _names(raw: Any, what: str) -> list[str]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        raise ValueError(f"{what} must be a list of names")
+    return raw

@@ -1,4 +1,12 @@
-"""OAuth 2.0 token endpoint (client credentials, username-password) and the sessions it issues.
+"""OAuth 2.0: the token endpoint (client credentials, username-password, refresh token) and
+the sessions it issues.
+
+Refresh tokens come where Salesforce issues them: from an interactive flow (the web-server
+flow a person approves in a browser), never from the client-credentials or
+username-password flows. The sandbox has no browser, so `/_sandbox/oauth/approve` plays
+the person approving and answers what the flow's final token call would. A refresh answers
+a new access token and no new refresh token (Salesforce rotates none unless the connected
+app asks to); the refresh token lives until revoked.
 
 Sessions live in simulated time: `session_seconds` after issue they are gone
 (the harsher reading: the real org extends a session that is in use), and
@@ -44,6 +52,7 @@ class Sessions:
         self._org15 = org_id[:15]
         self.lifetime = lifetime
         self._live: dict[str, Session] = {}
+        self._refresh: dict[str, str] = {}  # refresh token -> user id
         self._lock = threading.Lock()
 
     def now(self) -> float:
@@ -56,6 +65,23 @@ class Sessions:
         with self._lock:
             self._live[token] = session
         return session
+
+    def issue_refresh_token(self, user_id: str) -> str:
+        token = f"5Aep861{secrets.token_urlsafe(64)}"
+        with self._lock:
+            self._refresh[token] = user_id
+        return token
+
+    def refresh_user(self, token: str) -> str | None:
+        with self._lock:
+            found = [
+                user for known, user in self._refresh.items() if hmac.compare_digest(known, token)
+            ]
+        return found[0] if found else None
+
+    def revoke_refresh_tokens(self) -> None:
+        with self._lock:
+            self._refresh.clear()
 
     def lookup(self, token: str) -> Session | None:
         """The live session behind a token; an expired one is forgotten."""
@@ -95,7 +121,7 @@ def token_endpoint(
             params.setdefault("client_id", basic[0])
             params.setdefault("client_secret", basic[1])
         grant = params.get("grant_type")
-        if grant not in ("client_credentials", "password"):
+        if grant not in ("client_credentials", "password", "refresh_token"):
             return _error("unsupported_grant_type", "grant type not supported")
         if params.get("client_id") != credentials.client_id:
             return _error("invalid_client_id", "client identifier invalid")
@@ -106,26 +132,58 @@ def token_endpoint(
             or not hmac.compare_digest(params.get("password", ""), credentials.password)
         ):
             return _error("invalid_grant", "authentication failure")
-        session = sessions.issue(user_id)
+        session_user = user_id
+        if grant == "refresh_token":
+            found = sessions.refresh_user(params.get("refresh_token", ""))
+            if found is None:
+                return _error("invalid_grant", "expired access/refresh token")
+            session_user = found
         base = f"{request.url.scheme}://{request.url.netloc}"
-        identity = f"{base}/id/{org_id}/{user_id}"
-        issued_at = str(int(sessions.now() * 1000))
-        digest = hmac.new(
-            credentials.client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256
-        ).digest()
-        return JSON(
-            {
-                "access_token": session.token,
-                "signature": base64.b64encode(digest).decode(),
-                "scope": "api",
-                "instance_url": base,
-                "id": identity,
-                "token_type": "Bearer",
-                "issued_at": issued_at,
-            }
-        )
+        scope = "refresh_token api" if grant == "refresh_token" else "api"
+        return JSON(grant_answer(sessions, credentials, org_id, session_user, base, scope))
 
     return token
+
+
+def grant_answer(
+    sessions: Sessions,
+    credentials: Credentials,
+    org_id: str,
+    user_id: str,
+    base: str,
+    scope: str = "api",
+) -> dict[str, str]:
+    """A new session for `user_id`, as the token endpoint's answer."""
+    session = sessions.issue(user_id)
+    identity = f"{base}/id/{org_id}/{user_id}"
+    issued_at = str(int(sessions.now() * 1000))
+    digest = hmac.new(
+        credentials.client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256
+    ).digest()
+    return {
+        "access_token": session.token,
+        "signature": base64.b64encode(digest).decode(),
+        "scope": scope,
+        "instance_url": base,
+        "id": identity,
+        "token_type": "Bearer",
+        "issued_at": issued_at,
+    }
+
+
+def approve_endpoint(
+    sessions: Sessions, credentials: Credentials, org_id: str, user_id: str
+) -> Endpoint:
+    """POST /_sandbox/oauth/approve: the integration user approved the connected app in a
+    browser (the web-server flow); answers the flow's final token answer, refresh token too."""
+
+    async def approve(request: Request) -> Response:
+        base = f"{request.url.scheme}://{request.url.netloc}"
+        answer = grant_answer(sessions, credentials, org_id, user_id, base, "refresh_token api")
+        answer["refresh_token"] = sessions.issue_refresh_token(user_id)
+        return JSON(answer)
+
+    return approve
 
 
 def _basic_auth(header: str) -> tuple[str, str] | None:

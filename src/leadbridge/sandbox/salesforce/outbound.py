@@ -21,7 +21,6 @@ from defusedxml.ElementTree import ParseError, fromstring
 
 from leadbridge.sandbox.delivery import Deliverer
 from leadbridge.sandbox.salesforce.ids import IdFactory
-from leadbridge.sandbox.salesforce.schema import sobject
 from leadbridge.sandbox.salesforce.store import Change, RecordStore
 
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -81,7 +80,7 @@ class OutboundMessages:
         self, sobject_name: str, url: str, fields: list[str] | tuple[str, ...]
     ) -> OutboundMessage:
         """Configures a message; raises ValueError for an unknown sObject or field."""
-        obj = sobject(sobject_name)
+        obj = self._store.schema.sobject(sobject_name)
         if obj is None:
             raise ValueError(f"no sObject named {sobject_name!r}")
         names = ["Id"]
@@ -151,7 +150,7 @@ class OutboundMessages:
             f"   <PartnerUrl>{escape(base)}/services/Soap/u/{self._api_version}/{org15}"
             "</PartnerUrl>\n"
         ]
-        obj = sobject(message.sobject)
+        obj = self._store.schema.sobject(message.sobject)
         if obj is None:
             raise RuntimeError(f"outbound message for an unknown sObject {message.sobject}")
         for notification_id, record_id in chunk:

@@ -125,8 +125,11 @@ class SalesRep:
     def _reason(
         self, sobject_name: str, record_id: str, field: str, allowed: tuple[str, ...], reason: str
     ) -> dict[str, Any]:
-        if reason in allowed:
+        obj = self.state.object(sobject_name)
+        has_field = obj.field(field) is not None  # an unprepared org may lack it
+        if reason in allowed and has_field:
             return {field: reason}
         record = self.state.get(sobject_name, record_id) or {}
         notes = record.get("Description")
-        return {field: "Other", "Description": f"{notes}\n{reason}" if notes else reason}
+        described = {"Description": f"{notes}\n{reason}" if notes else reason}
+        return {field: "Other", **described} if has_field else described

@@ -15,7 +15,6 @@ from starlette.responses import Response
 from leadbridge.sandbox.http import JSON
 from leadbridge.sandbox.salesforce.context import Call
 from leadbridge.sandbox.salesforce.errors import SfError
-from leadbridge.sandbox.salesforce.schema import sobject
 from leadbridge.sandbox.salesforce.soql import (
     FieldRef,
     Query,
@@ -73,7 +72,7 @@ def _run(call: Call, *, include_deleted: bool) -> tuple[list[dict[str, Any]], in
         raise SfError("MALFORMED_QUERY", "A query string has to be specified")
     try:
         parsed = parse_soql(text)
-        obj = sobject(parsed.sobject)
+        obj = call.org.state.schema.view(parsed.sobject, call.user_id)
         if obj is None:
             raise unknown_sobject_error(parsed)
         wants_id = any(ref.name.lower() == "id" for ref in parsed.field_refs)

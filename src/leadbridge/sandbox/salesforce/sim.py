@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from leadbridge.sandbox.clock import SimClock
@@ -10,11 +11,17 @@ from leadbridge.sandbox.delivery import Deliverer
 from leadbridge.sandbox.faults import FaultInjector
 from leadbridge.sandbox.salesforce.app import build_app
 from leadbridge.sandbox.salesforce.context import Org
-from leadbridge.sandbox.salesforce.control_api import org_routes, rep_routes
+from leadbridge.sandbox.salesforce.control_api import org_routes, rep_routes, setup_routes
 from leadbridge.sandbox.salesforce.cursors import QueryCursors
 from leadbridge.sandbox.salesforce.ids import IdFactory
 from leadbridge.sandbox.salesforce.limits import ApiUsage
-from leadbridge.sandbox.salesforce.oauth import Credentials, Sessions, token_endpoint
+from leadbridge.sandbox.salesforce.oauth import (
+    Credentials,
+    Sessions,
+    approve_endpoint,
+    token_endpoint,
+)
+from leadbridge.sandbox.salesforce.orgschema import Unprepared
 from leadbridge.sandbox.salesforce.outbound import OutboundMessages
 from leadbridge.sandbox.salesforce.people import SalesRep
 from leadbridge.sandbox.salesforce.state import OrgState
@@ -41,7 +48,10 @@ class SalesforceSim:
         daily_api_limit: int | None = 100_000,
         session_seconds: float = 7200,
         outbound_verify: str | bool = True,
+        unprepared: Unprepared | None = None,
     ) -> None:
+        """`unprepared` names what the org lacks (custom fields, Lead Status values, field
+        access, unique external ids); None is the fully prepared org."""
         self.clock = clock
         self.org_id = org_id
         self.ids = IdFactory(seed)
@@ -53,6 +63,7 @@ class SalesforceSim:
             users={self.integration_user_id: "Integration User", self.rep_user_id: "Riley Chen"},
             integration_user=self.integration_user_id,
             actor=self.rep_user_id,
+            unprepared=unprepared,
         )
         self.sessions = Sessions(clock, org_id, session_seconds)
         self.usage = ApiUsage(clock, daily_api_limit)
@@ -85,6 +96,14 @@ class SalesforceSim:
                 *control_routes(clock, self.faults),
                 *rep_routes(self.rep),
                 *org_routes(self.state, self.sessions, self.outbound, self.deliveries),
+                *setup_routes(self.state),
+                Route(
+                    "/_sandbox/oauth/approve",
+                    approve_endpoint(
+                        self.sessions, self.credentials, org_id, self.integration_user_id
+                    ),
+                    methods=["POST"],
+                ),
             ],
             self.faults,
             self._remember_base,
@@ -104,6 +123,22 @@ class SalesforceSim:
     def issue_token(self) -> str:
         """A live session for the integration user, as the token endpoint would issue."""
         return self.sessions.issue(self.integration_user_id).token
+
+    def issue_refresh_token(self) -> str:
+        """A refresh token for the integration user, as the web-server flow would issue."""
+        return self.sessions.issue_refresh_token(self.integration_user_id)
+
+    def deploy(
+        self,
+        *,
+        fields: list[str] | tuple[str, ...] = (),
+        lead_statuses: list[str] | tuple[str, ...] = (),
+        permission_set: list[str] | tuple[str, ...] = (),
+    ) -> dict[str, object]:
+        """What a Metadata API deploy would do (see `OrgState.deploy`); answers what is lacking."""
+        return self.state.deploy(
+            fields=fields, lead_statuses=lead_statuses, permission_set=permission_set
+        )
 
     def expire_sessions(self) -> None:
         self.sessions.expire_all()

@@ -11,14 +11,14 @@ from leadbridge.sandbox.salesforce import describe as describing
 from leadbridge.sandbox.salesforce import ids, replication
 from leadbridge.sandbox.salesforce.context import Call
 from leadbridge.sandbox.salesforce.errors import SfError, not_found
-from leadbridge.sandbox.salesforce.schema import SObject, sobject
+from leadbridge.sandbox.salesforce.schema import SObject
 
 # From this version on, an upsert answers `created` and a 200 with a body when it updated.
 UPSERT_BODY_SINCE = 46.0
 
 
 def target(call: Call) -> SObject:
-    obj = sobject(call.params["sobject"])
+    obj = call.org.state.schema.view(call.params["sobject"], call.user_id)
     if obj is None:
         raise not_found()
     return obj

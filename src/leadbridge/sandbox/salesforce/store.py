@@ -24,7 +24,8 @@ from leadbridge.sandbox.salesforce.errors import (
     entity_deleted,
     not_found,
 )
-from leadbridge.sandbox.salesforce.schema import SOBJECTS, STAGES, SObject, sobject
+from leadbridge.sandbox.salesforce.orgschema import OrgSchema
+from leadbridge.sandbox.salesforce.schema import SOBJECTS, STAGES, SObject
 from leadbridge.sandbox.salesforce.validate import missing_required, prepare_write
 
 log = logging.getLogger(__name__)
@@ -55,16 +56,23 @@ class _Journal:
 
 class RecordStore:
     def __init__(
-        self, clock: SimClock, id_factory: ids.IdFactory, *, users: Mapping[str, str], actor: str
+        self,
+        clock: SimClock,
+        id_factory: ids.IdFactory,
+        *,
+        users: Mapping[str, str],
+        actor: str,
+        schema: OrgSchema,
     ) -> None:
         self.clock = clock
+        self.schema = schema
         self.ids = id_factory
         self.users = dict(users)  # the org's users: id -> name
         self.default_actor = actor
         self.lock = threading.RLock()
         self._tables: dict[str, dict[str, Record]] = {name: {} for name in SOBJECTS}
         self._unique: dict[tuple[str, str], dict[str, str]] = {
-            (o.name, f.name): {} for o in SOBJECTS.values() for f in o.fields if f.unique
+            key: {} for key in schema.unique_fields()
         }
         self._listeners: list[Listener] = []
         self._journal: _Journal | None = None
@@ -126,10 +134,14 @@ class RecordStore:
         return row is not None and not row["IsDeleted"]
 
     def object(self, sobject_name: str) -> SObject:
-        obj = sobject(sobject_name)
+        obj = self.schema.sobject(sobject_name)
         if obj is None:
             raise SfError("INVALID_TYPE", f"sObject type '{sobject_name}' is not supported.")
         return obj
+
+    def seen_by(self, obj: SObject, actor: str | None) -> SObject:
+        """`obj` as the writing user sees it: the run-as user through field-level security."""
+        return self.schema.view(obj.name, actor or self.default_actor) or obj
 
     def locate(self, obj: SObject, raw_id: str, *, writing: bool) -> Record:
         """The live record behind a client's id, or the error the real org answers."""
@@ -162,7 +174,7 @@ class RecordStore:
             raise SfError(
                 "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be inserted: {obj.label}"
             )
-        values = prepare_write(obj, fields, creating=True, exists=self.exists)
+        values = prepare_write(self.seen_by(obj, actor), fields, creating=True, exists=self.exists)
         with self.atomic():
             return self.insert(obj, values, actor=actor)
 
@@ -181,7 +193,8 @@ class RecordStore:
             )
         with self.atomic():
             row = self.locate(obj, record_id, writing=True)
-            values = prepare_write(obj, fields, creating=False, exists=self.exists)
+            seen = self.seen_by(obj, actor)
+            values = prepare_write(seen, fields, creating=False, exists=self.exists)
             missing_required(obj, values, list(values))
             self.patch(obj, row["Id"], values, actor=actor)
 
@@ -195,7 +208,7 @@ class RecordStore:
         actor: str | None = None,
     ) -> tuple[str, bool]:
         """(id, created) for an upsert by an external-id field, as PATCH .../Field/VALUE does."""
-        obj = self.object(sobject_name)
+        obj = self.seen_by(self.object(sobject_name), actor)
         key = obj.field(field_name)
         if key is None or not key.external_id:
             raise SfError(
@@ -276,7 +289,7 @@ class RecordStore:
         self._note(Change(obj.name, row["Id"], "deleted"))
         for child, parent_field in _CASCADES.get(obj.name, ()):
             for kid in self.find(child, **{parent_field: row["Id"]}):
-                self._soft_delete(SOBJECTS[child], kid)
+                self._soft_delete(self.object(child), kid)
 
     @contextmanager
     def atomic(self) -> Iterator[_Journal]:
@@ -338,16 +351,36 @@ class RecordStore:
             self._journal.changes.append(change)
 
     def _check_unique(self, obj: SObject, record: Record) -> None:
-        for f in obj.fields:
-            if not f.unique or not record.get(f.name):
+        for (obj_name, name), index in self._unique.items():
+            if obj_name != obj.name or not record.get(name):
                 continue
-            holder = self._unique[(obj.name, f.name)].get(str(record[f.name]).lower())
+            holder = index.get(str(record[name]).lower())
             if holder is not None and holder != record["Id"]:
                 raise SfError(
                     "DUPLICATE_VALUE",
-                    f"duplicate value found: {f.name} duplicates value on record with id: {holder}",
+                    f"duplicate value found: {name} duplicates value on record with id: {holder}",
                     fields=[],
                 )
+
+    def unique_index(self, obj_name: str, field_name: str) -> dict[str, str]:
+        """The index that keeps `field_name` unique; ValueError if live records share a value."""
+        with self.lock:
+            index: dict[str, str] = {}
+            for row in self._tables[obj_name].values():
+                value = row.get(field_name)
+                if row["IsDeleted"] or not value:
+                    continue
+                holder = index.setdefault(str(value).lower(), row["Id"])
+                if holder != row["Id"]:
+                    raise ValueError(
+                        f"duplicate value found: {field_name} duplicates value on record with "
+                        f"id: {holder}"
+                    )
+            return index
+
+    def keep_unique(self, obj_name: str, field_name: str, index: dict[str, str]) -> None:
+        with self.lock:
+            self._unique[(obj_name, field_name)] = index
 
     @staticmethod
     def _field_name(obj: SObject, name: str) -> str:
