@@ -23,7 +23,7 @@ from leadbridge.config.schema import FieldsFile, HandoffFile, StagesFile
 from leadbridge.connectors.hubspot.settings import HubSpotSettings, load_hubspot_settings
 from leadbridge.connectors.salesforce.settings import SalesforceSettings, load_salesforce_settings
 from leadbridge.model import System
-from leadbridge.webhooks.hubspot import _CONTACT_EVENTS
+from leadbridge.webhooks.hubspot import CONTACT_EVENTS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -372,7 +372,7 @@ def test_scopes_are_the_required_ones() -> None:
 
 
 def test_webhook_event_types_are_the_accepted_ones() -> None:
-    assert names(DOCS / "setup-hubspot.md", "Webhooks") == set(_CONTACT_EVENTS)
+    assert names(DOCS / "setup-hubspot.md", "Webhooks") == set(CONTACT_EVENTS)
 
 
 def test_readme_links_the_docs() -> None:

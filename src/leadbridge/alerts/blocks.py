@@ -30,15 +30,15 @@ from leadbridge.alerts.due import ESCALATE_AT, Alert, HealthChange, Level
 from leadbridge.config.sla import Sla
 from leadbridge.model import Identity, Lead, Transition
 
-MAX_BLOCKS = 50  # per message
-MAX_TEXT = 3000  # per section text
-MAX_HEADER = 150
-LINES_PER_SECTION = 20  # digest lines per section, for a list a person can scan
+_MAX_BLOCKS = 50  # per message
+_MAX_TEXT = 3000  # per section text
+_MAX_HEADER = 150
+_LINES_PER_SECTION = 20  # digest lines per section, for a list a person can scan
 _CLIP = 120  # longest CRM value shown, before escaping (which can make it 5x longer)
 
-NAME_FIELDS = ("first_name", "last_name")  # canonical fields (mappings/fields.yaml)
-COMPANY_FIELD = "company"
-EMAIL_FIELD = "email"
+_NAME_FIELDS = ("first_name", "last_name")  # canonical fields (mappings/fields.yaml)
+_COMPANY_FIELD = "company"
+_EMAIL_FIELD = "email"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +72,12 @@ class Message:
     lead_ids: tuple[str, ...] = ()  # the leads it lists, for digests
 
 
-def escape(value: object) -> str:
+def _safe(value: object) -> str:
     """A CRM value made safe for mrkdwn: &, < and > as entities, on one line, clipped."""
-    return _escape(clip(value))
+    return _escape(_clip(value))
 
 
-def clip(value: object, limit: int = _CLIP) -> str:
+def _clip(value: object, limit: int = _CLIP) -> str:
     text = " ".join(str(value).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -86,7 +86,7 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def human(span: timedelta) -> str:
+def _human(span: timedelta) -> str:
     """2d 3h, 5h 20m, 45m: the two largest units a person reads at a glance."""
     minutes = int(span.total_seconds() // 60)
     if minutes < 1:
@@ -97,28 +97,28 @@ def human(span: timedelta) -> str:
     return " ".join(parts[:2])
 
 
-def when(moment: datetime) -> str:
+def _when(moment: datetime) -> str:
     """A date Slack shows in each reader's own time zone; UTC text where it cannot."""
     utc = moment.astimezone(UTC)
     shown = utc.strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(utc.timestamp())}^{{date_short_pretty}} {{time}}|{shown}>"
 
 
-def who(lead: Lead) -> str:
+def _who(lead: Lead) -> str:
     """The lead's name as raw text: first and last name, else the email, else the id."""
     name = " ".join(
-        str(lead.fields[field]).strip() for field in NAME_FIELDS if lead.fields.get(field)
+        str(lead.fields[field]).strip() for field in _NAME_FIELDS if lead.fields.get(field)
     )
-    return clip(name or lead.fields.get(EMAIL_FIELD) or f"lead {lead.id}")
+    return _clip(name or lead.fields.get(_EMAIL_FIELD) or f"lead {lead.id}")
 
 
-def company(lead: Lead) -> str | None:
-    value = lead.fields.get(COMPANY_FIELD)
-    return clip(value) if value not in (None, "") else None
+def _company(lead: Lead) -> str | None:
+    value = lead.fields.get(_COMPANY_FIELD)
+    return _clip(value) if value not in (None, "") else None
 
 
-def sla_text(alert: Alert) -> str:
-    return f"{human(alert.in_stage)} of an SLA of {human(alert.sla.limit)}" + _counted(alert.sla)
+def _sla_text(alert: Alert) -> str:
+    return f"{_human(alert.in_stage)} of an SLA of {_human(alert.sla.limit)}" + _counted(alert.sla)
 
 
 def _counted(sla: Sla) -> str:
@@ -136,25 +136,25 @@ def alert_message(
 ) -> Message:
     """One stuck lead: who, where, how long against the SLA, the last move, and the records."""
     lead = alert.lead
-    name, firm = who(lead), company(lead)
+    name, firm = _who(lead), _company(lead)
     escalated = alert.level is Level.ESCALATION
     title = f"{'Escalation' if escalated else 'Overdue'}: {name} in {lead.stage}"
     at = f" at *{_escape(firm)}*" if firm else ""
     headline = (
         f"*{_escape(name)}*{at} has been in *{_escape(lead.stage)}* for "
-        f"*{human(alert.in_stage)}*, past {'twice ' * escalated}its SLA of "
-        f"*{human(alert.sla.limit)}*."
+        f"*{_human(alert.in_stage)}*, past {'twice ' * escalated}its SLA of "
+        f"*{_human(alert.sla.limit)}*."
     )
-    owner = owner_of(lead)
-    owner = f"{escape(owner)} ({alert.team})" if owner else f"no one yet ({alert.team})"
+    owner = _owner_of(lead)
+    owner = f"{_safe(owner)} ({alert.team})" if owner else f"no one yet ({alert.team})"
     fields = [
         MarkdownTextObject(text=f"*Stage*\n{_escape(lead.stage)}"),
         MarkdownTextObject(text=f"*Owner*\n{owner}"),
-        MarkdownTextObject(text=f"*Time in stage*\n{_escape(sla_text(alert))}"),
-        MarkdownTextObject(text=f"*Entered*\n{when(alert.entered_at)}"),
+        MarkdownTextObject(text=f"*Time in stage*\n{_escape(_sla_text(alert))}"),
+        MarkdownTextObject(text=f"*Entered*\n{_when(alert.entered_at)}"),
     ]
     blocks: list[Block] = [
-        HeaderBlock(text=PlainTextObject(text=clip(title, MAX_HEADER), emoji=False)),
+        HeaderBlock(text=PlainTextObject(text=_clip(title, _MAX_HEADER), emoji=False)),
         SectionBlock(text=MarkdownTextObject(text=headline), fields=fields),
         SectionBlock(text=MarkdownTextObject(text=_last_move(last))),
         SectionBlock(text=MarkdownTextObject(text=_records(lead.identity, links))),
@@ -172,7 +172,7 @@ def alert_message(
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text=f"leadbridge · lead {escape(lead.id)} · {alert.level} · as of {when(now)}"
+                    text=f"leadbridge · lead {_safe(lead.id)} · {alert.level} · as of {_when(now)}"
                 )
             ]
         )
@@ -180,8 +180,8 @@ def alert_message(
     fallback = (
         f"{'Escalation' if escalated else 'Overdue'}: {_escape(name)}"
         + (f" ({_escape(firm)})" if firm else "")
-        + f" has been in {_escape(lead.stage)} for {human(alert.in_stage)}, SLA "
-        + f"{human(alert.sla.limit)}. Owner: {owner}."
+        + f" has been in {_escape(lead.stage)} for {_human(alert.in_stage)}, SLA "
+        + f"{_human(alert.sla.limit)}. Owner: {owner}."
     )
     if escalated and mention:
         fallback = f"{mention} {fallback}"
@@ -193,10 +193,10 @@ def _last_move(last: Transition | None) -> str:
         return "*Last move:* none journaled yet"
     cause = last.cause
     return (
-        f"*Last move:* {escape(last.from_stage)} → {escape(last.to_stage)} by rule "
-        f"`{escape(last.rule)}`, reason _{escape(last.reason)}_ "
-        f"(a change to {cause.system.value} {escape(cause.object)} {escape(cause.id)}, "
-        f"{when(last.at)})"
+        f"*Last move:* {_safe(last.from_stage)} → {_safe(last.to_stage)} by rule "
+        f"`{_safe(last.rule)}`, reason _{_safe(last.reason)}_ "
+        f"(a change to {cause.system.value} {_safe(cause.object)} {_safe(cause.id)}, "
+        f"{_when(last.at)})"
     )
 
 
@@ -204,12 +204,12 @@ def _records(identity: Identity, links: Links) -> str:
     parts: list[str] = []
     hubspot = links.hubspot(identity)
     if identity.hubspot is not None:
-        label = f"HubSpot contact {escape(identity.hubspot)}"
+        label = f"HubSpot contact {_safe(identity.hubspot)}"
         parts.append(f"<{hubspot}|{label}>" if hubspot else label)
     obj, record = _salesforce_record(identity)
     if record is not None:
         salesforce = links.salesforce(identity)
-        label = f"Salesforce {obj} {escape(record)}"
+        label = f"Salesforce {obj} {_safe(record)}"
         parts.append(f"<{salesforce}|{label}>" if salesforce else label)
     return "*Records:* " + (" · ".join(parts) if parts else "none linked yet")
 
@@ -230,7 +230,7 @@ def digest_messages(
         blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text))]
         return [Message(text, _dicts(blocks))]
     sections = _sections([(alert.lead.id, _line(alert, links)) for alert in alerts])
-    per_message = MAX_BLOCKS - 2  # a header and a context line frame each message
+    per_message = _MAX_BLOCKS - 2  # a header and a context line frame each message
     chunks = [sections[i : i + per_message] for i in range(0, len(sections), per_message)]
     messages: list[Message] = []
     for number, chunk in enumerate(chunks, 1):
@@ -244,7 +244,7 @@ def digest_messages(
                 elements=[
                     MarkdownTextObject(
                         text=f"leadbridge daily digest · {escalated} past {ESCALATE_AT}x "
-                        f"their SLA · as of {when(now)}"
+                        f"their SLA · as of {_when(now)}"
                     )
                 ]
             )
@@ -256,26 +256,26 @@ def digest_messages(
 
 def _line(alert: Alert, links: Links) -> str:
     lead = alert.lead
-    name, firm = escape(who(lead)), company(lead)
+    name, firm = _safe(_who(lead)), _company(lead)
     url = links.hubspot(lead.identity) or links.salesforce(lead.identity)
     shown = f"<{url}|{name}>" if url else f"*{name}*"
     return (
         f"• {shown}"
         + (f" ({_escape(firm)})" if firm else "")
-        + f" · {escape(lead.stage)} {human(alert.in_stage)} / SLA {human(alert.sla.limit)}"
-        + (f" · {escape(owner)}" if (owner := owner_of(lead)) else " · no owner")
+        + f" · {_safe(lead.stage)} {_human(alert.in_stage)} / SLA {_human(alert.sla.limit)}"
+        + (f" · {_safe(owner)}" if (owner := _owner_of(lead)) else " · no owner")
         + (" · *escalated*" if alert.level is Level.ESCALATION else "")
     )
 
 
 def _sections(lines: Sequence[tuple[str, str]]) -> list[tuple[tuple[str, ...], str]]:
-    """Lines packed into section texts of at most MAX_TEXT characters and LINES_PER_SECTION."""
+    """Lines packed into section texts of at most _MAX_TEXT characters and _LINES_PER_SECTION."""
     sections: list[tuple[tuple[str, ...], str]] = []
     ids: list[str] = []
     texts: list[str] = []
     size = 0
     for lead_id, line in lines:
-        if texts and (size + 1 + len(line) > MAX_TEXT or len(texts) >= LINES_PER_SECTION):
+        if texts and (size + 1 + len(line) > _MAX_TEXT or len(texts) >= _LINES_PER_SECTION):
             sections.append((tuple(ids), "\n".join(texts)))
             ids, texts, size = [], [], 0
         ids.append(lead_id)
@@ -287,16 +287,16 @@ def _sections(lines: Sequence[tuple[str, str]]) -> list[tuple[tuple[str, ...], s
 
 def health_message(change: HealthChange, now: datetime) -> Message:
     """A component went down, or came back."""
-    name = escape(change.component)
-    detail = escape(change.detail)
+    name = _safe(change.component)
+    detail = _safe(change.detail)
     if change.healthy:
-        lasted = f" after {human(now - change.since)}" if change.since is not None else ""
+        lasted = f" after {_human(now - change.since)}" if change.since is not None else ""
         title, body = "Recovered", f"{name} is healthy again{lasted} (it was: {detail})."
     else:
         title, body = "Unhealthy", f"{name}: {detail}."
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=f"*{title}:* {body}")),
-        ContextBlock(elements=[MarkdownTextObject(text=f"leadbridge health · {when(now)}")]),
+        ContextBlock(elements=[MarkdownTextObject(text=f"leadbridge health · {_when(now)}")]),
     ]
     return Message(f"{title}: {body}", _dicts(blocks))
 
@@ -306,7 +306,7 @@ def _dicts(blocks: Sequence[Block]) -> tuple[dict[str, Any], ...]:
     return tuple(block.to_dict() for block in blocks)
 
 
-def owner_of(lead: Lead) -> str | None:
+def _owner_of(lead: Lead) -> str | None:
     """The rep who owns the lead: the lead's own, else the canonical `owner` field the
     default fields.yaml maps from the Salesforce Lead's or Contact's OwnerId."""
     value = lead.owner or lead.fields.get("owner")

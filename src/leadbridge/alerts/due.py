@@ -135,7 +135,7 @@ def health_changes(known: Mapping[str, Known], reported: Mapping[str, str]) -> l
     """
     changes: list[HealthChange] = []
     for component, said in sorted(reported.items()):
-        healthy = is_healthy(said)
+        healthy = _is_healthy(said)
         before = known.get(component)
         if before is None:
             if not healthy:
@@ -146,7 +146,7 @@ def health_changes(known: Mapping[str, Known], reported: Mapping[str, str]) -> l
     return changes
 
 
-def is_healthy(said: str) -> bool:
+def _is_healthy(said: str) -> bool:
     return said.strip().lower() == HEALTHY
 
 

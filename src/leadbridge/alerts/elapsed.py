@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from leadbridge.config.sla import BusinessHours, Sla, Window
 
-ZERO = timedelta(0)
+_ZERO = timedelta(0)
 _DAY = timedelta(days=1)
 _WEEK = timedelta(weeks=1)
 
@@ -22,7 +22,7 @@ _WEEK = timedelta(weeks=1)
 def time_in_stage(entered_at: datetime, now: datetime, sla: Sla | None) -> timedelta:
     """How long the lead has been in its stage, as `sla` counts time (None: wall time)."""
     if now <= entered_at:
-        return ZERO
+        return _ZERO
     if sla is None or sla.hours is None:
         return now - entered_at
     return open_time(entered_at, now, sla.hours)
@@ -31,15 +31,15 @@ def time_in_stage(entered_at: datetime, now: datetime, sla: Sla | None) -> timed
 def open_time(start: datetime, end: datetime, hours: BusinessHours) -> timedelta:
     """The part of [start, end) that falls inside the business hours."""
     if end <= start:
-        return ZERO
+        return _ZERO
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     tz = hours.tz
     by_day: list[list[Window]] = [[] for _ in range(7)]
     for window in hours.windows:
         by_day[window.weekday].append(window)
     daily = [timedelta(minutes=sum(w.end - w.start for w in found)) for found in by_day]
-    weekly = sum(daily, ZERO)
-    total = ZERO
+    weekly = sum(daily, _ZERO)
+    total = _ZERO
     # A day's windows may sit on either side of the UTC day: start a day early, end a day late.
     day = start.astimezone(tz).date() - _DAY
     last = end.astimezone(tz).date() + _DAY

@@ -116,16 +116,16 @@ def _positive(value: Any) -> int:
     raise _fail(value, "a whole number above 0")
 
 
-Webhook = Annotated[SecretStr, PlainValidator(_webhook)]
-OptionalWebhook = Annotated[SecretStr | None, PlainValidator(_optional_webhook)]
-Mention = Annotated[str | None, PlainValidator(_mention)]
-Clock = Annotated[time, PlainValidator(_clock)]
-BaseUrl = Annotated[str | None, PlainValidator(_url)]
-PortalId = Annotated[str | None, PlainValidator(_portal)]
-Seconds = Annotated[float, PlainValidator(_seconds)]
-Count = Annotated[int, PlainValidator(_count)]
-Positive = Annotated[int, PlainValidator(_positive)]
-TimeZone = Annotated[str, PlainValidator(parse_zone)]
+_Webhook = Annotated[SecretStr, PlainValidator(_webhook)]
+_OptionalWebhook = Annotated[SecretStr | None, PlainValidator(_optional_webhook)]
+_Mention = Annotated[str | None, PlainValidator(_mention)]
+_Clock = Annotated[time, PlainValidator(_clock)]
+_BaseUrl = Annotated[str | None, PlainValidator(_url)]
+_PortalId = Annotated[str | None, PlainValidator(_portal)]
+_Seconds = Annotated[float, PlainValidator(_seconds)]
+_Count = Annotated[int, PlainValidator(_count)]
+_Positive = Annotated[int, PlainValidator(_positive)]
+_TimeZone = Annotated[str, PlainValidator(parse_zone)]
 
 
 class _Model(BaseModel):
@@ -133,26 +133,26 @@ class _Model(BaseModel):
 
 
 class Escalation(_Model):
-    webhook_url: OptionalWebhook = None  # None: the alerts webhook
-    mention: Mention = None
+    webhook_url: _OptionalWebhook = None  # None: the alerts webhook
+    mention: _Mention = None
 
 
 class Health(_Model):
     enabled: bool = True
-    webhook_url: OptionalWebhook = None  # None: the alerts webhook
-    parked_threshold: Positive = 25  # this many parked records or more is unhealthy
+    webhook_url: _OptionalWebhook = None  # None: the alerts webhook
+    parked_threshold: _Positive = 25  # this many parked records or more is unhealthy
 
 
 class Digest(_Model):
     enabled: bool = False
-    at: Clock = time(9, 0)
-    time_zone: TimeZone = "UTC"
+    at: _Clock = time(9, 0)
+    time_zone: _TimeZone = "UTC"
 
 
 class RecordLinks(_Model):
-    hubspot_portal_id: PortalId = None
-    hubspot_app_url: BaseUrl = "https://app.hubspot.com"
-    salesforce_url: BaseUrl = None
+    hubspot_portal_id: _PortalId = None
+    hubspot_app_url: _BaseUrl = "https://app.hubspot.com"
+    salesforce_url: _BaseUrl = None
 
 
 _CONNECTION_RETRIES = 1  # a connection refused before the request left, retried at once
@@ -165,14 +165,14 @@ _SEND_FIELDS = (
 
 
 class Delivery(_Model):
-    timeout: Seconds = 10.0  # per request
-    rate_limit_retries: Count = 3  # 429s waited out in place (honouring Retry-After)
-    longest_wait: Seconds = 30.0  # a longer Retry-After is waited out between sweeps instead
-    server_error_retries: Count = 2  # 500 and 503, retried in place with a short back-off
-    backoff: Seconds = 30.0  # before a failed send is tried again; doubles per attempt
-    backoff_cap: Seconds = 3600.0
-    hold: Seconds = 300.0  # how long a claimed alert is this replica's to send
-    per_sweep: Positive = 100  # messages sent per sweep at most; the rest wait for the next
+    timeout: _Seconds = 10.0  # per request
+    rate_limit_retries: _Count = 3  # 429s waited out in place (honouring Retry-After)
+    longest_wait: _Seconds = 30.0  # a longer Retry-After is waited out between sweeps instead
+    server_error_retries: _Count = 2  # 500 and 503, retried in place with a short back-off
+    backoff: _Seconds = 30.0  # before a failed send is tried again; doubles per attempt
+    backoff_cap: _Seconds = 3600.0
+    hold: _Seconds = 300.0  # how long a claimed alert is this replica's to send
+    per_sweep: _Positive = 100  # messages sent per sweep at most; the rest wait for the next
 
     def longest_send(self) -> float:
         """The longest one message can take, every retry in place included."""
@@ -196,7 +196,7 @@ class Delivery(_Model):
 
 
 class SlackSettings(_Model):
-    webhook_url: OptionalWebhook = None  # None ("${SLACK_WEBHOOK_URL:-}" unset): no alerts
+    webhook_url: _OptionalWebhook = None  # None ("${SLACK_WEBHOOK_URL:-}" unset): no alerts
     escalation: Escalation = Escalation()
     health: Health = Health()
     digest: Digest = Digest()

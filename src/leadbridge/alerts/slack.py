@@ -37,7 +37,7 @@ from slack_sdk.webhook import WebhookClient
 from leadbridge.alerts.blocks import Links
 from leadbridge.alerts.settings import SlackSettings, load_slack_settings
 
-Sleep = Callable[[float], None]
+_Sleep = Callable[[float], None]
 ALERTS, ESCALATION, HEALTH = "alerts", "escalation", "health"
 # Answers that mean the message itself is wrong: sending it again cannot succeed.
 _REFUSED = {400, 413}
@@ -57,7 +57,7 @@ class Answer:
     webhook_down: bool = False  # the webhook itself failed: send nothing more to it this sweep
 
 
-def retry_after(headers: Mapping[str, Any]) -> float | None:
+def _retry_after(headers: Mapping[str, Any]) -> float | None:
     """Retry-After in seconds, from slack_sdk's headers (values may be lists)."""
     for name, value in headers.items():
         if name.lower() == "retry-after":
@@ -69,14 +69,14 @@ def retry_after(headers: Mapping[str, Any]) -> float | None:
     return None
 
 
-class RateLimitRetry(RateLimitErrorRetryHandler):
+class _RateLimitRetry(RateLimitErrorRetryHandler):
     """slack_sdk's 429 handler, honouring Retry-After, but only for waits up to `longest`.
 
     A longer wait is better spent between sweeps than blocking one (the alert
     stays pending with next_try_at set from the same header).
     """
 
-    def __init__(self, max_retry_count: int, longest: float, sleep: Sleep) -> None:
+    def __init__(self, max_retry_count: int, longest: float, sleep: _Sleep) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self._longest = longest
         self._sleep = sleep
@@ -91,7 +91,7 @@ class RateLimitRetry(RateLimitErrorRetryHandler):
     ) -> bool:
         if response is None or response.status_code != 429:
             return False
-        wait = retry_after(response.headers)
+        wait = _retry_after(response.headers)
         return wait is None or wait <= self._longest
 
     def prepare_for_next_attempt(
@@ -102,7 +102,7 @@ class RateLimitRetry(RateLimitErrorRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> None:
-        wait = retry_after(response.headers) if response is not None else None
+        wait = _retry_after(response.headers) if response is not None else None
         state.next_attempt_requested = True
         # Slack counts whole seconds; a little jitter keeps replicas from retrying in step.
         self._sleep((1.0 if wait is None else wait) + random.uniform(0, 0.1))
@@ -112,7 +112,7 @@ class RateLimitRetry(RateLimitErrorRetryHandler):
 class _SleepsThrough:
     """The base handler's back-off, through an injected sleep."""
 
-    _sleep: Sleep
+    _sleep: _Sleep
     interval_calculator: RetryIntervalCalculator
 
     def prepare_for_next_attempt(
@@ -128,13 +128,13 @@ class _SleepsThrough:
         state.increment_current_attempt()
 
 
-class ServerErrorRetry(_SleepsThrough, ServerErrorRetryHandler):
-    def __init__(self, max_retry_count: int, sleep: Sleep) -> None:
+class _ServerErrorRetry(_SleepsThrough, ServerErrorRetryHandler):
+    def __init__(self, max_retry_count: int, sleep: _Sleep) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self._sleep = sleep
 
 
-class RefusedConnectionRetry(_SleepsThrough, ConnectionErrorRetryHandler):
+class _RefusedConnectionRetry(_SleepsThrough, ConnectionErrorRetryHandler):
     """Only errors raised before the request left (urllib wraps those in URLError).
 
     A connection that drops after the request was sent (RemoteDisconnected,
@@ -142,7 +142,7 @@ class RefusedConnectionRetry(_SleepsThrough, ConnectionErrorRetryHandler):
     the duplicate window, and it is left to the sweep's slower retry.
     """
 
-    def __init__(self, max_retry_count: int, sleep: Sleep) -> None:
+    def __init__(self, max_retry_count: int, sleep: _Sleep) -> None:
         super().__init__(max_retry_count=max_retry_count, error_types=[URLError])
         self._sleep = sleep
 
@@ -150,7 +150,7 @@ class RefusedConnectionRetry(_SleepsThrough, ConnectionErrorRetryHandler):
 class Slack:
     """The configured webhooks. `post(route, text, blocks)` sends one message."""
 
-    def __init__(self, settings: SlackSettings, *, sleep: Sleep = time.sleep) -> None:
+    def __init__(self, settings: SlackSettings, *, sleep: _Sleep = time.sleep) -> None:
         if settings.webhook_url is None:
             raise ValueError("Slack alerts need webhook_url (SLACK_WEBHOOK_URL)")
         self._alerts_url = settings.webhook_url
@@ -159,9 +159,9 @@ class Slack:
         self._clients: dict[str, WebhookClient] = {}
         delivery = settings.delivery
         self._handlers: list[RetryHandler] = [
-            RefusedConnectionRetry(1, sleep),
-            RateLimitRetry(delivery.rate_limit_retries, delivery.longest_wait, sleep),
-            ServerErrorRetry(delivery.server_error_retries, sleep),
+            _RefusedConnectionRetry(1, sleep),
+            _RateLimitRetry(delivery.rate_limit_retries, delivery.longest_wait, sleep),
+            _ServerErrorRetry(delivery.server_error_retries, sleep),
         ]
 
     @property
@@ -205,23 +205,23 @@ class Slack:
         except Exception as error:  # whatever broke talking to Slack: try again later
             detail = f"{type(error).__name__}: {error}".replace(url, "<webhook>")
             return Answer(Outcome.RETRY, detail, webhook_down=True)
-        return answer(response.status_code, response.body, response.headers)
+        return _answer(response.status_code, response.body, response.headers)
 
 
-def load_slack(path: Path, env: Mapping[str, str], *, sleep: Sleep = time.sleep) -> Slack | None:
+def load_slack(path: Path, env: Mapping[str, str], *, sleep: _Sleep = time.sleep) -> Slack | None:
     """connectors/slack.yaml, ${VARS} from `env`, ready to post; None when its webhook_url is
     empty (alerts off); or ConfigError (file:line)."""
     settings = load_slack_settings(path, env)
     return Slack(settings, sleep=sleep) if settings.webhook_url is not None else None
 
 
-def answer(status: int, body: str, headers: Mapping[str, Any]) -> Answer:
+def _answer(status: int, body: str, headers: Mapping[str, Any]) -> Answer:
     """What Slack's answer means for the alert (API-FACTS.md: bare codes as bodies)."""
     code = (body or "").strip()[:200] or f"HTTP {status}"
     if status == 200:
         return Answer(Outcome.SENT, code)
     if status == 429:
-        return Answer(Outcome.RETRY, code, retry_after(headers), webhook_down=True)
+        return Answer(Outcome.RETRY, code, _retry_after(headers), webhook_down=True)
     if status in _REFUSED:
         return Answer(Outcome.REFUSED, f"{status} {code}")
     # 403 invalid_token / action_prohibited, 404 no_service / channel_not_found, 410

@@ -39,7 +39,7 @@ from leadbridge.store.alerts import DIGEST_KIND, HEALTH_KIND, LEAD_KIND, Alerts,
 # Who claims alerts: unique per process, so a restarted process never mistakes an
 # old claim of its own for one it still holds.
 HOLDER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-PARKED = "parked"  # the component health() adds from the store's parked records
+_PARKED = "parked"  # the component health() adds from the store's parked records
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ def sweep(
     monotonic: Callable[[], float] = time.monotonic,
 ) -> SweepResult:
     """Record every overdue stage entry (and the digest, when due), then send what is due."""
-    recorded = record_overdue(store, funnel, slack, now) + record_digest(store, funnel, slack, now)
+    recorded = record_overdue(store, funnel, slack, now) + _record_digest(store, funnel, slack, now)
     return SweepResult(recorded=recorded) + deliver(
         store, slack, now, holder=holder, monotonic=monotonic
     )
@@ -116,14 +116,14 @@ def _lead_alert(alert: Alert, last: Transition | None, slack: Slack, now: dateti
     )
 
 
-def record_digest(store: Store, funnel: Funnel, slack: Slack, now: datetime) -> int:
+def _record_digest(store: Store, funnel: Funnel, slack: Slack, now: datetime) -> int:
     """Today's digest, once, at or after its time of day; how many messages were recorded."""
     settings = slack.settings.digest
     local = now.astimezone(ZoneInfo(settings.time_zone))
     if not settings.enabled or local.time() < settings.at:
         return 0
     day = local.date().isoformat()
-    first = digest_key(day, 1)
+    first = _digest_key(day, 1)
     limits = {stage: sla.limit for stage, sla in funnel.slas.items()}
     with store.reading() as uow:
         if uow.alerts.has(first):
@@ -132,7 +132,7 @@ def record_digest(store: Store, funnel: Funnel, slack: Slack, now: datetime) -> 
         listed = _identified(uow.alerts, stuck(candidates, funnel, now))
     messages = digest_messages(listed, slack.links, now, day)
     new = [
-        NewAlert(digest_key(day, n), DIGEST_KIND, "digest", ALERTS, m.text, m.blocks)
+        NewAlert(_digest_key(day, n), DIGEST_KIND, "digest", ALERTS, m.text, m.blocks)
         for n, m in enumerate(messages, 1)
     ]
     with store.transaction() as uow:
@@ -142,7 +142,7 @@ def record_digest(store: Store, funnel: Funnel, slack: Slack, now: datetime) -> 
         return 1 + len(uow.alerts.record(new[1:], now))
 
 
-def digest_key(day: str, part: int) -> str:
+def _digest_key(day: str, part: int) -> str:
     return f"digest|{day}|{part}"
 
 
@@ -168,7 +168,7 @@ def health(
     with store.transaction() as uow:
         parked = uow.parked.count()
         reported.setdefault(
-            PARKED,
+            _PARKED,
             HEALTHY
             if parked < threshold
             else f"{parked} records parked (threshold {threshold}); `leadbridge parked` says why",

@@ -12,7 +12,7 @@ from leadbridge.config import ConfigError, Funnel, Rule, load_funnel
 from leadbridge.config.conditions import render, render_duration
 from leadbridge.model import Stage
 
-OK, INVALID = 0, 2
+_OK, _INVALID = 0, 2
 
 
 def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -37,12 +37,12 @@ def run_check(mappings_dir: Path, out: TextIO) -> int:
             out.write(f"{problem}\n")
         count = len(exc.problems)
         out.write(f"{count} problem{'s' if count != 1 else ''} in {mappings_dir}/\n")
-        return INVALID
-    out.write(summary(funnel, mappings_dir))
-    return OK
+        return _INVALID
+    out.write(_summary(funnel, mappings_dir))
+    return _OK
 
 
-def summary(funnel: Funnel, mappings_dir: Path) -> str:
+def _summary(funnel: Funnel, mappings_dir: Path) -> str:
     lines = [
         f"{mappings_dir}/ is valid: {len(funnel.stages)} stages, {len(funnel.fields)} fields, "
         f"{len(funnel.rules)} rules.",

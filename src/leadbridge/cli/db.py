@@ -17,10 +17,10 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
         "--url",
         help="SQLAlchemy URL (default: $LEADBRIDGE_DATABASE_URL, else sqlite:///state/leadbridge.db)",
     )
-    upgrade.set_defaults(run=run_upgrade)
+    upgrade.set_defaults(run=_run_upgrade)
 
 
-def run_upgrade(args: argparse.Namespace) -> int:
+def _run_upgrade(args: argparse.Namespace) -> int:
     from leadbridge.store.migrate import db_upgrade
 
     revision = db_upgrade(args.url)

@@ -30,10 +30,10 @@ from leadbridge.sync.runtime import build, sandbox_env
 if TYPE_CHECKING:
     from leadbridge.sandbox.slack.app import Message
 
-DEMO_DATABASE = Path("state") / "demo.db"
+_DEMO_DATABASE = Path("state") / "demo.db"
 # The connectors' look-backs (HubSpot 30 s, Salesforce 5 min) keep the newest changes
 # for the next poll; a day's work is synced once the clock has moved past them.
-SETTLE = timedelta(minutes=10)
+_SETTLE = timedelta(minutes=10)
 
 
 def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -56,17 +56,17 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     out: TextIO = sys.stdout
-    DEMO_DATABASE.parent.mkdir(parents=True, exist_ok=True)
-    DEMO_DATABASE.unlink(missing_ok=True)
+    _DEMO_DATABASE.parent.mkdir(parents=True, exist_ok=True)
+    _DEMO_DATABASE.unlink(missing_ok=True)
     total = Summary()
     with Sandbox(seed=args.seed, limits=False) as sandbox:
         sandbox.populate(args.preload)
-        sandbox.clock.advance(SETTLE.total_seconds())
+        sandbox.clock.advance(_SETTLE.total_seconds())
         env = sandbox_env(sandbox.info())
         runtime = build(
             args.mappings,
             SHIPPED_CONNECTORS,
-            f"sqlite:///{DEMO_DATABASE}",
+            f"sqlite:///{_DEMO_DATABASE}",
             env,
             clock=sandbox.clock.now,
         )
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             print(
                 f"demo: {args.preload} people in the CRMs, {args.leads} more over "
-                f"{args.days} days; state in {DEMO_DATABASE}",
+                f"{args.days} days; state in {_DEMO_DATABASE}",
                 file=out,
             )
             slack = slack_for(SHIPPED_CONNECTORS, env)
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             _add(total, cycle(runtime.pipeline))
             for _ in range(args.days):
                 story.play_day()
-                sandbox.clock.advance(SETTLE.total_seconds())
+                sandbox.clock.advance(_SETTLE.total_seconds())
                 day = cycle(runtime.pipeline)
                 _add(total, day)
                 # The SLA sweep the daemon runs every minute, once a simulated day here.

@@ -23,7 +23,7 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with Store.open(args.database) as store:
-        return explain(store, args.key, sys.stdout)
+        return _explain(store, args.key, sys.stdout)
 
 
 # Where a bare record id may live, so `explain 00Q...` finds its lead without saying which.
@@ -35,7 +35,7 @@ _RECORD_KINDS = (
 )
 
 
-def find_lead(uow: UnitOfWork, key: str) -> str | None:
+def _find_lead(uow: UnitOfWork, key: str) -> str | None:
     """The lead an email, a lead id or a record id of either system names."""
     if "@" in key:
         found = {link.lead_id for link in uow.links.by_email(key)}
@@ -49,9 +49,9 @@ def find_lead(uow: UnitOfWork, key: str) -> str | None:
     return None
 
 
-def explain(store: Store, key: str, out: TextIO) -> int:
+def _explain(store: Store, key: str, out: TextIO) -> int:
     with store.reading() as uow:
-        lead_id = find_lead(uow, key)
+        lead_id = _find_lead(uow, key)
         lead = uow.leads.load(lead_id) if lead_id is not None else None
         if lead is None:
             print(f"no lead is known by {key}", file=out)
@@ -74,15 +74,15 @@ def explain(store: Store, key: str, out: TextIO) -> int:
             f"{t.cause.id} (modified {t.cause.modified_at:%Y-%m-%d %H:%M})",
             file=out,
         )
-        for line in describe_writes(entry.writes):
+        for line in _describe_writes(entry.writes):
             print(f"    wrote {line}", file=out)
     if not entries:
         print("  no transitions yet", file=out)
     return 0
 
 
-def describe_writes(writes: Sequence[dict[str, Any]]) -> list[str]:
-    """One line per record a transition wrote (store.records.write_json's shape)."""
+def _describe_writes(writes: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per record a transition wrote (store.records._write_json's shape)."""
     lines = []
     for write in writes:
         where = write.get("id") or "new ({})".format("=".join(map(str, write.get("key") or ())))

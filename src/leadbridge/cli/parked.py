@@ -18,10 +18,10 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with Store.open(args.database) as store:
-        return parked(store, sys.stdout)
+        return _parked(store, sys.stdout)
 
 
-def parked(store: Store, out: TextIO) -> int:
+def _parked(store: Store, out: TextIO) -> int:
     with store.reading() as uow:
         records = uow.parked.listing()
         aside = uow.inbox.parked_count()

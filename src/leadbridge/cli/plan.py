@@ -20,10 +20,10 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with opened(args) as wired:
-        return plan(wired.pipeline, sys.stdout)
+        return _plan(wired.pipeline, sys.stdout)
 
 
-def plan(pipeline: Pipeline, out: TextIO) -> int:
+def _plan(pipeline: Pipeline, out: TextIO) -> int:
     summary = cycle(pipeline, dry_run=True)
     for line in summary.diffs:
         print(line, file=out)

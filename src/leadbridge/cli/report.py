@@ -24,7 +24,7 @@ from leadbridge.report.text import to_json, to_text
 from leadbridge.store import Store
 from leadbridge.store.history import live_leads, stories_since
 
-RENDERERS: dict[str, Callable[[Report], str]] = {"text": to_text, "json": to_json, "html": to_html}
+_RENDERERS: dict[str, Callable[[Report], str]] = {"text": to_text, "json": to_json, "html": to_html}
 
 
 def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -46,7 +46,7 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     report.add_argument(
         "--format",
-        choices=sorted(RENDERERS),
+        choices=sorted(_RENDERERS),
         default="text",
         help="text for people (default), json for programs, html: one self-contained page",
     )
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    text = RENDERERS[args.format](report)
+    text = _RENDERERS[args.format](report)
     if args.output is None:
         sys.stdout.write(text)
     else:
@@ -120,14 +120,14 @@ def build_report(
     count it (business hours where a stage's SLA has them), so both name the same leads.
     """
     if in_stage is None:
-        in_stage = as_alerts_count(funnel)
+        in_stage = _as_alerts_count(funnel)
     with store.reading() as uow:
         entries = stories_since(uow.connection, since)
         leads = live_leads(uow.connection)
     return compute(entries, leads, funnel, now, since, in_stage=in_stage)
 
 
-def as_alerts_count(funnel: Funnel) -> InStage:
+def _as_alerts_count(funnel: Funnel) -> InStage:
     def in_stage(lead: Lead, now: datetime) -> timedelta:
         return time_in_stage(lead.stage_entered_at, now, funnel.slas.get(lead.stage))
 

@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             with opened(args, announce=log.info, starting=startup.build) as wired:
                 startup.close()
-                clean = run_daemon(wired, _daemon_settings(args, wired), stop, redactor)
+                clean = _run_daemon(wired, _daemon_settings(args, wired), stop, redactor)
                 if not clean:
                     # A batch is still running in a worker thread, which the interpreter
                     # would wait for at exit. Everything it did is committed or in the write
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_daemon(
+def _run_daemon(
     wired: Opened,
     settings: DaemonSettings,
     stop: threading.Event,

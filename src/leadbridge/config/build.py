@@ -20,7 +20,7 @@ from leadbridge.config.source import Document
 from leadbridge.config.transforms import compile_transforms
 from leadbridge.model import Side, Stage, System
 
-Picklists = dict[tuple[System, str, str], tuple[str, ...]]
+_Picklists = dict[tuple[System, str, str], tuple[str, ...]]
 
 
 class _Problems:
@@ -39,7 +39,7 @@ def build(
     handoff_file: schema.HandoffFile,
 ) -> tuple[Funnel, list[Problem]]:
     report = _Problems(documents)
-    picklists: Picklists = {}
+    picklists: _Picklists = {}
     declared: list[tuple[System, str, dict[str, tuple[str, ...]]]] = [
         *((System.HUBSPOT, obj, lists) for obj, lists in fields_file.picklists.hubspot.items()),
         *(
@@ -79,7 +79,7 @@ def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
 
 
 def _check_values(
-    picklists: Picklists,
+    picklists: _Picklists,
     key: tuple[System, str, str],
     values: Iterable[str],
     where: Loc,
@@ -101,7 +101,7 @@ def _check_values(
 
 
 def _fields(
-    spec: schema.FieldsFile, stage_property: str | None, picklists: Picklists, report: _Problems
+    spec: schema.FieldsFile, stage_property: str | None, picklists: _Picklists, report: _Problems
 ) -> dict[str, FieldMap]:
     projected = {(System.HUBSPOT, HUBSPOT_OBJECT, "lifecyclestage"): "lifecyclestage"}
     projected[(System.HUBSPOT, HUBSPOT_OBJECT, "hs_lead_status")] = "lead_status"
@@ -163,7 +163,7 @@ def _spellings(field: schema.FieldSpec) -> dict[str, dict[System, tuple[str, ...
 
 
 def _value_maps(
-    name: str, field: schema.FieldSpec, fmap: FieldMap, picklists: Picklists, report: _Problems
+    name: str, field: schema.FieldSpec, fmap: FieldMap, picklists: _Picklists, report: _Problems
 ) -> tuple[dict[System, dict[str, str]], dict[System, dict[str, str]]]:
     read_maps: dict[System, dict[str, str]] = {System.HUBSPOT: {}, System.SALESFORCE: {}}
     write_maps: dict[System, dict[str, str]] = {System.HUBSPOT: {}, System.SALESFORCE: {}}
@@ -190,7 +190,7 @@ def _value_maps(
     return read_maps, write_maps
 
 
-def _stages(spec: schema.StagesFile, picklists: Picklists, report: _Problems) -> list[Stage]:
+def _stages(spec: schema.StagesFile, picklists: _Picklists, report: _Problems) -> list[Stage]:
     stages: list[Stage] = []
     seen: set[str] = set()
     for i, stage in enumerate(spec.stages):
@@ -220,7 +220,7 @@ _LIFECYCLE = (System.HUBSPOT, HUBSPOT_OBJECT, "lifecyclestage")
 
 
 def _stage_spellings(
-    stage: schema.StageSpec, picklists: Picklists, report: _Problems
+    stage: schema.StageSpec, picklists: _Picklists, report: _Problems
 ) -> list[tuple[tuple[System, str, str], Iterable[str], Loc]]:
     """Each picklist a stage spells values of, with the values and where they sit.
 

@@ -26,7 +26,7 @@ STAGE_ENTERED = "stage_entered"  # pseudo-field for older_than: when the lead en
 DEALS_PREFIX = "deals."  # pseudo-fields counting the lead's opportunities per deal stage
 
 
-def norm(value: Any) -> Any:
+def _norm(value: Any) -> Any:
     """Text compares without case, booleans as the words HubSpot uses, numbers as floats."""
     if isinstance(value, str):
         return value.casefold()
@@ -50,7 +50,7 @@ def as_number(value: Value) -> float | None:
     return None
 
 
-def domain_of(value: str) -> str:
+def _domain_of(value: str) -> str:
     return value.rpartition("@")[2].strip().casefold()
 
 
@@ -95,11 +95,11 @@ class Test:
 
 def _predicate(op: str, arg: Any) -> Callable[[Value], bool]:
     if op == "eq":
-        wanted = norm(arg)
-        return lambda v: v is not None and norm(v) == wanted
+        wanted = _norm(arg)
+        return lambda v: v is not None and _norm(v) == wanted
     if op == "in":
-        members = frozenset(norm(item) for item in arg)
-        return lambda v: v is not None and norm(v) in members
+        members = frozenset(_norm(item) for item in arg)
+        return lambda v: v is not None and _norm(v) in members
     if op == "gte":
         return lambda v: (n := as_number(v)) is not None and n >= arg
     if op == "lte":
@@ -114,7 +114,7 @@ def _predicate(op: str, arg: Any) -> Callable[[Value], bool]:
     def in_domains(v: Value) -> bool:
         if not isinstance(v, str):
             return False
-        found = domain_of(v)
+        found = _domain_of(v)
         return found in domains or found.endswith(suffixes)
 
     return in_domains
@@ -182,9 +182,9 @@ def build(spec: Any, loc: Loc, lists: Mapping[str, tuple[Value, ...]], report: R
         if op == "eq" and isinstance(arg, str) and arg in lists:
             report(where, f"{arg!r} is the name of a list, expected {{in: {arg}}} to use the list")
         shown = (
-            number_text(arg)
+            _number_text(arg)
             if op in ("gte", "lte")
-            else str(norm(arg) if isinstance(arg, bool) else arg)
+            else str(_norm(arg) if isinstance(arg, bool) else arg)
         )
         return Test(op, name, arg, shown, where)
 
@@ -286,7 +286,7 @@ def render(cond: Cond) -> str:
     )
 
 
-def number_text(number: float) -> str:
+def _number_text(number: float) -> str:
     return str(int(number)) if number.is_integer() else repr(number)
 
 

@@ -17,14 +17,14 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Literal
 
-Shipped = Literal["connectors", "mappings"]
+_Shipped = Literal["connectors", "mappings"]
 
 # A file each directory always holds: a stray directory of the same name is not taken for it.
-_MARKERS: dict[Shipped, str] = {"connectors": "hubspot.yaml", "mappings": "stages.yaml"}
+_MARKERS: dict[_Shipped, str] = {"connectors": "hubspot.yaml", "mappings": "stages.yaml"}
 
 
 @cache
-def shipped(name: Shipped) -> Path:
+def shipped(name: _Shipped) -> Path:
     """The directory of the default `name` files, as a real path callers may read and copy."""
     packaged = resources.files("leadbridge") / "_defaults" / name
     if packaged.is_dir():

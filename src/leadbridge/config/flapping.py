@@ -60,34 +60,34 @@ from leadbridge.config.conditions import (
 from leadbridge.config.funnel import Funnel, Rule
 from leadbridge.model import System, Value
 
-Literal = tuple[Atom | Became | Aged, bool]
-Term = frozenset[Literal]
-Factor = tuple[Term, ...]  # alternatives: one must hold
-Source = tuple[System, str]
+_Literal = tuple[Atom | Became | Aged, bool]
+_Term = frozenset[_Literal]
+_Factor = tuple[_Term, ...]  # alternatives: one must hold
+_Source = tuple[System, str]
 _NOW = datetime(2000, 1, 1, tzinfo=UTC)
 _ZERO = timedelta(0)
 _UNLISTED = "\u2063unlisted"
 
 
-def dnf(cond: Cond, level: bool = False, positive: bool = True) -> list[Term]:
+def _dnf(cond: Cond, level: bool = False, positive: bool = True) -> list[_Term]:
     if isinstance(cond, Became) and level:
         cond = Atom(cond.test)
     if isinstance(cond, Atom | Became | Aged):
         return [frozenset({(cond, positive)})]
     if isinstance(cond, Not):
-        return dnf(cond.item, level, not positive)
-    parts = [dnf(item, level, positive) for item in cond.items]
+        return _dnf(cond.item, level, not positive)
+    parts = [_dnf(item, level, positive) for item in cond.items]
     if isinstance(cond, All) == positive:
         return [frozenset().union(*combo) for combo in product(*parts)]
     return [term for part in parts for term in part]
 
 
-def _field(literal: Literal) -> str:
+def _field(literal: _Literal) -> str:
     node = literal[0]
     return node.field if isinstance(node, Aged) else node.test.field
 
 
-def _holds(literal: Literal, before: Value, after: Value) -> bool:
+def _holds(literal: _Literal, before: Value, after: Value) -> bool:
     node, positive = literal
     if isinstance(node, Aged):
         return node.holds(after, _NOW) == positive
@@ -97,7 +97,7 @@ def _holds(literal: Literal, before: Value, after: Value) -> bool:
     return became == positive
 
 
-def _samples(literals: Iterable[Literal]) -> list[Value]:
+def _samples(literals: Iterable[_Literal]) -> list[Value]:
     found: list[Value] = [None, _UNLISTED]
     for node, _ in literals:
         if isinstance(node, Aged):
@@ -107,7 +107,7 @@ def _samples(literals: Iterable[Literal]) -> list[Value]:
     return list(dict.fromkeys(found))
 
 
-class Solver:
+class _Solver:
     """Satisfiability of conjunctions of rule conditions, for changes from one source."""
 
     def __init__(
@@ -116,9 +116,9 @@ class Solver:
         self.changeable = changeable
         self.ignored = ignored
         self.ages_free = ages_free
-        self._fields: dict[tuple[str, frozenset[Literal]], tuple[Value, Value] | None] = {}
+        self._fields: dict[tuple[str, frozenset[_Literal]], tuple[Value, Value] | None] = {}
 
-    def factor(self, terms: Iterable[Term], entered_now: bool = False) -> Factor | None:
+    def factor(self, terms: Iterable[_Term], entered_now: bool = False) -> _Factor | None:
         """The terms as this analysis can judge them; None when always true, () when never.
 
         Tests on fields rules write are dropped (either way). Ages are dropped
@@ -143,7 +143,7 @@ class Solver:
                 kept.append(frozenset(literals))
         return tuple(dict.fromkeys(kept))
 
-    def field(self, name: str, literals: frozenset[Literal]) -> tuple[Value, Value] | None:
+    def field(self, name: str, literals: frozenset[_Literal]) -> tuple[Value, Value] | None:
         key = (name, literals)
         if key not in self._fields:
             samples = _samples(literals)
@@ -158,16 +158,16 @@ class Solver:
             )
         return self._fields[key]
 
-    def solve(self, factors: list[Factor]) -> dict[str, tuple[Value, Value]] | None:
+    def solve(self, factors: list[_Factor]) -> dict[str, tuple[Value, Value]] | None:
         """Values (before, after) per field under which every factor holds, or None."""
         ordered = sorted(factors, key=len)
-        chosen: dict[str, frozenset[Literal]] = {}
+        chosen: dict[str, frozenset[_Literal]] = {}
 
         def search(position: int) -> bool:
             if position == len(ordered):
                 return True
             for term in ordered[position]:
-                by_field: dict[str, set[Literal]] = {}
+                by_field: dict[str, set[_Literal]] = {}
                 for lit in term:
                     by_field.setdefault(_field(lit), set()).add(lit)
                 saved = {name: chosen.get(name) for name in by_field}
@@ -196,7 +196,7 @@ class Solver:
 class Cycle:
     """Moves that can follow each other on one input and bring a lead back where it started."""
 
-    source: Source
+    source: _Source
     steps: tuple[tuple[Rule, str], ...]  # each rule with the stage it moves the lead from
     witness: Mapping[str, tuple[Value, Value]]  # field -> (before, after) that takes them all
 
@@ -211,8 +211,8 @@ def cycles(funnel: Funnel) -> list[Cycle]:
     found: list[Cycle] = []
     written = _written(funnel)
     for source in sorted(funnel.sources):
-        one_decision = Solver(_changeable(funnel, source), written)
-        redelivered = Solver(frozenset(), written, ages_free=True)
+        one_decision = _Solver(_changeable(funnel, source), written)
+        redelivered = _Solver(frozenset(), written, ages_free=True)
         for solver in (one_decision, redelivered):
             known = {frozenset(rule.name for rule, _ in cycle.steps) for cycle in found}
             found += [
@@ -229,7 +229,7 @@ def _written(funnel: Funnel) -> frozenset[str]:
     return frozenset(names | ({funnel.reason_field} if funnel.reason_field else set()))
 
 
-def _changeable(funnel: Funnel, source: Source) -> frozenset[str]:
+def _changeable(funnel: Funnel, source: _Source) -> frozenset[str]:
     names = {fmap.name for _, fmap in funnel.sources.get(source, ())}
     if source == (System.SALESFORCE, "Opportunity") and funnel.deal_field in names:
         names |= {DEALS_PREFIX + value for value in funnel.deal_counts}
@@ -237,10 +237,10 @@ def _changeable(funnel: Funnel, source: Source) -> frozenset[str]:
 
 
 def _repeats(funnel: Funnel) -> list[Rule]:
-    solver = Solver(frozenset(), _written(funnel))
+    solver = _Solver(frozenset(), _written(funnel))
     found = []
     for rule in funnel.rules:
-        for term in dnf(rule.condition):
+        for term in _dnf(rule.condition):
             negated = any(isinstance(n, Became) and not pos for n, pos in term)
             if not negated or any(isinstance(n, Became) and pos for n, pos in term):
                 continue
@@ -261,22 +261,22 @@ _REPEAT = (
 @dataclass(frozen=True)
 class _Move:
     rule: Rule
-    first: list[Factor]  # what it needs as the first move of a cycle
-    later: list[Factor]  # what it needs after another move, the stage just entered
+    first: list[_Factor]  # what it needs as the first move of a cycle
+    later: list[_Factor]  # what it needs after another move, the stage just entered
 
 
-def _moves(funnel: Funnel, source: Source, solver: Solver) -> dict[str, list[_Move]]:
+def _moves(funnel: Funnel, source: _Source, solver: _Solver) -> dict[str, list[_Move]]:
     """Per stage, the rules that can move a lead from it, each with the factors it needs."""
     moves: dict[str, list[_Move]] = {}
     for stage in funnel.stages:
-        earlier: dict[bool, list[Factor]] = {False: [], True: []}
+        earlier: dict[bool, list[_Factor]] = {False: [], True: []}
         for step in funnel.steps[(stage.name, source[0])]:
             needs = {}
             for now in (False, True):
-                own = solver.factor(dnf(step.rule.condition), entered_now=now)
+                own = solver.factor(_dnf(step.rule.condition), entered_now=now)
                 needs[now] = [*earlier[now], *([own] if own is not None else [])]
                 negation = solver.factor(
-                    dnf(step.rule.condition, level=step.holds, positive=False), entered_now=now
+                    _dnf(step.rule.condition, level=step.holds, positive=False), entered_now=now
                 )
                 if negation is not None:
                     earlier[now].append(negation)
@@ -285,7 +285,7 @@ def _moves(funnel: Funnel, source: Source, solver: Solver) -> dict[str, list[_Mo
     return moves
 
 
-def _cycles(funnel: Funnel, source: Source, solver: Solver) -> list[Cycle]:
+def _cycles(funnel: Funnel, source: _Source, solver: _Solver) -> list[Cycle]:
     """Depth-first over simple cycles, each from its earliest stage, pruned when unsatisfiable."""
     moves = _moves(funnel, source, solver)
     found: list[Cycle] = []
@@ -296,7 +296,7 @@ def _cycles(funnel: Funnel, source: Source, solver: Solver) -> list[Cycle]:
         stage: str,
         visited: set[str],
         trail: list[tuple[Rule, str]],
-        needs: list[Factor],
+        needs: list[_Factor],
     ) -> None:
         for move in moves.get(stage, ()):
             target = funnel.stage[move.rule.target]

@@ -20,7 +20,7 @@ from leadbridge.model import Side, Stage, System, Value
 HUBSPOT_OBJECT = "contact"
 
 # Which systems a direction reads from and writes to.
-READS: Mapping[str, frozenset[System]] = {
+_READS: Mapping[str, frozenset[System]] = {
     "two_way": frozenset(System),
     "prefer_salesforce_unless_blank": frozenset(System),
     "prefer_hubspot_unless_blank": frozenset(System),
@@ -28,7 +28,7 @@ READS: Mapping[str, frozenset[System]] = {
     "always_hubspot": frozenset({System.HUBSPOT}),
     "none": frozenset(),
 }
-WRITES: Mapping[str, frozenset[System]] = {
+_WRITES: Mapping[str, frozenset[System]] = {
     "two_way": frozenset(System),
     "prefer_salesforce_unless_blank": frozenset(System),
     "prefer_hubspot_unless_blank": frozenset(System),
@@ -62,12 +62,12 @@ class FieldMap:
 
     def reads_from(self) -> frozenset[System]:
         """Every system this field may be read from, under either owner."""
-        found = READS[self.direction]
-        return found | READS[self.sales_owned] if self.sales_owned else found
+        found = _READS[self.direction]
+        return found | _READS[self.sales_owned] if self.sales_owned else found
 
     def writes_to(self) -> frozenset[System]:
-        found = WRITES[self.direction]
-        return found | WRITES[self.sales_owned] if self.sales_owned else found
+        found = _WRITES[self.direction]
+        return found | _WRITES[self.sales_owned] if self.sales_owned else found
 
     def remote(self) -> list[tuple[System, str, str]]:
         """(system, object, remote field) for every place this field lives."""
@@ -211,7 +211,7 @@ def index(funnel: Funnel) -> Funnel:
 def _writers(funnel: Funnel, owner: Side) -> tuple[Writer, ...]:
     found = []
     for fmap in funnel.fields.values():
-        targets = WRITES[fmap.direction_for(owner)]
+        targets = _WRITES[fmap.direction_for(owner)]
         hubspot = fmap.hubspot if System.HUBSPOT in targets else None
         salesforce = fmap.salesforce if System.SALESFORCE in targets else {}
         if hubspot is not None or salesforce:

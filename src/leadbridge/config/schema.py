@@ -30,10 +30,10 @@ Direction = Literal[
     "always_hubspot",
     "none",
 ]
-SalesforceObject = Literal["Lead", "Contact", "Opportunity"]
-SystemName = Literal["hubspot", "salesforce"]
-TEST_OPERATORS = ("eq", "in", "gte", "lte", "present", "absent", "domain_in")
-OPERATORS = ("all", "any", "not", *TEST_OPERATORS, "changed_to", "older_than")
+_SalesforceObject = Literal["Lead", "Contact", "Opportunity"]
+_SystemName = Literal["hubspot", "salesforce"]
+_TEST_OPERATORS = ("eq", "in", "gte", "lte", "present", "absent", "domain_in")
+_OPERATORS = ("all", "any", "not", *_TEST_OPERATORS, "changed_to", "older_than")
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -85,8 +85,8 @@ def _test(value: Any) -> tuple[str, Any]:
         return "in", _values_or_list_name(value)
     if not isinstance(value, dict):
         return "eq", _scalar(value)
-    if len(value) != 1 or next(iter(value)) not in TEST_OPERATORS:
-        raise _fail(value, f"a value, a list, or one of {{{': …}, {'.join(TEST_OPERATORS)}: …}}")
+    if len(value) != 1 or next(iter(value)) not in _TEST_OPERATORS:
+        raise _fail(value, f"a value, a list, or one of {{{': …}, {'.join(_TEST_OPERATORS)}: …}}")
     ((operator, arg),) = value.items()
     if operator == "eq":
         return operator, _scalar(arg)
@@ -106,16 +106,16 @@ def _transform(value: Any) -> TransformSpec:
         raise PydanticCustomError("leadbridge", "{detail}", {"detail": str(exc)}) from None
 
 
-Name = Annotated[str, PlainValidator(_name)]
-Code = Annotated[str, PlainValidator(_code)]
-Duration = Annotated[timedelta, PlainValidator(_duration)]
-Scalar = Annotated[Any, PlainValidator(_scalar)]
-Number = Annotated[float, PlainValidator(_number)]
-ListArg = Annotated[Any, PlainValidator(_values_or_list_name)]
-Test = Annotated[tuple[str, Any], PlainValidator(_test)]
-Names = Annotated[tuple[str, ...], BeforeValidator(_one_or_many)]
-BusinessHours = Annotated[Hours, PlainValidator(parse_hours)]
-TimeZone = Annotated[str, PlainValidator(parse_zone)]
+_Name = Annotated[str, PlainValidator(_name)]
+_Code = Annotated[str, PlainValidator(_code)]
+_Duration = Annotated[timedelta, PlainValidator(_duration)]
+_Scalar = Annotated[Any, PlainValidator(_scalar)]
+_Number = Annotated[float, PlainValidator(_number)]
+_ListArg = Annotated[Any, PlainValidator(_values_or_list_name)]
+_Test = Annotated[tuple[str, Any], PlainValidator(_test)]
+_Names = Annotated[tuple[str, ...], BeforeValidator(_one_or_many)]
+_BusinessHours = Annotated[Hours, PlainValidator(parse_hours)]
+_TimeZone = Annotated[str, PlainValidator(parse_zone)]
 
 
 class Strict(BaseModel):
@@ -127,56 +127,56 @@ class Strict(BaseModel):
 
 class HubSpotView(Strict):
     # The first is written; any of them counts as the stage (customer: [customer, evangelist]).
-    lifecyclestage: Names = ()
-    lead_status: Names = ()
+    lifecyclestage: _Names = ()
+    lead_status: _Names = ()
     create: bool = True
 
 
 class SalesforceView(Strict):
-    lead_status: Names = ()
+    lead_status: _Names = ()
     create: bool = False
     converted: bool | None = None
-    opportunity_stage: Names = ()
+    opportunity_stage: _Names = ()
 
 
 class StageSpec(Strict):
-    name: Name
+    name: _Name
     owner: Literal["marketing", "sales"]
-    sla: Duration | None = None
+    sla: _Duration | None = None
     handback: bool = False
     description: str = ""
     hubspot: HubSpotView | None = None
     salesforce: SalesforceView | None = None
     # How the sla is counted here (config/sla.py); unset: the funnel-wide default below.
-    business_hours: BusinessHours | None = None
-    time_zone: TimeZone | None = None
+    business_hours: _BusinessHours | None = None
+    time_zone: _TimeZone | None = None
 
 
 class StagesFile(Strict):
     hubspot_stage_property: str | None = None
     stages: list[StageSpec] = Field(min_length=1)
     # Funnel-wide defaults for counting SLAs in business hours.
-    business_hours: BusinessHours | None = None
-    time_zone: TimeZone | None = None
+    business_hours: _BusinessHours | None = None
+    time_zone: _TimeZone | None = None
 
 
 # --- fields.yaml ---------------------------------------------------------------
 
 
 class Spellings(Strict):
-    hubspot: Names = ()
-    salesforce: Names = ()
+    hubspot: _Names = ()
+    salesforce: _Names = ()
 
 
 class Picklists(Strict):
     hubspot: dict[Literal["contact"], dict[str, tuple[str, ...]]] = Field(default_factory=dict)
-    salesforce: dict[SalesforceObject, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
+    salesforce: dict[_SalesforceObject, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
 
 
 class FieldSpec(Strict):
     description: str = ""
     hubspot: str | None = None
-    salesforce: dict[SalesforceObject, str] = Field(default_factory=dict)
+    salesforce: dict[_SalesforceObject, str] = Field(default_factory=dict)
     direction: Direction
     sales_owned: Direction | None = None
     values: dict[str, Spellings] | None = None
@@ -190,7 +190,7 @@ class FieldSpec(Strict):
 
 class FieldsFile(Strict):
     picklists: Picklists
-    fields: dict[Name, FieldSpec] = Field(min_length=1)
+    fields: dict[_Name, FieldSpec] = Field(min_length=1)
 
 
 # --- handoff.yaml: conditions ----------------------------------------------------
@@ -199,59 +199,59 @@ class FieldsFile(Strict):
 def _operator(value: Any) -> str | None:
     if isinstance(value, dict) and len(value) == 1:
         key = next(iter(value))
-        return key if key in OPERATORS else None
+        return key if key in _OPERATORS else None
     return None
 
 
 class AllOf(Strict):
-    all_: list[Condition] = Field(alias="all", min_length=1)
+    all_: list[_Condition] = Field(alias="all", min_length=1)
 
 
 class AnyOf(Strict):
-    any_: list[Condition] = Field(alias="any", min_length=1)
+    any_: list[_Condition] = Field(alias="any", min_length=1)
 
 
 class NotOf(Strict):
-    not_: Condition = Field(alias="not")
+    not_: _Condition = Field(alias="not")
 
 
 class Eq(Strict):
-    eq: dict[str, Scalar] = Field(min_length=1)
+    eq: dict[str, _Scalar] = Field(min_length=1)
 
 
 class In(Strict):
-    in_: dict[str, ListArg] = Field(alias="in", min_length=1)
+    in_: dict[str, _ListArg] = Field(alias="in", min_length=1)
 
 
 class Gte(Strict):
-    gte: dict[str, Number] = Field(min_length=1)
+    gte: dict[str, _Number] = Field(min_length=1)
 
 
 class Lte(Strict):
-    lte: dict[str, Number] = Field(min_length=1)
+    lte: dict[str, _Number] = Field(min_length=1)
 
 
 class Present(Strict):
-    present: Names
+    present: _Names
 
 
 class Absent(Strict):
-    absent: Names
+    absent: _Names
 
 
 class DomainIn(Strict):
-    domain_in: dict[str, ListArg] = Field(min_length=1)
+    domain_in: dict[str, _ListArg] = Field(min_length=1)
 
 
 class ChangedTo(Strict):
-    changed_to: dict[str, Test] = Field(min_length=1)
+    changed_to: dict[str, _Test] = Field(min_length=1)
 
 
 class OlderThan(Strict):
-    older_than: dict[str, Duration] = Field(min_length=1)
+    older_than: dict[str, _Duration] = Field(min_length=1)
 
 
-Condition = Annotated[
+_Condition = Annotated[
     Annotated[AllOf, T("all")]
     | Annotated[AnyOf, T("any")]
     | Annotated[NotOf, T("not")]
@@ -268,7 +268,7 @@ Condition = Annotated[
         _operator,
         custom_error_type="leadbridge",
         custom_error_message=(
-            "expected a condition: a mapping with exactly one of " + ", ".join(OPERATORS)
+            "expected a condition: a mapping with exactly one of " + ", ".join(_OPERATORS)
         ),
     ),
 ]
@@ -277,16 +277,16 @@ Condition = Annotated[
 
 
 class ReasonFrom(Strict):
-    field: Name
-    default: Code
+    field: _Name
+    default: _Code
 
 
 def _reason_kind(value: Any) -> str | None:
     return "text" if isinstance(value, str) else "from" if isinstance(value, dict) else None
 
 
-Reason = Annotated[
-    Annotated[Code, T("text")] | Annotated[ReasonFrom, T("from")],
+_Reason = Annotated[
+    Annotated[_Code, T("text")] | Annotated[ReasonFrom, T("from")],
     Discriminator(
         _reason_kind,
         custom_error_type="leadbridge",
@@ -296,10 +296,10 @@ Reason = Annotated[
 
 
 class Action(Strict):
-    move_to: Name
-    reason: Reason | None = None
-    set: dict[Name, Scalar] = Field(default_factory=dict)
-    block: list[SystemName] = Field(default_factory=list)
+    move_to: _Name
+    reason: _Reason | None = None
+    set: dict[_Name, _Scalar] = Field(default_factory=dict)
+    block: list[_SystemName] = Field(default_factory=list)
 
 
 def _any_stage(value: Any) -> Any:
@@ -307,18 +307,18 @@ def _any_stage(value: Any) -> Any:
 
 
 class RuleSpec(Strict):
-    name: Name
+    name: _Name
     description: str = ""
-    from_: Annotated[tuple[Name, ...] | None, BeforeValidator(_any_stage)] = Field(
+    from_: Annotated[tuple[_Name, ...] | None, BeforeValidator(_any_stage)] = Field(
         default=None, alias="from"
     )
-    when: Condition
+    when: _Condition
     then: Action
 
 
 class HandoffFile(Strict):
-    reason_field: Name | None = None
-    lists: dict[Name, list[Scalar]] = Field(default_factory=dict)
+    reason_field: _Name | None = None
+    lists: dict[_Name, list[_Scalar]] = Field(default_factory=dict)
     rules: list[RuleSpec] = Field(min_length=1)
 
 

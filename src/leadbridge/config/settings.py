@@ -21,18 +21,18 @@ from leadbridge.config.problems import ConfigError, Problem
 from leadbridge.config.source import Document, load_document
 from leadbridge.config.validation import validate
 
-M = TypeVar("M", bound=BaseModel)
+_M = TypeVar("_M", bound=BaseModel)
 
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-SECRET_KEYS = frozenset({"token", "app_secret", "client_secret", "password", "security_token"})
+_SECRET_KEYS = frozenset({"token", "app_secret", "client_secret", "password", "security_token"})
 
 
-def load_settings(path: Path, model: type[M], env: Mapping[str, str]) -> M:
+def load_settings(path: Path, model: type[_M], env: Mapping[str, str]) -> _M:
     """The file validated as `model`, variables expanded from `env`; or ConfigError.
 
-    A key named like a secret (SECRET_KEYS) must hold a ${VAR} reference and
+    A key named like a secret (_SECRET_KEYS) must hold a ${VAR} reference and
     nothing else: a pasted token in a committed file is refused.
     """
     document, problems = load_document(path)
@@ -65,7 +65,7 @@ def _expand(
         ]
     if not isinstance(value, str):
         return value
-    if loc and loc[-1] in SECRET_KEYS and _REFERENCE.fullmatch(value.strip()) is None:
+    if loc and loc[-1] in _SECRET_KEYS and _REFERENCE.fullmatch(value.strip()) is None:
         problems.append(
             document.problem(loc, "a secret written into the file, expected ${ENV_VAR}")
         )

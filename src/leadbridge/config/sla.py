@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from leadbridge.config.values import invalid
 
-Loc = tuple[str | int, ...]
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-ALWAYS = "24/7"
+_Loc = tuple[str | int, ...]
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_ALWAYS = "24/7"
 _WINDOW = re.compile(
     r"^\s*(?P<first>[A-Za-z]{3})(?:\s*-\s*(?P<last>[A-Za-z]{3}))?\s+"
     r"(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s*$"
@@ -74,8 +74,8 @@ def parse_hours(value: Any) -> Hours:
     if not isinstance(value, str) or not value.strip():
         raise invalid(value, _EXAMPLE)
     text = " ".join(value.split())
-    if text.lower() in (ALWAYS, "always"):
-        return Hours(ALWAYS, None)
+    if text.lower() in (_ALWAYS, "always"):
+        return Hours(_ALWAYS, None)
     windows: list[Window] = []
     for part in text.split(","):
         match = _WINDOW.match(part)
@@ -109,7 +109,7 @@ def parse_zone(value: Any) -> str:
 
 def _day(name: str, value: Any) -> int:
     try:
-        return DAYS.index(name.lower())
+        return _DAYS.index(name.lower())
     except ValueError:
         raise invalid(
             value, f"{_EXAMPLE}, days written Mon, Tue, Wed, Thu, Fri, Sat, Sun"
@@ -136,7 +136,7 @@ class StageLike(Protocol):
     def time_zone(self) -> str | None: ...
 
 
-Report = Callable[[Loc, str], None]
+_Report = Callable[[_Loc, str], None]
 
 
 def slas(
@@ -144,7 +144,7 @@ def slas(
     default_hours: Hours | None,
     default_zone: str | None,
     raw: Any,
-    problem: Report,
+    problem: _Report,
 ) -> dict[str, Sla]:
     """Each stage with an SLA, counted as configured; problems go to `problem(loc, message)`.
 
@@ -155,7 +155,7 @@ def slas(
     if zoneless_default:
         problem(("business_hours",), _NEEDS_ZONE)
     for i, stage in enumerate(stages):
-        where: Loc = ("stages", i)
+        where: _Loc = ("stages", i)
         own_hours, own_zone = stage.business_hours, stage.time_zone
         if stage.sla is None:
             if own_hours is not None or own_zone is not None:

@@ -18,7 +18,7 @@ import yaml
 
 from leadbridge.config.problems import Problem
 
-Loc = Sequence[str | int]
+_Loc = Sequence[str | int]
 
 
 class _Loader(yaml.SafeLoader):
@@ -45,7 +45,7 @@ class Document:
     node: yaml.Node | None
     data: Any
 
-    def locate(self, loc: Loc) -> tuple[int, int, str]:
+    def locate(self, loc: _Loc) -> tuple[int, int, str]:
         """Line, column (1-based) and a readable field path for a pydantic-style loc.
 
         Parts that name no key or index in the tree (pydantic's union tags)
@@ -67,7 +67,7 @@ class Document:
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         return line, column, "".join(shown).lstrip(".") or "(document)"
 
-    def problem(self, loc: Loc, message: str) -> Problem:
+    def problem(self, loc: _Loc, message: str) -> Problem:
         line, column, field = self.locate(loc)
         return Problem(self.path, line, column, field, message)
 

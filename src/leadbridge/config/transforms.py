@@ -18,7 +18,7 @@ from leadbridge.model import Value
 Transform = Callable[[Value], Value]
 
 # name -> what its argument must be ("" when it takes none)
-TRANSFORMS: Mapping[str, str] = {
+_TRANSFORMS: Mapping[str, str] = {
     "lower": "",
     "upper": "",
     "strip": "",
@@ -48,7 +48,7 @@ class TransformSpec:
 
 def parse_transform(raw: Any) -> TransformSpec:
     """`lower`, or a one-key mapping such as `{truncate: 80}`; ValueError says what is wrong."""
-    known = ", ".join(TRANSFORMS)
+    known = ", ".join(_TRANSFORMS)
     if isinstance(raw, str):
         name, arg, has_arg = raw, None, False
     elif isinstance(raw, dict) and len(raw) == 1:
@@ -56,9 +56,9 @@ def parse_transform(raw: Any) -> TransformSpec:
         has_arg = True
     else:
         raise ValueError(f"got {raw!r}, expected a transform name or a one-key mapping: {known}")
-    if name not in TRANSFORMS:
+    if name not in _TRANSFORMS:
         raise ValueError(f"unknown transform {name!r}, expected one of: {known}")
-    needs = TRANSFORMS[name]
+    needs = _TRANSFORMS[name]
     if not needs and has_arg:
         raise ValueError(f"transform {name!r} takes no argument, expected just `{name}`")
     if needs and not has_arg:
@@ -103,10 +103,10 @@ def _step(spec: TransformSpec) -> Transform:
     if name == "map":
         table = dict(arg)
         return lambda v: table.get(v, v) if isinstance(v, str | int | float) else v
-    return {"number": to_number, "date": to_date, "datetime": to_datetime}[name]
+    return {"number": _to_number, "date": _to_date, "datetime": _to_datetime}[name]
 
 
-def to_number(value: Value) -> Value:
+def _to_number(value: Value) -> Value:
     if value is None or value == "":
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -119,18 +119,18 @@ def to_number(value: Value) -> Value:
     raise Unreadable(f"number: {value!r} is not a number")
 
 
-def to_date(value: Value) -> Value:
+def _to_date(value: Value) -> Value:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    moment = to_datetime(value)
+    moment = _to_datetime(value)
     return moment.date() if isinstance(moment, datetime) else None
 
 
-def to_datetime(value: Value) -> Value:
+def _to_datetime(value: Value) -> Value:
     """ISO-8601 (Salesforce, HubSpot's search answers) or epoch milliseconds (HubSpot dates)."""
     if value is None or value == "":
         return None

@@ -19,7 +19,7 @@ from pydantic_core import ErrorDetails
 from leadbridge.config.problems import Problem
 from leadbridge.config.source import Document
 
-M = TypeVar("M", bound=BaseModel)
+_M = TypeVar("_M", bound=BaseModel)
 
 _EXPECTED: Mapping[str, str] = {
     "string_type": "text",
@@ -37,7 +37,7 @@ _EXPECTED: Mapping[str, str] = {
 }
 
 
-def validate(document: Document, model: type[M]) -> tuple[M | None, list[Problem]]:
+def validate(document: Document, model: type[_M]) -> tuple[_M | None, list[Problem]]:
     try:
         return model.model_validate(document.data), []
     except ValidationError as exc:

@@ -1,7 +1,7 @@
 """One failure policy for both systems: what went wrong decides what happens next.
 
 A connector turns whatever its client raised or answered into a `Failure`
-(status, error code, message, Retry-After). `POLICY`, a table read top to
+(status, error code, message, Retry-After). `_POLICY`, a table read top to
 bottom, maps it to an `Action`; `retrying()` is the tenacity policy that acts
 on it. The split follows singer-sdk and the Airbyte CDK: retriable faults
 are retried with back-off, rate limits wait as long as the service asks,
@@ -72,7 +72,7 @@ class Rule:
 
 
 _5XX = tuple(range(500, 600))
-SF, HS = System.SALESFORCE, System.HUBSPOT
+_SF, _HS = System.SALESFORCE, System.HUBSPOT
 
 
 def _data(
@@ -82,7 +82,7 @@ def _data(
     return tuple(Rule(Action.PARK, fix, system, statuses, codes, data=True) for fix, codes in fixes)
 
 
-POLICY: tuple[Rule, ...] = (
+_POLICY: tuple[Rule, ...] = (
     Rule(
         Action.FAIL,
         "the server's certificate was refused: the CA bundle is wrong, retrying cannot help",
@@ -90,13 +90,13 @@ POLICY: tuple[Rule, ...] = (
         codes=("SSLError", "SSLCertVerificationError"),
     ),
     Rule(Action.RETRY, "no answer: connection refused, reset or timed out", statuses=(None,)),
-    Rule(Action.REFRESH_AUTH, "the session expired", SF, (401,), ("INVALID_SESSION_ID",)),
+    Rule(Action.REFRESH_AUTH, "the session expired", _SF, (401,), ("INVALID_SESSION_ID",)),
     Rule(Action.FAIL, "credentials refused: a person must fix them", statuses=(401,)),
     Rule(Action.RATE_LIMITED, "over a request limit", statuses=(429,)),
     Rule(
         Action.RATE_LIMITED,
         "the org's API allocation is spent",
-        SF,
+        _SF,
         (403,),
         ("REQUEST_LIMIT_EXCEEDED",),
     ),
@@ -105,12 +105,12 @@ POLICY: tuple[Rule, ...] = (
     Rule(
         Action.RETRY,
         "Salesforce row lock, cleared by trying again",
-        SF,
+        _SF,
         (),
         ("UNABLE_TO_LOCK_ROW",),
     ),
     *_data(
-        SF,
+        _SF,
         (
             "give the fields named a value (in HubSpot, or in Salesforce for a record that exists)",
             ("REQUIRED_FIELD_MISSING",),
@@ -141,7 +141,7 @@ POLICY: tuple[Rule, ...] = (
     Rule(
         Action.PARK,
         "Salesforce refused the record: gone, converted or not writable",
-        SF,
+        _SF,
         (),
         (
             "CANNOT_UPDATE_CONVERTED_LEAD",
@@ -155,7 +155,7 @@ POLICY: tuple[Rule, ...] = (
     Rule(
         Action.FAIL,
         "our query or request is wrong: a bug, not data",
-        SF,
+        _SF,
         (),
         ("MALFORMED_QUERY", "INVALID_FIELD", "INVALID_TYPE", "INVALID_QUERY_FILTER_OPERATOR"),
     ),
@@ -165,7 +165,7 @@ POLICY: tuple[Rule, ...] = (
         codes=("NOT_VERIFIED", "UNSUPPORTED_WRITE"),
     ),
     *_data(
-        HS,
+        _HS,
         (
             "correct the property's value, or add it to the property's options in HubSpot "
             "(or map it to one in mappings/fields.yaml)",
@@ -173,25 +173,25 @@ POLICY: tuple[Rule, ...] = (
         ),
         statuses=(400,),
     ),
-    Rule(Action.PARK, "HubSpot refused the record's values", HS, (400, 404, 409)),
-    Rule(Action.PARK, "Salesforce refused the record", SF, (400, 404)),
+    Rule(Action.PARK, "HubSpot refused the record's values", _HS, (400, 404, 409)),
+    Rule(Action.PARK, "Salesforce refused the record", _SF, (400, 404)),
 )
 
 
-def rule_for(failure: Failure) -> Rule | None:
-    """The first rule of POLICY that matches; None means nothing does (then: fail)."""
-    return next((rule for rule in POLICY if rule.matches(failure)), None)
+def _rule_for(failure: Failure) -> Rule | None:
+    """The first rule of _POLICY that matches; None means nothing does (then: fail)."""
+    return next((rule for rule in _POLICY if rule.matches(failure)), None)
 
 
 def refused_values(failure: Failure) -> Rule | None:
     """The rule when the service refused the record's own values (its `why` says what to fix);
     None for every other failure, transient or not."""
-    rule = rule_for(failure)
+    rule = _rule_for(failure)
     return rule if rule is not None and rule.data else None
 
 
 def action_for(failure: Failure) -> Action:
-    rule = rule_for(failure)
+    rule = _rule_for(failure)
     return rule.action if rule is not None else Action.FAIL
 
 

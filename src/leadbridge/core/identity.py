@@ -19,22 +19,22 @@ from enum import StrEnum
 
 from leadbridge.model import Change, Identity, Removal, System, Value
 
-HS, SF = System.HUBSPOT, System.SALESFORCE
+_HS, _SF = System.HUBSPOT, System.SALESFORCE
 # The native integration's id fields: on the HubSpot contact, the Salesforce record it
 # syncs with; on the Salesforce Lead, the HubSpot contact.
-NATIVE_FIELDS: dict[tuple[System, str], tuple[tuple[str, System, str], ...]] = {
-    (HS, "contact"): (
-        ("salesforcecontactid", SF, "Contact"),
-        ("salesforceleadid", SF, "Lead"),
+_NATIVE_FIELDS: dict[tuple[System, str], tuple[tuple[str, System, str], ...]] = {
+    (_HS, "contact"): (
+        ("salesforcecontactid", _SF, "Contact"),
+        ("salesforceleadid", _SF, "Lead"),
     ),
-    (SF, "Lead"): (("HubSpot_Contact_Id__c", HS, "contact"),),
-    (SF, "Contact"): (("HubSpot_Contact_Id__c", HS, "contact"),),
+    (_SF, "Lead"): (("HubSpot_Contact_Id__c", _HS, "contact"),),
+    (_SF, "Contact"): (("HubSpot_Contact_Id__c", _HS, "contact"),),
 }
 NOBODY = Identity()  # no records anywhere: frozen, so one shared default is safe
 _NAMES = {
-    (HS, "contact"): "HubSpot contact",
-    (SF, "Lead"): "Salesforce Lead",
-    (SF, "Contact"): "Salesforce Contact",
+    (_HS, "contact"): "HubSpot contact",
+    (_SF, "Lead"): "Salesforce Lead",
+    (_SF, "Contact"): "Salesforce Contact",
 }
 
 
@@ -93,7 +93,7 @@ class Resolution:
 def native_ids(change: Change) -> list[tuple[System, str, str]]:
     """The records the change's native id fields name, for the sync to look up."""
     found = []
-    for name, system, obj in NATIVE_FIELDS.get((change.system, change.object), ()):
+    for name, system, obj in _NATIVE_FIELDS.get((change.system, change.object), ()):
         value = change.fields.get(name)
         if isinstance(value, str) and value.strip():
             found.append((system, obj, value.strip()))
@@ -102,7 +102,7 @@ def native_ids(change: Change) -> list[tuple[System, str, str]]:
 
 def email_of(change: Change) -> str | None:
     """The change's email, stripped and lower-cased: both systems match emails that way."""
-    value = change.fields.get("email" if change.system is HS else "Email")
+    value = change.fields.get("email" if change.system is _HS else "Email")
     return value.strip().lower() if isinstance(value, str) and value.strip() else None
 
 
@@ -143,7 +143,7 @@ def _people(records: Iterable[Record]) -> list[tuple[Record, ...]]:
 def _shared(records: tuple[Record, ...], email: str) -> str:
     kinds = {(r.system, r.object) for r in records}
     distinct = {(r.system, r.object, r.id) for r in records}
-    system = "HubSpot" if records[0].system is HS else "Salesforce"
+    system = "HubSpot" if records[0].system is _HS else "Salesforce"
     objects = {obj.lower() for _, obj in kinds}
     what = f"{system} {objects.pop()}s" if len(objects) == 1 else f"{system} records"
     return f"{AMBIGUOUS_MATCH}: {len(distinct)} {what} share {email}"
@@ -185,7 +185,7 @@ def _clash(theirs: Identity, change: Change) -> str | None:
 
 
 def _slot(system: System, obj: str) -> str | None:
-    if system is HS:
+    if system is _HS:
         return "hubspot" if obj == "contact" else None
     return {"Lead": "salesforce_lead", "Contact": "salesforce_contact"}.get(obj)
 
@@ -198,7 +198,7 @@ def _with(identity: Identity, system: System, obj: str, record: str) -> Identity
 def converted(identity: Identity, change: Change) -> Identity:
     """After a conversion the lead's Salesforce writes go to its Contact; the Lead id stays,
     as history and so its later changes still find the lead."""
-    if change.system is not SF or change.object != "Lead":
+    if change.system is not _SF or change.object != "Lead":
         return identity
     contact = change.fields.get("ConvertedContactId")
     if not _truthy(change.fields.get("IsConverted")) or not isinstance(contact, str) or not contact:
@@ -255,7 +255,7 @@ def fold(merge: Removal, gone: LeadRef, kept: LeadRef | None) -> Fold:
         if mine is None:
             identity = replace(identity, **{name: theirs})
         elif theirs is not None and theirs != mine and name != slot:
-            system = HS if name == "hubspot" else SF
+            system = _HS if name == "hubspot" else _SF
             obj = {"hubspot": "contact", "salesforce_lead": "Lead"}.get(name, "Contact")
             dropped.append((system, obj, theirs))
             kind = _NAMES[(system, obj)]

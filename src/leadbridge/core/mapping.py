@@ -32,8 +32,8 @@ from leadbridge.model import (
     Values,
 )
 
-HUBSPOT = System.HUBSPOT
-SALESFORCE = System.SALESFORCE
+_HUBSPOT = System.HUBSPOT
+_SALESFORCE = System.SALESFORCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ def read(fmap: FieldMap, system: System, raw: Value) -> Value:
 def write(fmap: FieldMap, system: System, value: Value) -> tuple[bool, Value]:
     """(writable, remote value): a canonical value with no spelling in `system` is not written."""
     if value is None:
-        return True, "" if system is HUBSPOT else None
+        return True, "" if system is _HUBSPOT else None
     if fmap.values is not None:
         spelled = fmap.write_maps[system].get(value) if isinstance(value, str) else None
         return (spelled is not None), spelled
@@ -75,7 +75,7 @@ def remote_form(system: System, value: Value) -> Value:
         return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
-    if system is SALESFORCE or value is None or isinstance(value, str):
+    if system is _SALESFORCE or value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -90,12 +90,12 @@ def _accepts(
     if direction == "two_way":
         return stamp is None or at >= stamp.at
     if direction == "always_salesforce":
-        return system is SALESFORCE
+        return system is _SALESFORCE
     if direction == "always_hubspot":
-        return system is HUBSPOT
+        return system is _HUBSPOT
     if direction == "none":
         return False
-    preferred = SALESFORCE if direction == "prefer_salesforce_unless_blank" else HUBSPOT
+    preferred = _SALESFORCE if direction == "prefer_salesforce_unless_blank" else _HUBSPOT
     if system is preferred:
         return value is not None  # a blank never wins: the other side's value stands
     return not (has and stamp is not None and stamp.system is preferred)
@@ -154,11 +154,11 @@ def project(lead: Lead, funnel: Funnel) -> RemoteValues:
     stage = funnel.stage.get(lead.stage)
     identity = lead.identity
     desired: dict[System, dict[str, Values]] = {}
-    if HUBSPOT not in lead.blocked and (
+    if _HUBSPOT not in lead.blocked and (
         identity.hubspot is not None or (stage is not None and stage.hubspot_create)
     ):
-        desired[HUBSPOT] = {HUBSPOT_OBJECT: _hubspot(lead, funnel, stage)}
-    if SALESFORCE not in lead.blocked and (
+        desired[_HUBSPOT] = {HUBSPOT_OBJECT: _hubspot(lead, funnel, stage)}
+    if _SALESFORCE not in lead.blocked and (
         identity.salesforce_lead is not None
         or identity.salesforce_contact is not None
         or (stage is not None and stage.salesforce_create)
@@ -167,25 +167,25 @@ def project(lead: Lead, funnel: Funnel) -> RemoteValues:
             lead.fields.get(funnel.converted_field)
         )
         obj = "Contact" if converted else "Lead"
-        desired[SALESFORCE] = {obj: _salesforce(lead, funnel, stage, obj, converted=converted)}
+        desired[_SALESFORCE] = {obj: _salesforce(lead, funnel, stage, obj, converted=converted)}
     return desired
 
 
 def _hubspot(lead: Lead, funnel: Funnel, stage: Stage | None) -> dict[str, Value]:
     """The contact's mapped fields, then the stage as HubSpot shows it."""
     creating = lead.identity.hubspot is None
-    values = _mapped(lead, funnel, stage, HUBSPOT, None, creating=creating)
+    values = _mapped(lead, funnel, stage, _HUBSPOT, None, creating=creating)
     if stage is None:
         return values
     if stage.hubspot_lifecycle is not None:
         # A value that already counts as the stage stays (an evangelist is a customer too).
-        shown = _mirror(lead, funnel, HUBSPOT, "lifecyclestage")
+        shown = _mirror(lead, funnel, _HUBSPOT, "lifecyclestage")
         accepted = stage.hubspot_lifecycles or (stage.hubspot_lifecycle,)
         values["lifecyclestage"] = _fitting(accepted, shown)
     if funnel.hubspot_stage_property:
         values[funnel.hubspot_stage_property] = stage.name
     if stage.hubspot_lead_status:
-        shown = _mirror(lead, funnel, HUBSPOT, "hs_lead_status")
+        shown = _mirror(lead, funnel, _HUBSPOT, "hs_lead_status")
         values["hs_lead_status"] = _fitting(stage.hubspot_lead_status, shown)
     return values
 
@@ -196,9 +196,9 @@ def _salesforce(
     """The Lead's (or, once converted, the Contact's) mapped fields, then the Lead Status."""
     identity = lead.identity
     creating = identity.salesforce_lead is None and identity.salesforce_contact is None
-    values = _mapped(lead, funnel, stage, SALESFORCE, obj, creating=creating)
+    values = _mapped(lead, funnel, stage, _SALESFORCE, obj, creating=creating)
     if stage is not None and not converted and stage.salesforce_status:
-        shown = _mirror(lead, funnel, SALESFORCE, "Status")
+        shown = _mirror(lead, funnel, _SALESFORCE, "Status")
         values["Status"] = _fitting(stage.salesforce_status, shown)
     return values
 
@@ -234,7 +234,7 @@ def _mapped(
             value = lead.fields.get(fmap.name)
             if remote_field is None:
                 continue
-            if value is None and fmap.placeholder is not None and system is SALESFORCE:
+            if value is None and fmap.placeholder is not None and system is _SALESFORCE:
                 if creating:
                     values.setdefault(remote_field, fmap.placeholder)
                 continue

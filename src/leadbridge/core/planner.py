@@ -39,15 +39,15 @@ from leadbridge.config.funnel import HUBSPOT_OBJECT
 from leadbridge.core import mapping
 from leadbridge.model import Change, Decision, Lead, RecordWrite, System, Value, Values, WritePlan
 
-HS, SF = System.HUBSPOT, System.SALESFORCE
+_HS, _SF = System.HUBSPOT, System.SALESFORCE
 
 Known = Mapping[tuple[System, str, str], Values]
 """(system, object, record id) -> remote field -> the value last read from or written there."""
 
 EXTERNAL_ID_FIELD = "Leadbridge_Id__c"
-EXTERNAL_ID_PREFIX = "lb-"
+_EXTERNAL_ID_PREFIX = "lb-"
 # A converted Lead only says where it went; these are never mapped, yet always tell news.
-CONVERSION_FIELDS = ("IsConverted", "ConvertedContactId")
+_CONVERSION_FIELDS = ("IsConverted", "ConvertedContactId")
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
@@ -67,13 +67,13 @@ class Keys:
 
 def external_id(lead_id: str) -> str:
     """The Salesforce external id of a lead: stable, so every retry upserts the same record."""
-    return EXTERNAL_ID_PREFIX + lead_id
+    return _EXTERNAL_ID_PREFIX + lead_id
 
 
 def lead_id_of(external: Value) -> str | None:
     """The lead id an external id names, or None when it is not one of ours."""
-    if isinstance(external, str) and external.startswith(EXTERNAL_ID_PREFIX):
-        return external[len(EXTERNAL_ID_PREFIX) :] or None
+    if isinstance(external, str) and external.startswith(_EXTERNAL_ID_PREFIX):
+        return external[len(_EXTERNAL_ID_PREFIX) :] or None
     return None
 
 
@@ -90,7 +90,7 @@ def plan(lead: Lead, decision: Decision, known: Known, keys: Keys, funnel: Funne
         if system in blocked:
             continue
         for obj, values in objects.items():
-            if system is SF:
+            if system is _SF:
                 write = _salesforce(lead, obj, values, known, keys, funnel)
             elif obj == HUBSPOT_OBJECT:
                 write = _hubspot(lead, values, known, keys, funnel)
@@ -105,19 +105,19 @@ def _hubspot(
     lead: Lead, values: Values, known: Known, keys: Keys, funnel: Funnel
 ) -> RecordWrite | None:
     record = lead.identity.hubspot
-    shown = known.get((HS, HUBSPOT_OBJECT, record), {}) if record is not None else {}
-    changed = changes(values, shown)
+    shown = known.get((_HS, HUBSPOT_OBJECT, record), {}) if record is not None else {}
+    changed = _changes(values, shown)
     if not changed:
         return None
     current = shown.get("lifecyclestage")
     steps = mapping.lifecycle_steps(changed, current if isinstance(current, str) else None, funnel)
     if record is not None:
-        return RecordWrite(HS, HUBSPOT_OBJECT, record, steps)
+        return RecordWrite(_HS, HUBSPOT_OBJECT, record, steps)
     email = keys.email or values.get("email")
     # Without an email there is nothing safe to upsert by: the write goes out keyless and the
     # connector parks it with that reason, so the lead is listed, never silently dropped.
     key = ("email", email.strip().lower()) if isinstance(email, str) and email.strip() else None
-    return RecordWrite(HS, HUBSPOT_OBJECT, None, steps, key)
+    return RecordWrite(_HS, HUBSPOT_OBJECT, None, steps, key)
 
 
 def _salesforce(
@@ -135,13 +135,13 @@ def _salesforce(
     else:
         # A Contact is made by a rep's conversion, never by us: nothing to write until it exists.
         return None
-    shown = known.get((SF, obj, record), {}) if record is not None else {}
-    changed = changes(values, shown)
+    shown = known.get((_SF, obj, record), {}) if record is not None else {}
+    changed = _changes(values, shown)
     if not changed:
         return None
     if record is not None:
-        return RecordWrite(SF, obj, record, (changed,))
-    return RecordWrite(SF, obj, None, (changed,), (keys.external_id_field, external_id(lead.id)))
+        return RecordWrite(_SF, obj, record, (changed,))
+    return RecordWrite(_SF, obj, None, (changed,), (keys.external_id_field, external_id(lead.id)))
 
 
 def _as_contact(values: Values, funnel: Funnel) -> dict[str, Value]:
@@ -154,7 +154,7 @@ def _as_contact(values: Values, funnel: Funnel) -> dict[str, Value]:
     return {renamed[name]: value for name, value in values.items() if name in renamed}
 
 
-def changes(desired: Values, shown: Values) -> dict[str, Value]:
+def _changes(desired: Values, shown: Values) -> dict[str, Value]:
     """The desired fields whose values differ from what the record shows."""
     return {
         name: value
@@ -193,10 +193,10 @@ def is_echo(change: Change, known: Known, funnel: Funnel) -> bool:
         for system, obj, remote in fmap.remote()
         if system is change.system and obj == change.object
     }
-    if change.system is HS and funnel.hubspot_stage_property:
+    if change.system is _HS and funnel.hubspot_stage_property:
         tracked.add(funnel.hubspot_stage_property)
-    if change.system is SF and change.object == "Lead":
-        tracked.update(CONVERSION_FIELDS)
+    if change.system is _SF and change.object == "Lead":
+        tracked.update(_CONVERSION_FIELDS)
     return all(
         same(value, shown.get(name), fold_case=_is_email(name))
         for name, value in change.fields.items()

@@ -1,6 +1,6 @@
 """What /readyz and /metrics say: readiness probed on demand, figures from each job's Summary.
 
-Ready means: the store answers a trivial query (within PROBE_TIMEOUT, so a hung
+Ready means: the store answers a trivial query (within _PROBE_TIMEOUT, so a hung
 database makes /readyz say so instead of hanging with it), every connector says
 it is healthy, and no budget paused the last sync. Health is logged when it
 changes, not on every probe.
@@ -23,13 +23,13 @@ from leadbridge.telemetry.logs import redactor
 from leadbridge.telemetry.metrics import Metrics
 from leadbridge.webhooks import Readiness
 
-PROBE_TIMEOUT = 2.0
-OK = "ok"
+_PROBE_TIMEOUT = 2.0
+_OK = "ok"
 
-log = structlog.get_logger(__name__)
+_log = structlog.get_logger(__name__)
 
 
-def probe_store(store: Store, timeout: float = PROBE_TIMEOUT) -> str:
+def _probe_store(store: Store, timeout: float = _PROBE_TIMEOUT) -> str:
     """OK, or why the store did not answer SELECT 1 within `timeout` seconds."""
     answer: list[str] = []
 
@@ -38,7 +38,7 @@ def probe_store(store: Store, timeout: float = PROBE_TIMEOUT) -> str:
             # A read that never waits for the sync's write lock (SQLite's BEGIN IMMEDIATE).
             with store.reading() as uow:
                 uow.connection.execute(sa.text("SELECT 1"))
-            answer.append(OK)
+            answer.append(_OK)
         except Exception as exc:
             answer.append(f"unreachable: {type(exc).__name__}: {_first_line(exc)}")
 
@@ -64,7 +64,7 @@ class Board:
         metrics: Metrics,
         clock: Callable[[], datetime],
         *,
-        probe_timeout: float = PROBE_TIMEOUT,
+        probe_timeout: float = _PROBE_TIMEOUT,
     ) -> None:
         self._store = store
         self._connectors = connectors
@@ -134,9 +134,9 @@ class Board:
             else:
                 self._paused[job] = reason
         if changed and reason is not None:
-            log.warning("sync paused", job=job, reason=reason)
+            _log.warning("sync paused", job=job, reason=reason)
         elif changed:
-            log.info("sync resumed", job=job)
+            _log.info("sync resumed", job=job)
 
     def _budgets(self) -> None:
         for system, connector in self._connectors.items():
@@ -147,23 +147,23 @@ class Board:
             self.metrics.budget_left.labels(system=system.value).set(left)
 
     def readiness(self) -> Readiness:
-        checks: dict[str, str] = {"store": probe_store(self._store, self._probe_timeout)}
+        checks: dict[str, str] = {"store": _probe_store(self._store, self._probe_timeout)}
         for system, connector in self._connectors.items():
             health = connector.health()
-            checks[system.value] = OK if health.healthy else health.detail
+            checks[system.value] = _OK if health.healthy else health.detail
         paused = self.paused
-        checks["budget"] = OK if paused is None else f"paused: {paused}"
+        checks["budget"] = _OK if paused is None else f"paused: {paused}"
         # /readyz is unauthenticated and the health alerts go to Slack: an error's text may
         # quote a URL or a header, so it passes the log redactor first.
         scrub = redactor().scrub
-        checks = {name: value if value == OK else scrub(value) for name, value in checks.items()}
-        ready = all(value == OK for value in checks.values())
+        checks = {name: value if value == _OK else scrub(value) for name, value in checks.items()}
+        ready = all(value == _OK for value in checks.values())
         with self._lock:
             changed, self._ready = ready != self._ready, ready
         if changed:
-            failing = {name: value for name, value in checks.items() if value != OK}
+            failing = {name: value for name, value in checks.items() if value != _OK}
             if ready:
-                log.info("ready")
+                _log.info("ready")
             else:
-                log.warning("not ready", **failing)
+                _log.warning("not ready", **failing)
         return Readiness(ready, checks)

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp
 from leadbridge.model import Hint
 from leadbridge.store import Store
 
-log = structlog.get_logger(__name__)
+_log = structlog.get_logger(__name__)
 
 
 class StoreReceiver:
@@ -78,7 +78,7 @@ class HttpServer:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"the HTTP server did not start on {self.url}")
             time.sleep(0.01)
-        log.info("listening", url=self.url)
+        _log.info("listening", url=self.url)
 
     def begin_stop(self) -> None:
         """Stop accepting connections; requests in flight finish (see `join`)."""

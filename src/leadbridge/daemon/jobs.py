@@ -29,7 +29,7 @@ from leadbridge.sync.reconcile import reconcile
 # it returns is only logged; it counts its own alerts (Metrics.alerts_sent).
 Sweep = Callable[[datetime], object]
 
-log = structlog.get_logger(__name__)
+_log = structlog.get_logger(__name__)
 
 
 class Jobs:
@@ -54,7 +54,7 @@ class Jobs:
 
     def poll(self, system: System) -> None:
         if not self.leases.holds(SYNC):
-            log.debug("skipped: another replica holds the sync lease")
+            _log.debug("skipped: another replica holds the sync lease")
             return
         summary = Summary()
         started = time.monotonic()
@@ -67,7 +67,7 @@ class Jobs:
                 summary.paused = str(paused)
         self.board.polled(system, summary)
         if summary.changes_read:
-            log.info("polled", changes=summary.changes_read, seconds=_since(started))
+            _log.info("polled", changes=summary.changes_read, seconds=_since(started))
             self.nudger.nudge()
 
     def reconcile(self, system: System, every: float) -> None:
@@ -83,7 +83,7 @@ class Jobs:
         if done is None:
             return
         self.board.reconciled(system, done.new, done.paused)
-        log.info(
+        _log.info(
             "reconciled",
             system=system.value,
             read=done.read,
@@ -113,7 +113,7 @@ class Jobs:
             self.board.processed(summary, pushed=pushed)
             self._report_depth()
             if summary.changes_read or summary.leads_decided or any(summary.written.values()):
-                log.info(
+                _log.info(
                     "synced",
                     changes=summary.changes_read,
                     leads=summary.leads_decided,
@@ -134,7 +134,7 @@ class Jobs:
         if self.sweep_with is None or not self.leases.holds(SWEEP):
             return
         result = self.sweep_with(self.pipeline.clock())
-        log.debug("swept", result=result)
+        _log.debug("swept", result=result)
 
     def _hinted(self) -> Counter[System]:
         """Hints about to be read, by system (what the changes-read metric counts them as)."""

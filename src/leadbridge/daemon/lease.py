@@ -46,7 +46,7 @@ RENEW_EVERY = 5.0
 FOLLOW_EVERY = 1.0
 MARGIN = 8.0
 
-log = structlog.get_logger(__name__)
+_log = structlog.get_logger(__name__)
 
 
 class LeaseLost(Exception):
@@ -172,15 +172,15 @@ class LeaseKeeper:
             # renewal runs out: still `margin` before anyone else could take it over.
         # Logged when it changes hands, not on every renewal.
         if mine and not had:
-            log.info("lease gained", lease=name, holder=self.holder)
+            _log.info("lease gained", lease=name, holder=self.holder)
             try:
                 self._on_gained(name)
             except Exception:  # the renewals must go on whatever a listener does
-                log.exception("acting on a gained lease failed", lease=name)
+                _log.exception("acting on a gained lease failed", lease=name)
         elif had and not mine and error is None:
-            log.warning("lease lost", lease=name, holder=self.holder)
+            _log.warning("lease lost", lease=name, holder=self.holder)
         elif error is not None:
-            log.debug("lease not renewed", lease=name, error=error)
+            _log.debug("lease not renewed", lease=name, error=error)
 
     def start(self) -> None:
         self.tick()
@@ -214,7 +214,7 @@ class LeaseKeeper:
             try:
                 with self.store.transaction() as uow:
                     uow.leases.release(name, self.holder)
-                log.info("lease released", lease=name, holder=self.holder)
+                _log.info("lease released", lease=name, holder=self.holder)
             except Exception as exc:
                 logging.getLogger(__name__).warning("could not release the %s lease: %s", name, exc)
 

@@ -79,10 +79,10 @@ from leadbridge.webhooks import SalesforceHooks, create_app
 
 __all__ = ["Daemon", "DaemonSettings", "Sweep", "poll_job", "reconcile_job"]
 
-INBOX = "inbox"
-SWEEP_JOB = "sweep"
+_INBOX = "inbox"
+_SWEEP_JOB = "sweep"
 
-log = structlog.get_logger(__name__)
+_log = structlog.get_logger(__name__)
 
 
 def poll_job(system: System) -> str:
@@ -177,14 +177,14 @@ class Daemon:
                 every = self.settings.poll_every.get(system, 60.0)
                 self._add(poll_job(system), partial(self.jobs.poll, system), every, now, system)
             self._add_reconciliations(now)
-            self._add(INBOX, self.jobs.inbox, self.settings.inbox_every, now)
+            self._add(_INBOX, self.jobs.inbox, self.settings.inbox_every, now)
             if self.sweep is not None:
-                self._add(SWEEP_JOB, self.jobs.sweep, self.settings.sweep_every, now)
+                self._add(_SWEEP_JOB, self.jobs.sweep, self.settings.sweep_every, now)
             self.scheduler.start()
         except BaseException:
             self.stop()
             raise
-        log.info(
+        _log.info(
             "started",
             holder=self.holder,
             polls={
@@ -210,14 +210,14 @@ class Daemon:
         started = time.monotonic()
         self._stopping.set()
         self.nudger.disable()
-        log.info("stopping", running=self._running)
+        _log.info("stopping", running=self._running)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.http is not None:
             self.http.begin_stop()
         idle = self._wait_idle(started + self.settings.grace)
         if not idle:
-            log.warning("the batch in flight did not finish in time; stopping it at its next step")
+            _log.warning("the batch in flight did not finish in time; stopping it at its next step")
             self.leases.close()
             idle = self._wait_idle(started + self.settings.grace + 1.5)
         if idle:
@@ -226,7 +226,7 @@ class Daemon:
             self.leases.abandon()
         if self.http is not None:
             self.http.join(max(started + self.settings.grace + 2.0 - time.monotonic(), 0.5))
-        log.info("stopped", clean=idle, seconds=round(time.monotonic() - started, 2))
+        _log.info("stopped", clean=idle, seconds=round(time.monotonic() - started, 2))
         return idle
 
     # ---- jobs -------------------------------------------------------------------------
@@ -265,9 +265,9 @@ class Daemon:
                 try:
                     body()
                 except LeaseLost as lost:
-                    log.info("leased work stopped", reason=str(lost))
+                    _log.info("leased work stopped", reason=str(lost))
                 except Exception:
-                    log.exception("job failed")
+                    _log.exception("job failed")
 
         return run
 
@@ -278,9 +278,9 @@ class Daemon:
             return
         when = datetime.now(UTC) + timedelta(seconds=delay)
         try:
-            self.scheduler.modify_job(INBOX, next_run_time=when)
+            self.scheduler.modify_job(_INBOX, next_run_time=when)
         except Exception as exc:  # the scheduler shut down between the check and here
-            log.debug("nudge dropped", error=str(exc))
+            _log.debug("nudge dropped", error=str(exc))
 
     def _gained(self, lease: str) -> None:
         """A takeover starts at once rather than at the jobs' next intervals."""
@@ -291,7 +291,9 @@ class Daemon:
         if not self.scheduler.running or self._stopping.is_set():
             return
         now = datetime.now(UTC)
-        jobs = [SWEEP_JOB] if lease == SWEEP else [*map(poll_job, self.pipeline.connectors), INBOX]
+        jobs = (
+            [_SWEEP_JOB] if lease == SWEEP else [*map(poll_job, self.pipeline.connectors), _INBOX]
+        )
         for job_id in jobs:
             try:
                 self.scheduler.modify_job(job_id, next_run_time=now)

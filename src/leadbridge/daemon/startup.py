@@ -25,18 +25,18 @@ import structlog
 from leadbridge.connectors.budget import BudgetPaused
 from leadbridge.connectors.errors import RETRIABLE, RemoteError
 
-T = TypeVar("T")
-log = structlog.get_logger(__name__)
+_T = TypeVar("_T")
+_log = structlog.get_logger(__name__)
 
-FIRST_WAIT = 1.0
-LONGEST_WAIT = 30.0
+_FIRST_WAIT = 1.0
+_LONGEST_WAIT = 30.0
 
 
 class Aborted(Exception):
     """Asked to stop (SIGTERM) while still starting."""
 
 
-def transient(exc: BaseException) -> str | None:
+def _transient(exc: BaseException) -> str | None:
     """One plain line when `exc` is worth waiting out; None when a person must act."""
     if isinstance(exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError):
         first = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
@@ -74,23 +74,23 @@ class Startup:
     def port(self) -> int:
         return int(self._server.server_address[1])
 
-    def build(self, make: Callable[[], T]) -> T:
+    def build(self, make: Callable[[], _T]) -> _T:
         """`make()`, again after a growing, jittered wait while it fails transiently."""
-        wait = FIRST_WAIT
+        wait = _FIRST_WAIT
         attempt = 0
         while True:
             attempt += 1
             try:
                 built = make()
             except Exception as exc:
-                why = transient(exc)
+                why = _transient(exc)
                 if why is None:
                     raise
                 self.waiting_for = why
-                log.warning("start-up waits", reason=why, attempt=attempt, retry_in=round(wait, 1))
+                _log.warning("start-up waits", reason=why, attempt=attempt, retry_in=round(wait, 1))
                 if self._stop.wait(self._rng.uniform(wait / 2, wait)):
                     raise Aborted from None
-                wait = min(wait * 2, LONGEST_WAIT)
+                wait = min(wait * 2, _LONGEST_WAIT)
                 continue
             self.close()
             return built

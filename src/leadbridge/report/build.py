@@ -43,18 +43,18 @@ from typing import Protocol
 from leadbridge.config import Funnel
 from leadbridge.model import Lead, Stage, Transition
 
-SOURCE_FIELD = "source"
-UNKNOWN_SOURCE = "unknown"
-NO_REASON = "(no reason)"
+_SOURCE_FIELD = "source"
+_UNKNOWN_SOURCE = "unknown"
+_NO_REASON = "(no reason)"
 # Salesforce's standard won stage: the first forward stage showing it is "won".
-CLOSED_WON = "Closed Won"
+_CLOSED_WON = "Closed Won"
 
 
 InStage = Callable[[Lead, datetime], timedelta]
 """How long a lead has been in its stage at a moment, as its SLA counts it."""
 
 
-def wall_clock(lead: Lead, now: datetime) -> timedelta:
+def _wall_clock(lead: Lead, now: datetime) -> timedelta:
     return now - lead.stage_entered_at
 
 
@@ -164,8 +164,8 @@ def compute(
     now: datetime,
     since: datetime | None = None,
     *,
-    source_field: str = SOURCE_FIELD,
-    in_stage: InStage = wall_clock,
+    source_field: str = _SOURCE_FIELD,
+    in_stage: InStage = _wall_clock,
 ) -> Report:
     """The report over `entries` (journal order: by time, then as journaled) and live `leads`.
 
@@ -193,7 +193,7 @@ def compute(
         source: _breakdown(members, stories, funnel, forward, won, now, in_stage)
         for source, members in groups.items()
     }
-    order = sorted(parts, key=lambda s: (s == UNKNOWN_SOURCE, -parts[s].leads, s))
+    order = sorted(parts, key=lambda s: (s == _UNKNOWN_SOURCE, -parts[s].leads, s))
     return Report(
         now=now,
         since=since,
@@ -243,7 +243,7 @@ def _story(
     for step in window:
         target = funnel.stage.get(step.to_stage)
         if target is not None and target.handback:
-            story.handbacks.append((step.to_stage, step.reason or NO_REASON))
+            story.handbacks.append((step.to_stage, step.reason or _NO_REASON))
     return story
 
 
@@ -350,13 +350,13 @@ def _stuck(
 
 def _won_stage(forward: tuple[Stage, ...]) -> str:
     for stage in forward:
-        if CLOSED_WON in stage.opportunity_stages:
+        if _CLOSED_WON in stage.opportunity_stages:
             return stage.name
     return forward[-1].name
 
 
 def _source(lead: Lead, source_field: str) -> str:
-    return _text(lead, source_field) or UNKNOWN_SOURCE
+    return _text(lead, source_field) or _UNKNOWN_SOURCE
 
 
 def _name(lead: Lead) -> str:

@@ -75,10 +75,10 @@ def to_html(report: Report) -> str:
         "<section><h2>Funnel</h2>",
         '<p class="note">Leads that reached each stage, and the share that went on to the next.'
         "</p>",
-        funnel_svg(report),
+        _funnel_svg(report),
         "</section>",
         "<section><h2>Hand-backs by reason</h2>",
-        handbacks_svg(overall),
+        _handbacks_svg(overall),
         "</section>",
         "<section><h2>Time in stage</h2>",
         '<p class="note">Completed stays that ended in the period; leads still in a stage count '
@@ -95,7 +95,7 @@ def to_html(report: Report) -> str:
     return "\n".join(parts) + "\n"
 
 
-def funnel_svg(report: Report) -> str:
+def _funnel_svg(report: Report) -> str:
     """One centred bar per forward stage, width by leads, the conversion written between."""
     part = report.overall
     top = max([part.reached[s] for s in report.stages] + [1])
@@ -131,7 +131,7 @@ def funnel_svg(report: Report) -> str:
     return "".join(out)
 
 
-def handbacks_svg(part: Breakdown) -> str:
+def _handbacks_svg(part: Breakdown) -> str:
     if not part.handbacks:
         return '<p class="note">No hand-backs in this period.</p>'
     top = max(h.count for h in part.handbacks)

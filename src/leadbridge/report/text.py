@@ -146,7 +146,7 @@ def _sources(report: Report) -> list[str]:
         "",
         "By source: hand-backs",
         *[
-            printable(
+            _printable(
                 f"  {name}: "
                 + ", ".join(f"{h.reason} ({h.stage}) {h.count}" for h in part.handbacks)
             )
@@ -160,7 +160,7 @@ def _stuck_line(lead: StuckLead) -> str:
     who = lead.name + (f" <{lead.email}>" if lead.email and lead.email != lead.name else "")
     company = f" ({lead.company})" if lead.company else ""
     owner = f", owner {lead.owner}" if lead.owner else ""
-    return printable(
+    return _printable(
         f"  {who}{company}: {lead.stage} for {duration(lead.waited)}, SLA {duration(lead.sla)} "
         f"({lead.overdue:.1f}x){owner}, source {lead.source}"
     )
@@ -184,7 +184,7 @@ def _table(
     header: Sequence[str], rows: Sequence[Sequence[Any]], text_columns: int = 1
 ) -> list[str]:
     """Words left-aligned, numbers right-aligned, two spaces of indent."""
-    cells = [[printable(c) for c in header], *[[printable(c) for c in row] for row in rows]]
+    cells = [[_printable(c) for c in header], *[[_printable(c) for c in row] for row in rows]]
     widths = [max(len(row[n]) for row in cells) for n in range(len(header))]
     return [
         "  "
@@ -196,7 +196,7 @@ def _table(
     ]
 
 
-def printable(value: object) -> str:
+def _printable(value: object) -> str:
     """CRM data may hold control characters; printed raw, they could rewrite the terminal."""
     text = str(value)
     return text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
@@ -206,24 +206,24 @@ def printable(value: object) -> str:
 
 
 def to_json(report: Report) -> str:
-    return json.dumps(report_dict(report), indent=2) + "\n"
+    return json.dumps(_report_dict(report), indent=2) + "\n"
 
 
-def report_dict(report: Report) -> dict[str, Any]:
+def _report_dict(report: Report) -> dict[str, Any]:
     return {
         "now": _iso(report.now),
         "since": None if report.since is None else _iso(report.since),
         "stages": list(report.stages),
         "won_stage": report.won_stage,
-        "overall": breakdown_dict(report.overall),
-        "by_source": {name: breakdown_dict(part) for name, part in report.by_source.items()},
+        "overall": _breakdown_dict(report.overall),
+        "by_source": {name: _breakdown_dict(part) for name, part in report.by_source.items()},
         "stuck": [_stuck_dict(lead) for lead in report.stuck],
         "unknown_stages": list(report.unknown_stages),
         "ignored_entries": report.ignored_entries,
     }
 
 
-def breakdown_dict(part: Breakdown) -> dict[str, Any]:
+def _breakdown_dict(part: Breakdown) -> dict[str, Any]:
     return {
         "leads": part.leads,
         "won": part.won,

@@ -8,10 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-Insert = sqlite.Insert | postgresql.Insert
+_Insert = sqlite.Insert | postgresql.Insert
 
 
-def insert(connection: sa.Connection, table: sa.Table) -> Insert:
+def insert(connection: sa.Connection, table: sa.Table) -> _Insert:
     """INSERT that understands ON CONFLICT: SQLite and PostgreSQL share the syntax."""
     if connection.dialect.name == "postgresql":
         return postgresql.insert(table)

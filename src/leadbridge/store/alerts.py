@@ -41,7 +41,7 @@ from leadbridge.store.tables import alert_health, alerts, leads
 
 PENDING, SENT, FAILED, DROPPED = "pending", "sent", "failed", "dropped"
 LEAD_KIND, DIGEST_KIND, HEALTH_KIND = "lead", "digest", "health"
-ESCALATION = "escalation"  # alerts.Level.ESCALATION; the store imports only the model
+_ESCALATION = "escalation"  # alerts.Level.ESCALATION; the store imports only the model
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +125,7 @@ class Alerts:
                     alerts.c.lead_id == leads.c.id,
                     alerts.c.stage == leads.c.stage,
                     alerts.c.entered_at == leads.c.stage_entered_at,
-                    alerts.c.level == ESCALATION,
+                    alerts.c.level == _ESCALATION,
                 )
                 .exists()
             )
@@ -265,7 +265,7 @@ class Alerts:
                 alerts.c.lead_id == alert.lead_id,
                 alerts.c.stage == alert.stage,
                 alerts.c.entered_at == codec.iso(alert.entered_at),
-                alerts.c.level == ESCALATION,
+                alerts.c.level == _ESCALATION,
             )
             .exists()
         )
@@ -278,7 +278,7 @@ class Alerts:
             return "the lead is gone (merged or removed)"
         if row.stage != alert.stage or row.stage_entered_at != codec.iso(alert.entered_at):
             return f"the lead moved on (now in {row.stage})"
-        if alert.level != ESCALATION and row[3]:
+        if alert.level != _ESCALATION and row[3]:
             return "superseded by the escalation of the same stage entry"
         return None
 

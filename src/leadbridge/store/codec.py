@@ -26,7 +26,7 @@ def from_iso(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def encode_value(value: Value) -> Any:
+def _encode_value(value: Value) -> Any:
     if isinstance(value, datetime):
         return {"$dt": value.isoformat()}
     if isinstance(value, date):
@@ -34,7 +34,7 @@ def encode_value(value: Value) -> Any:
     return value
 
 
-def decode_value(data: Any) -> Value:
+def _decode_value(data: Any) -> Value:
     if isinstance(data, dict):
         if "$dt" in data:
             return datetime.fromisoformat(data["$dt"])
@@ -47,11 +47,11 @@ def decode_value(data: Any) -> Value:
 
 
 def encode_values(values: Values) -> dict[str, Any]:
-    return {name: encode_value(value) for name, value in values.items()}
+    return {name: _encode_value(value) for name, value in values.items()}
 
 
 def decode_values(data: Mapping[str, Any]) -> dict[str, Value]:
-    return {name: decode_value(value) for name, value in data.items()}
+    return {name: _decode_value(value) for name, value in data.items()}
 
 
 def lead_row(lead: Lead) -> dict[str, Any]:
@@ -68,7 +68,7 @@ def lead_row(lead: Lead) -> dict[str, Any]:
         },
         # JSON objects only have string keys: the 4-tuple key becomes a row.
         "seen": [
-            [system.value, obj, record, name, encode_value(value)]
+            [system.value, obj, record, name, _encode_value(value)]
             for (system, obj, record, name), value in sorted(
                 lead.seen.items(), key=lambda item: item[0]
             )
@@ -91,7 +91,7 @@ def lead_fields(row: Mapping[Any, Any]) -> dict[str, Any]:
             for name, (at, system) in row["stamps"].items()
         },
         "seen": {
-            (System(system), obj, record, name): decode_value(value)
+            (System(system), obj, record, name): _decode_value(value)
             for system, obj, record, name, value in row["seen"]
         },
         "deals": dict(row["deals"]),

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-DEFAULT_PATH = Path("state") / "leadbridge.db"
+_DEFAULT_PATH = Path("state") / "leadbridge.db"
 URL_ENV = "LEADBRIDGE_DATABASE_URL"
 # Execution option marking a connection that only reads (see Store.reading).
 READ_ONLY = "leadbridge_read_only"
@@ -16,7 +16,7 @@ READ_ONLY = "leadbridge_read_only"
 
 def default_url() -> str:
     """The URL in LEADBRIDGE_DATABASE_URL, else SQLite at state/leadbridge.db (relative to cwd)."""
-    return os.environ.get(URL_ENV) or f"sqlite:///{DEFAULT_PATH}"
+    return os.environ.get(URL_ENV) or f"sqlite:///{_DEFAULT_PATH}"
 
 
 def resolve_url(url: str | None) -> str:

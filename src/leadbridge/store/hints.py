@@ -19,7 +19,7 @@ from leadbridge.store._sql import chunks, insert
 from leadbridge.store.tables import hints
 
 # The unique key; rows are written in its order (see `add`).
-KEY = ("system", "object", "record_id")
+_KEY = ("system", "object", "record_id")
 
 
 class Hints:
@@ -47,7 +47,7 @@ class Hints:
             statement = insert(self._connection, hints).values(list(part))
             # The latest push wins: `clear` keeps a row pushed again after it was taken.
             statement = statement.on_conflict_do_update(
-                index_elements=list(KEY),
+                index_elements=list(_KEY),
                 set_={"received_at": newest(statement.excluded.received_at, hints.c.received_at)},
             )
             self._connection.execute(statement)

@@ -24,10 +24,10 @@ from leadbridge.store import codec
 from leadbridge.store._sql import chunks, insert
 from leadbridge.store.tables import inbox, links
 
-PENDING, DONE, PARKED = "pending", "done", "parked"
+PENDING, _DONE, _PARKED = "pending", "done", "parked"
 # uq_inbox_item: one item per change (or removal) of a record at one stamp.
-ITEM_KEY = ("system", "object", "record_id", "modified_at", "kind")
-CHANGE, REMOVAL = "change", "removal"
+_ITEM_KEY = ("system", "object", "record_id", "modified_at", "kind")
+_CHANGE, _REMOVAL = "change", "removal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +44,13 @@ class InboxItem:
 
     def change(self) -> Change:
         """The change this item holds; a removal has none (check `kind` first)."""
-        if self.kind != CHANGE:
+        if self.kind != _CHANGE:
             raise ValueError(f"inbox item {self.id} is a {self.kind}, not a change")
         return Change(self.system, self.object, self.record_id, self.fields, self.modified_at)
 
     def removal(self) -> Removal:
         """The removal this item holds (check `kind` first)."""
-        if self.kind != REMOVAL:
+        if self.kind != _REMOVAL:
             raise ValueError(f"inbox item {self.id} is a {self.kind}, not a removal")
         return Removal(self.system, self.object, self.record_id, self.modified_at, self.merged_into)
 
@@ -59,7 +59,7 @@ def record_key(system: System, obj: str, record_id: str) -> str:
     return f"{system.value}:{obj}:{record_id}"
 
 
-def email_key(email: str) -> str:
+def _email_key(email: str) -> str:
     """The line of records no lead holds yet that share an email, in any system.
 
     A HubSpot contact and its Salesforce Lead then queue together, so the one
@@ -93,15 +93,15 @@ class Inbox:
             key = (change.system.value, change.object, change.id)
             email = _email_of(change.fields)
             if keys[key] == record_key(change.system, change.object, change.id) and email:
-                keys[key] = email_key(email)
+                keys[key] = _email_key(email)
         now = codec.iso(self._clock())
         rows: dict[tuple[str, str, str, str, str], dict[str, Any]] = {}
         for change in changes:
-            row = _row(CHANGE, change.system, change.object, change.id, change.modified_at)
+            row = _row(_CHANGE, change.system, change.object, change.id, change.modified_at)
             row["fields"] = codec.encode_values(change.fields)
             rows.setdefault(_identity(row), row)
         for removal in removals:
-            row = _row(REMOVAL, removal.system, removal.object, removal.id, removal.removed_at)
+            row = _row(_REMOVAL, removal.system, removal.object, removal.id, removal.removed_at)
             row["merged_into"] = removal.merged_into
             rows.setdefault(_identity(row), row)
         if not rows:
@@ -119,7 +119,7 @@ class Inbox:
             statement = (
                 insert(self._connection, inbox)
                 .values(list(part))
-                .on_conflict_do_nothing(index_elements=list(ITEM_KEY))
+                .on_conflict_do_nothing(index_elements=list(_ITEM_KEY))
                 .returning(inbox.c.id)
             )
             new += len(self._connection.execute(statement).all())
@@ -160,7 +160,7 @@ class Inbox:
             sa.select(inbox)
             .where(
                 inbox.c.status == PENDING,
-                inbox.c.kind == REMOVAL,
+                inbox.c.kind == _REMOVAL,
                 inbox.c.system == system.value,
                 inbox.c.object == obj,
                 inbox.c.merged_into == record_id,
@@ -170,11 +170,11 @@ class Inbox:
         return [_item(row) for row in self._connection.execute(statement).mappings()]
 
     def done(self, ids: Iterable[int]) -> None:
-        self._finish(ids, DONE, None)
+        self._finish(ids, _DONE, None)
 
     def park(self, ids: Iterable[int], reason: str) -> None:
         """Set items aside with their reason; later items of the same lead go on."""
-        self._finish(ids, PARKED, reason)
+        self._finish(ids, _PARKED, reason)
 
     def pending_with_email(self, system: System, email: str) -> bool:
         """Whether a record of `system` that no lead holds yet waits with this email."""
@@ -182,7 +182,7 @@ class Inbox:
             sa.select(inbox.c.id)
             .where(
                 inbox.c.status == PENDING,
-                inbox.c.lead_key == email_key(email),
+                inbox.c.lead_key == _email_key(email),
                 inbox.c.system == system.value,
             )
             .limit(1)
@@ -200,7 +200,7 @@ class Inbox:
                 inbox.c.system == system.value,
                 inbox.c.object == obj,
                 inbox.c.record_id == record_id,
-                inbox.c.status == PARKED,
+                inbox.c.status == _PARKED,
             )
             .values(status=PENDING, reason=None, done_at=None)
         )
@@ -210,7 +210,7 @@ class Inbox:
         """Put a held lead's parked items back in line, once a person resolved the hold."""
         result = self._connection.execute(
             inbox.update()
-            .where(inbox.c.lead_key == lead_id, inbox.c.status == PARKED)
+            .where(inbox.c.lead_key == lead_id, inbox.c.status == _PARKED)
             .values(status=PENDING, reason=None, done_at=None)
         )
         return result.rowcount
@@ -220,8 +220,8 @@ class Inbox:
         statement = (
             sa.select(inbox.c.record_id)
             .where(
-                inbox.c.status == PARKED,
-                inbox.c.lead_key == email_key(email),
+                inbox.c.status == _PARKED,
+                inbox.c.lead_key == _email_key(email),
                 inbox.c.system == system.value,
                 inbox.c.object == obj,
             )
@@ -237,8 +237,8 @@ class Inbox:
                 inbox.c.system == system.value,
                 inbox.c.object == obj,
                 inbox.c.record_id == record_id,
-                inbox.c.status == PARKED,
-                inbox.c.kind == CHANGE,
+                inbox.c.status == _PARKED,
+                inbox.c.kind == _CHANGE,
             )
             .order_by(inbox.c.modified_at.desc())
             .limit(1)
@@ -254,9 +254,9 @@ class Inbox:
                 inbox.c.system == system.value,
                 inbox.c.object == obj,
                 inbox.c.record_id == record_id,
-                inbox.c.status == PARKED,
+                inbox.c.status == _PARKED,
             )
-            .values(status=DONE, done_at=codec.iso(self._clock()))
+            .values(status=_DONE, done_at=codec.iso(self._clock()))
         )
 
     def pending_records(self, system: System, obj: str, record_ids: Sequence[str]) -> set[str]:
@@ -284,7 +284,7 @@ class Inbox:
 
     def parked_count(self) -> int:
         """Items set aside: records no lead names yet, and those waiting for a person."""
-        statement = sa.select(sa.func.count()).where(inbox.c.status == PARKED)
+        statement = sa.select(sa.func.count()).where(inbox.c.status == _PARKED)
         return int(self._connection.execute(statement).scalar_one())
 
     def pending_count(self) -> int:

@@ -23,14 +23,14 @@ from leadbridge.store._sql import insert
 from leadbridge.store.inbox import PENDING, record_key
 from leadbridge.store.tables import inbox, leads, links
 
-ACTIVE, CONVERTED, MERGED = "active", "converted", "merged"
+ACTIVE, _CONVERTED, MERGED = "active", "converted", "merged"
 # DELETED: the record was deleted (or archived) in its system; DETACHED: a merge left the
 # lead with two records of one kind, and this one waits, parked, for a person. Neither is
 # part of the lead's identity, but a late change to either still finds its lead.
 DELETED, DETACHED = "deleted", "detached"
 NOT_IDENTITY = frozenset({MERGED, DELETED, DETACHED})
 _PERSONS = frozenset({"contact", "Lead", "Contact"})
-SF = System.SALESFORCE
+_SF = System.SALESFORCE
 
 
 class AmbiguousLink(LookupError):
@@ -47,7 +47,7 @@ class Link:
     role: str
 
 
-def normalize_email(email: str) -> str:
+def _normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
@@ -73,7 +73,7 @@ class Links:
             "system": system.value,
             "object": obj,
             "record_id": record_id,
-            "email": None if email is None else normalize_email(email),
+            "email": None if email is None else _normalize_email(email),
             "role": role,
             "updated_at": codec.iso(self._clock()),
         }
@@ -133,7 +133,7 @@ class Links:
     ) -> list[Link]:
         """Linked records with this email, any case. More than one person record of one
         object (say two Salesforce Leads) means the email is ambiguous: park, never guess."""
-        statement = sa.select(links).where(links.c.email == normalize_email(email))
+        statement = sa.select(links).where(links.c.email == _normalize_email(email))
         if system is not None:
             statement = statement.where(links.c.system == system.value)
         if obj is not None:
@@ -149,9 +149,9 @@ class Links:
                 continue
             if link.system is System.HUBSPOT and link.object == "contact":
                 hubspot = link.record_id
-            elif link.system is SF and link.object == "Lead":
+            elif link.system is _SF and link.object == "Lead":
                 salesforce_lead = link.record_id
-            elif link.system is SF and link.object == "Contact":
+            elif link.system is _SF and link.object == "Contact":
                 salesforce_contact = link.record_id
         return Identity(hubspot, salesforce_lead, salesforce_contact)
 
@@ -164,7 +164,7 @@ class Links:
                 continue
             if link.role == DELETED:
                 gone.add(link.system)
-            elif link.role in (ACTIVE, CONVERTED):
+            elif link.role in (ACTIVE, _CONVERTED):
                 live.add(link.system)
         return frozenset(gone - live)
 
@@ -180,23 +180,23 @@ class Links:
         Returns the lead id, or None when the Lead was never linked (the
         caller then resolves the Contact like any new record).
         """
-        lead_id = self.lead_for(SF, "Lead", lead_record_id)
+        lead_id = self.lead_for(_SF, "Lead", lead_record_id)
         if lead_id is None:
             return None
         email = next(
             (
                 link.email
                 for link in self.links_of(lead_id)
-                if link.system is SF and link.object == "Lead"
+                if link.system is _SF and link.object == "Lead"
             ),
             None,
         )
-        self.link(lead_id, SF, "Lead", lead_record_id, email=email, role=CONVERTED)
-        self.link(lead_id, SF, "Contact", contact_id, email=email)
+        self.link(lead_id, _SF, "Lead", lead_record_id, email=email, role=_CONVERTED)
+        self.link(lead_id, _SF, "Contact", contact_id, email=email)
         if account_id is not None:
-            self.link(lead_id, SF, "Account", account_id)
+            self.link(lead_id, _SF, "Account", account_id)
         if opportunity_id is not None:
-            self.link(lead_id, SF, "Opportunity", opportunity_id)
+            self.link(lead_id, _SF, "Opportunity", opportunity_id)
         return lead_id
 
     def fold(self, loser: str, survivor: str) -> None:

@@ -15,14 +15,14 @@ from alembic.runtime.migration import MigrationContext
 
 from leadbridge.store.engine import make_engine
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATIONS = Path(__file__).parent / "migrations"
 # Any fixed number: replicas starting together upgrade one after the other.
 _LOCK_ID = 0x1EADB41D
 
 
-def alembic_config(connection: sa.Connection | None = None) -> Config:
+def _alembic_config(connection: sa.Connection | None = None) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(_MIGRATIONS))
     if connection is not None:
         config.attributes["connection"] = connection
     return config
@@ -39,7 +39,7 @@ def upgrade(url: str | None = None, revision: str = "head") -> str:
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_ID)))
-            command.upgrade(alembic_config(connection), revision)
+            command.upgrade(_alembic_config(connection), revision)
             reached = current_revision(connection)
     finally:
         engine.dispose()

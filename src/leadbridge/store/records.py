@@ -16,10 +16,10 @@ from leadbridge.store import codec
 from leadbridge.store._sql import chunks, insert
 from leadbridge.store.tables import journal, parked, write_log
 
-PLANNED, SENT, CONFIRMED, REFUSED = "planned", "sent", "confirmed", "refused"
+_PLANNED, _SENT, _CONFIRMED, _REFUSED = "planned", "sent", "confirmed", "refused"
 
 
-def write_json(write: RecordWrite) -> dict[str, Any]:
+def _write_json(write: RecordWrite) -> dict[str, Any]:
     return {
         "system": write.system.value,
         "object": write.object,
@@ -35,7 +35,7 @@ def write_key(lead_id: str, write: RecordWrite, cause: str) -> str:
     The cause (e.g. the inbox item) is part of it because the same values
     can rightly be written again later, after someone changed them back.
     """
-    body = json.dumps([lead_id, cause, write_json(write)], sort_keys=True, default=str)
+    body = json.dumps([lead_id, cause, _write_json(write)], sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -44,7 +44,7 @@ class JournalEntry:
     id: int
     lead_id: str
     transition: Transition
-    writes: list[dict[str, Any]]  # write_json of each record written for it
+    writes: list[dict[str, Any]]  # _write_json of each record written for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,7 @@ class Journal:
         skipped, so replaying a change adds nothing. Returns how many were new."""
         if not transitions:
             return 0
-        written = [write_json(write) for write in writes]
+        written = [_write_json(write) for write in writes]
         rows = [
             {
                 "lead_id": lead_id,
@@ -142,7 +142,7 @@ class WriteLog:
     def begin(self, key: str, lead_id: str, write: RecordWrite) -> bool:
         """Log a planned write; False if this key was logged before (do not plan it twice)."""
         now = codec.iso(self._clock())
-        data = write_json(write)
+        data = _write_json(write)
         row = {
             "key": key,
             "lead_id": lead_id,
@@ -151,7 +151,7 @@ class WriteLog:
             "record_id": data["id"],
             "upsert_key": data["key"],
             "steps": data["steps"],
-            "status": PLANNED,
+            "status": _PLANNED,
             "attempts": 0,
             "created_at": now,
             "updated_at": now,
@@ -169,13 +169,13 @@ class WriteLog:
         for part in chunks(sorted(set(keys))):
             self._connection.execute(
                 write_log.update()
-                .where(write_log.c.key.in_(part), write_log.c.status != CONFIRMED)
-                .values(status=SENT, attempts=write_log.c.attempts + 1, updated_at=now)
+                .where(write_log.c.key.in_(part), write_log.c.status != _CONFIRMED)
+                .values(status=_SENT, attempts=write_log.c.attempts + 1, updated_at=now)
             )
 
     def confirm(self, key: str, record_id: str | None = None) -> None:
         """The write is done; `record_id` is the id of a record the write created."""
-        values: dict[str, Any] = {"status": CONFIRMED, "updated_at": codec.iso(self._clock())}
+        values: dict[str, Any] = {"status": _CONFIRMED, "updated_at": codec.iso(self._clock())}
         if record_id is not None:
             values["record_id"] = record_id
         self._connection.execute(write_log.update().where(write_log.c.key == key).values(values))
@@ -184,8 +184,8 @@ class WriteLog:
         """The service refused the write's values: sending them again cannot help."""
         self._connection.execute(
             write_log.update()
-            .where(write_log.c.key == key, write_log.c.status != CONFIRMED)
-            .values(status=REFUSED, updated_at=codec.iso(self._clock()))
+            .where(write_log.c.key == key, write_log.c.status != _CONFIRMED)
+            .values(status=_REFUSED, updated_at=codec.iso(self._clock()))
         )
 
     def get(self, key: str) -> LoggedWrite | None:
@@ -197,7 +197,7 @@ class WriteLog:
         """Writes planned or sent but never confirmed, oldest first: the crash's loose ends."""
         statement = (
             sa.select(write_log)
-            .where(write_log.c.status.in_([PLANNED, SENT]))
+            .where(write_log.c.status.in_([_PLANNED, _SENT]))
             .order_by(write_log.c.created_at, write_log.c.key)
         )
         return [_logged(row) for row in self._connection.execute(statement).mappings()]

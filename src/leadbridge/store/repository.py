@@ -38,10 +38,10 @@ from leadbridge.store.records import Journal, Parked, WriteLog
 from leadbridge.store.retry import ATTEMPTS, backoff, is_retryable
 from leadbridge.store.state import Cursors, Leads, Snapshots
 
-Clock = Callable[[], datetime]
-T = TypeVar("T")
+_Clock = Callable[[], datetime]
+_T = TypeVar("_T")
 
-log = logging.getLogger(__name__)
+_log = logging.getLogger(__name__)
 
 
 def _utc_now() -> datetime:
@@ -51,7 +51,7 @@ def _utc_now() -> datetime:
 class UnitOfWork:
     """One transaction's view of the store; each part speaks for one table or two."""
 
-    def __init__(self, connection: sa.Connection, clock: Clock) -> None:
+    def __init__(self, connection: sa.Connection, clock: _Clock) -> None:
         self.connection = connection
         self.clock = clock
         self.inbox = Inbox(connection, clock)
@@ -70,12 +70,12 @@ class UnitOfWork:
 class Store:
     """The state store at one URL. Opening it runs no migrations: `migrate.upgrade` does."""
 
-    def __init__(self, engine: sa.Engine, clock: Clock = _utc_now) -> None:
+    def __init__(self, engine: sa.Engine, clock: _Clock = _utc_now) -> None:
         self.engine = engine
         self.clock = clock
 
     @classmethod
-    def open(cls, url: str | None = None, *, clock: Clock = _utc_now) -> Store:
+    def open(cls, url: str | None = None, *, clock: _Clock = _utc_now) -> Store:
         """The store at `url`; by default LEADBRIDGE_DATABASE_URL or state/leadbridge.db."""
         return cls(make_engine(resolve_url(url)), clock)
 
@@ -91,11 +91,11 @@ class Store:
 
     def run(
         self,
-        work: Callable[[UnitOfWork], T],
+        work: Callable[[UnitOfWork], _T],
         *,
         attempts: int = ATTEMPTS,
         sleep: Callable[[float], None] = time.sleep,
-    ) -> T:
+    ) -> _T:
         """`work` in one transaction, committed; after a deadlock or serialisation failure
         (see retry.py) it is run again whole on a fresh transaction, up to `attempts` times.
 
@@ -112,7 +112,7 @@ class Store:
                 if attempt >= attempts or not is_retryable(error):
                     raise
                 # The database already rolled the transaction back: nothing of it is stored.
-                log.info("transaction retried after %s", type(error.orig).__name__)
+                _log.info("transaction retried after %s", type(error.orig).__name__)
             sleep(backoff(attempt))
             attempt += 1
 

@@ -14,10 +14,10 @@ import random
 import sqlalchemy as sa
 
 # serialization_failure, deadlock_detected
-RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 ATTEMPTS = 4
-BASE_DELAY = 0.01  # seconds; doubles per attempt
-MAX_DELAY = 0.2
+_BASE_DELAY = 0.01  # seconds; doubles per attempt
+_MAX_DELAY = 0.2
 _RNG = random.Random()
 
 
@@ -26,7 +26,7 @@ def is_retryable(error: BaseException) -> bool:
     if not isinstance(error, sa.exc.DBAPIError):
         return False
     sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
-    return sqlstate in RETRYABLE_SQLSTATES
+    return sqlstate in _RETRYABLE_SQLSTATES
 
 
 def backoff(attempt: int, rng: random.Random | None = None) -> float:
@@ -35,5 +35,5 @@ def backoff(attempt: int, rng: random.Random | None = None) -> float:
     Full jitter: the transactions that just deadlocked would otherwise wake together
     and collide again.
     """
-    ceiling = min(BASE_DELAY * 2 ** (attempt - 1), MAX_DELAY)
+    ceiling = min(_BASE_DELAY * 2 ** (attempt - 1), _MAX_DELAY)
     return (rng or _RNG).uniform(0, ceiling)

@@ -14,8 +14,8 @@ from leadbridge.store._sql import chunks, upsert
 from leadbridge.store.links import Links
 from leadbridge.store.tables import cursors, leads, links, snapshots
 
-T = TypeVar("T")
-RecordKey = tuple[System, str, str]  # (system, object, record id)
+_T = TypeVar("_T")
+_RecordKey = tuple[System, str, str]  # (system, object, record id)
 # Folds can chain (a into b, b into c); the limit only guards against a cycle.
 _MAX_FOLDS = 64
 
@@ -41,7 +41,7 @@ class Cursors:
         }
         upsert(self._connection, cursors, row, ("system", "object"))
 
-    def get(self, system: System, obj: str, decode: Callable[[Mapping[str, Any]], T]) -> T | None:
+    def get(self, system: System, obj: str, decode: Callable[[Mapping[str, Any]], _T]) -> _T | None:
         """The saved cursor decoded (e.g. with Cursor.from_json), or None before the first page."""
         statement = sa.select(cursors.c.cursor).where(
             cursors.c.system == system.value, cursors.c.object == obj
@@ -150,7 +150,7 @@ class Snapshots:
         upsert(self._connection, snapshots, row, ("system", "object", "record_id"))
         return known
 
-    def of_lead(self, lead_id: str) -> dict[RecordKey, dict[str, Value]]:
+    def of_lead(self, lead_id: str) -> dict[_RecordKey, dict[str, Value]]:
         """Every known snapshot of the lead's linked records, keyed as the planner's `Known`."""
         statement = (
             sa.select(snapshots)
@@ -171,7 +171,7 @@ class Snapshots:
             for row in self._connection.execute(statement).mappings()
         }
 
-    def put_all(self, known: Mapping[RecordKey, Values], *, origin: str = "write") -> None:
+    def put_all(self, known: Mapping[_RecordKey, Values], *, origin: str = "write") -> None:
         """Store whole snapshots (e.g. planner.remember's result), replacing what was known."""
         for (system, obj, record_id), values in known.items():
             self.put(system, obj, record_id, values, origin=origin, replace=True)

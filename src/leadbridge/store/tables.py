@@ -17,42 +17,42 @@ metadata = sa.MetaData()
 
 # JSON, not JSONB: JSONB stores numbers as numeric, so the float 1e16 would come
 # back as an int; JSON keeps the text we wrote and with it every value's type.
-JSON = sa.JSON()
+_JSON = sa.JSON()
 # SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias).
-BIGID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-STAMP = sa.String(32)  # "2026-01-01T00:00:00.000000+00:00"
-SYSTEM = sa.String(16)
-OBJECT = sa.String(64)
-RECORD = sa.String(64)
-LEAD = sa.String(64)
+_BIGID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_STAMP = sa.String(32)  # "2026-01-01T00:00:00.000000+00:00"
+_SYSTEM = sa.String(16)
+_OBJECT = sa.String(64)
+_RECORD = sa.String(64)
+_LEAD = sa.String(64)
 
 cursors = sa.Table(
     "cursors",
     metadata,
-    sa.Column("system", SYSTEM, primary_key=True),
-    sa.Column("object", OBJECT, primary_key=True),
-    sa.Column("cursor", JSON, nullable=False),
-    sa.Column("updated_at", STAMP, nullable=False),
+    sa.Column("system", _SYSTEM, primary_key=True),
+    sa.Column("object", _OBJECT, primary_key=True),
+    sa.Column("cursor", _JSON, nullable=False),
+    sa.Column("updated_at", _STAMP, nullable=False),
 )
 
 inbox = sa.Table(
     "inbox",
     metadata,
-    sa.Column("id", BIGID, primary_key=True, autoincrement=True),
+    sa.Column("id", _BIGID, primary_key=True, autoincrement=True),
     sa.Column("kind", sa.String(8), nullable=False),  # "change" | "removal"
-    sa.Column("system", SYSTEM, nullable=False),
-    sa.Column("object", OBJECT, nullable=False),
-    sa.Column("record_id", RECORD, nullable=False),
-    sa.Column("modified_at", STAMP, nullable=False),
-    sa.Column("fields", JSON, nullable=False),
-    sa.Column("merged_into", RECORD, nullable=True),
+    sa.Column("system", _SYSTEM, nullable=False),
+    sa.Column("object", _OBJECT, nullable=False),
+    sa.Column("record_id", _RECORD, nullable=False),
+    sa.Column("modified_at", _STAMP, nullable=False),
+    sa.Column("fields", _JSON, nullable=False),
+    sa.Column("merged_into", _RECORD, nullable=True),
     # Items of one lead are processed in order; the key is the lead id when the
     # record was already linked at enqueue time, else the record itself.
     sa.Column("lead_key", sa.String(160), nullable=False),
     sa.Column("status", sa.String(8), nullable=False),  # pending | done | parked
     sa.Column("reason", sa.Text, nullable=True),
-    sa.Column("enqueued_at", STAMP, nullable=False),
-    sa.Column("done_at", STAMP, nullable=True),
+    sa.Column("enqueued_at", _STAMP, nullable=False),
+    sa.Column("done_at", _STAMP, nullable=True),
     sa.UniqueConstraint(
         "system", "object", "record_id", "modified_at", "kind", name="uq_inbox_item"
     ),
@@ -62,13 +62,13 @@ inbox = sa.Table(
 links = sa.Table(
     "links",
     metadata,
-    sa.Column("system", SYSTEM, primary_key=True),
-    sa.Column("object", OBJECT, primary_key=True),
-    sa.Column("record_id", RECORD, primary_key=True),
-    sa.Column("lead_id", LEAD, primary_key=True),
+    sa.Column("system", _SYSTEM, primary_key=True),
+    sa.Column("object", _OBJECT, primary_key=True),
+    sa.Column("record_id", _RECORD, primary_key=True),
+    sa.Column("lead_id", _LEAD, primary_key=True),
     sa.Column("email", sa.String(320), nullable=True),  # lowercased
     sa.Column("role", sa.String(16), nullable=False),  # active | converted | merged
-    sa.Column("updated_at", STAMP, nullable=False),
+    sa.Column("updated_at", _STAMP, nullable=False),
     sa.Index("ix_links_lead", "lead_id"),
     sa.Index("ix_links_email", "email"),
 )
@@ -76,47 +76,47 @@ links = sa.Table(
 leads = sa.Table(
     "leads",
     metadata,
-    sa.Column("id", LEAD, primary_key=True),
+    sa.Column("id", _LEAD, primary_key=True),
     sa.Column("stage", sa.String(64), nullable=False),
-    sa.Column("stage_entered_at", STAMP, nullable=False),
+    sa.Column("stage_entered_at", _STAMP, nullable=False),
     sa.Column("owner", sa.String(64), nullable=True),
-    sa.Column("fields", JSON, nullable=False),
-    sa.Column("stamps", JSON, nullable=False),
-    sa.Column("seen", JSON, nullable=False),
-    sa.Column("deals", JSON, nullable=False),
-    sa.Column("blocked", JSON, nullable=False),
+    sa.Column("fields", _JSON, nullable=False),
+    sa.Column("stamps", _JSON, nullable=False),
+    sa.Column("seen", _JSON, nullable=False),
+    sa.Column("deals", _JSON, nullable=False),
+    sa.Column("blocked", _JSON, nullable=False),
     # Set when this lead was folded into another; lookups follow it.
-    sa.Column("merged_into", LEAD, nullable=True),
-    sa.Column("updated_at", STAMP, nullable=False),
+    sa.Column("merged_into", _LEAD, nullable=True),
+    sa.Column("updated_at", _STAMP, nullable=False),
     sa.Index("ix_leads_stage", "stage", "stage_entered_at"),
 )
 
 snapshots = sa.Table(
     "snapshots",
     metadata,
-    sa.Column("system", SYSTEM, primary_key=True),
-    sa.Column("object", OBJECT, primary_key=True),
-    sa.Column("record_id", RECORD, primary_key=True),
-    sa.Column("values", JSON, nullable=False),
+    sa.Column("system", _SYSTEM, primary_key=True),
+    sa.Column("object", _OBJECT, primary_key=True),
+    sa.Column("record_id", _RECORD, primary_key=True),
+    sa.Column("values", _JSON, nullable=False),
     sa.Column("origin", sa.String(8), nullable=False),  # read | write: who last set it
-    sa.Column("updated_at", STAMP, nullable=False),
+    sa.Column("updated_at", _STAMP, nullable=False),
 )
 
 journal = sa.Table(
     "journal",
     metadata,
-    sa.Column("id", BIGID, primary_key=True, autoincrement=True),
-    sa.Column("lead_id", LEAD, nullable=False),
+    sa.Column("id", _BIGID, primary_key=True, autoincrement=True),
+    sa.Column("lead_id", _LEAD, nullable=False),
     sa.Column("from_stage", sa.String(64), nullable=False),
     sa.Column("to_stage", sa.String(64), nullable=False),
     sa.Column("rule", sa.String(128), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("cause_system", SYSTEM, nullable=False),
-    sa.Column("cause_object", OBJECT, nullable=False),
-    sa.Column("cause_id", RECORD, nullable=False),
-    sa.Column("cause_modified_at", STAMP, nullable=False),
-    sa.Column("at", STAMP, nullable=False),
-    sa.Column("writes", JSON, nullable=False),
+    sa.Column("cause_system", _SYSTEM, nullable=False),
+    sa.Column("cause_object", _OBJECT, nullable=False),
+    sa.Column("cause_id", _RECORD, nullable=False),
+    sa.Column("cause_modified_at", _STAMP, nullable=False),
+    sa.Column("at", _STAMP, nullable=False),
+    sa.Column("writes", _JSON, nullable=False),
     # Replaying a change must never journal its transition twice.
     sa.UniqueConstraint(
         "lead_id",
@@ -135,32 +135,32 @@ write_log = sa.Table(
     "write_log",
     metadata,
     sa.Column("key", sa.String(64), primary_key=True),  # idempotency key (sha256 hex)
-    sa.Column("lead_id", LEAD, nullable=False),
-    sa.Column("system", SYSTEM, nullable=False),
-    sa.Column("object", OBJECT, nullable=False),
-    sa.Column("record_id", RECORD, nullable=True),  # None until an upsert created it
-    sa.Column("upsert_key", JSON, nullable=True),
-    sa.Column("steps", JSON, nullable=False),  # enough to send it again after a crash
+    sa.Column("lead_id", _LEAD, nullable=False),
+    sa.Column("system", _SYSTEM, nullable=False),
+    sa.Column("object", _OBJECT, nullable=False),
+    sa.Column("record_id", _RECORD, nullable=True),  # None until an upsert created it
+    sa.Column("upsert_key", _JSON, nullable=True),
+    sa.Column("steps", _JSON, nullable=False),  # enough to send it again after a crash
     # planned | sent | confirmed | refused (its values were refused: it waits for a person)
     sa.Column("status", sa.String(10), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("created_at", STAMP, nullable=False),
-    sa.Column("updated_at", STAMP, nullable=False),
+    sa.Column("created_at", _STAMP, nullable=False),
+    sa.Column("updated_at", _STAMP, nullable=False),
     sa.Index("ix_write_log_status", "status", "created_at"),
 )
 
 parked = sa.Table(
     "parked",
     metadata,
-    sa.Column("system", SYSTEM, primary_key=True),
-    sa.Column("object", OBJECT, primary_key=True),
-    sa.Column("record_id", RECORD, primary_key=True),
-    sa.Column("lead_id", LEAD, nullable=True),
+    sa.Column("system", _SYSTEM, primary_key=True),
+    sa.Column("object", _OBJECT, primary_key=True),
+    sa.Column("record_id", _RECORD, primary_key=True),
+    sa.Column("lead_id", _LEAD, nullable=True),
     sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("first_seen", STAMP, nullable=False),
-    sa.Column("last_seen", STAMP, nullable=False),
+    sa.Column("first_seen", _STAMP, nullable=False),
+    sa.Column("last_seen", _STAMP, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("next_retry_at", STAMP, nullable=True),  # None: only a person can unpark it
+    sa.Column("next_retry_at", _STAMP, nullable=True),  # None: only a person can unpark it
     sa.Index("ix_parked_retry", "next_retry_at"),
 )
 
@@ -169,10 +169,10 @@ parked = sa.Table(
 hints = sa.Table(
     "hints",
     metadata,
-    sa.Column("system", SYSTEM, primary_key=True),
-    sa.Column("object", OBJECT, primary_key=True),
-    sa.Column("record_id", RECORD, primary_key=True),
-    sa.Column("received_at", STAMP, nullable=False),
+    sa.Column("system", _SYSTEM, primary_key=True),
+    sa.Column("object", _OBJECT, primary_key=True),
+    sa.Column("record_id", _RECORD, primary_key=True),
+    sa.Column("received_at", _STAMP, nullable=False),
     sa.Index("ix_hints_received", "received_at"),
 )
 
@@ -183,8 +183,8 @@ leases = sa.Table(
     metadata,
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("holder", sa.String(128), nullable=False),
-    sa.Column("acquired_at", STAMP, nullable=False),
-    sa.Column("expires_at", STAMP, nullable=False),
+    sa.Column("acquired_at", _STAMP, nullable=False),
+    sa.Column("expires_at", _STAMP, nullable=False),
 )
 
 # Slack alerts, each recorded before it is sent (status pending, key unique) and marked sent
@@ -193,23 +193,23 @@ leases = sa.Table(
 alerts = sa.Table(
     "alerts",
     metadata,
-    sa.Column("id", BIGID, primary_key=True, autoincrement=True),
+    sa.Column("id", _BIGID, primary_key=True, autoincrement=True),
     sa.Column("key", sa.String(255), nullable=False),
     sa.Column("kind", sa.String(8), nullable=False),  # lead | digest | health
     sa.Column("level", sa.String(16), nullable=False),  # overdue | escalation | down | up | ...
     sa.Column("route", sa.String(16), nullable=False),  # which webhook: alerts | escalation | ...
-    sa.Column("lead_id", LEAD, nullable=True),  # a lead alert's stage entry
+    sa.Column("lead_id", _LEAD, nullable=True),  # a lead alert's stage entry
     sa.Column("stage", sa.String(64), nullable=True),
-    sa.Column("entered_at", STAMP, nullable=True),
+    sa.Column("entered_at", _STAMP, nullable=True),
     sa.Column("text", sa.Text, nullable=False),
-    sa.Column("blocks", JSON, nullable=False),
+    sa.Column("blocks", _JSON, nullable=False),
     sa.Column("status", sa.String(8), nullable=False),  # pending | sent | failed | dropped
     sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("next_try_at", STAMP, nullable=True),  # None once sent, failed or dropped
+    sa.Column("next_try_at", _STAMP, nullable=True),  # None once sent, failed or dropped
     sa.Column("claimed_by", sa.String(128), nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
-    sa.Column("created_at", STAMP, nullable=False),
-    sa.Column("sent_at", STAMP, nullable=True),
+    sa.Column("created_at", _STAMP, nullable=False),
+    sa.Column("sent_at", _STAMP, nullable=True),
     sa.UniqueConstraint("key", name="uq_alerts_key"),
     sa.Index("ix_alerts_due", "status", "next_try_at"),
     sa.Index("ix_alerts_entry", "lead_id", "stage", "entered_at"),
@@ -222,6 +222,6 @@ alert_health = sa.Table(
     sa.Column("component", sa.String(64), primary_key=True),
     sa.Column("healthy", sa.Boolean, nullable=False),
     sa.Column("detail", sa.Text, nullable=False),
-    sa.Column("since", STAMP, nullable=False),  # when it entered this state
-    sa.Column("checked_at", STAMP, nullable=False),
+    sa.Column("since", _STAMP, nullable=False),  # when it entered this state
+    sa.Column("checked_at", _STAMP, nullable=False),
 )

@@ -54,13 +54,13 @@ from leadbridge.sync import removals as sync_removals
 from leadbridge.sync import resolve
 from leadbridge.sync.write import Sent, flush
 
-HS, SF = System.HUBSPOT, System.SALESFORCE
+_HS, _SF = System.HUBSPOT, System.SALESFORCE
 # Leads decided per transaction: bounds its size and memory; their writes go out after it.
 ROUND = 2000
 # Records read by id per call when following pushes (HubSpot's batch read takes 100).
 HINTS_PER_READ = 100
 # HubSpot's list of the ids merged into a contact; its connector always reads it.
-MERGE_TRAIL = "hs_merged_object_ids"
+_MERGE_TRAIL = "hs_merged_object_ids"
 
 
 @dataclass
@@ -80,9 +80,9 @@ class Summary:
     leads_decided: int = 0
     transitions: int = 0
     echoes: int = 0
-    written: dict[System, int] = field(default_factory=lambda: {HS: 0, SF: 0})
-    write_calls: dict[System, int] = field(default_factory=lambda: {HS: 0, SF: 0})
-    refused: dict[System, int] = field(default_factory=lambda: {HS: 0, SF: 0})  # writes parked
+    written: dict[System, int] = field(default_factory=lambda: {_HS: 0, _SF: 0})
+    write_calls: dict[System, int] = field(default_factory=lambda: {_HS: 0, _SF: 0})
+    refused: dict[System, int] = field(default_factory=lambda: {_HS: 0, _SF: 0})  # writes parked
     parked: int = 0
     paused: str | None = None  # why the cycle stopped early (a spent API budget)
     diffs: list[str] = field(default_factory=list)  # dry run: what would be written
@@ -199,7 +199,7 @@ def objects_to_poll(funnel: Funnel) -> list[tuple[System, str]]:
     """Every object the mappings read from, HubSpot first so a person usually arrives there
     before their Salesforce records (an email match then links instead of creating)."""
     found = {(system, obj) for fmap in funnel.fields.values() for system, obj, _ in fmap.remote()}
-    return sorted(found, key=lambda key: (key[0] is not HS, key[1]))
+    return sorted(found, key=lambda key: (key[0] is not _HS, key[1]))
 
 
 def poll(
@@ -344,7 +344,7 @@ def _take(
     # A survivor of a merge is read with its merge trail: fold first, so it finds its lead
     # instead of being taken for a new person. (Only a record with a trail is looked up:
     # the look-up is not indexed, and a large inbox holds few merges.)
-    if change.fields.get(MERGE_TRAIL):
+    if change.fields.get(_MERGE_TRAIL):
         for merge in uow.inbox.merges_into(change.system, change.object, change.id):
             _follow(pipeline, uow, merge, work, summary, now, dry_run=dry_run)
     funnel = pipeline.funnel

@@ -28,7 +28,7 @@ from leadbridge.connectors.budget import BudgetPaused
 from leadbridge.model import System
 from leadbridge.sync.pipeline import Pipeline, Summary, objects_to_poll, without_echoes
 
-RECONCILE = "reconcile"
+_RECONCILE = "reconcile"
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,9 @@ class Reconciled:
     paused: str | None = None  # why it stopped early (a spent API budget): resumed when due
 
 
-def watermark(obj: str) -> str:
+def _watermark(obj: str) -> str:
     """The name the reconciliation's cursor of `obj` is saved under (beside the poll's)."""
-    return f"{RECONCILE}:{obj}"
+    return f"{_RECONCILE}:{obj}"
 
 
 def can_reconcile(pipeline: Pipeline, system: System) -> bool:
@@ -65,7 +65,7 @@ def reconcile(
     now = pipeline.clock()
     with pipeline.store.transaction() as uow:
         marks = {
-            obj: uow.cursors.get(system, watermark(obj), Cursor.from_json)
+            obj: uow.cursors.get(system, _watermark(obj), Cursor.from_json)
             for found, obj in objects_to_poll(pipeline.funnel)
             if found is system
         }
@@ -82,7 +82,7 @@ def reconcile(
                     news = without_echoes(pipeline, uow, system, obj, page.changes, summary)
                     new += uow.inbox.enqueue(news, page.removals)
                     if page.cursor is not None:
-                        uow.cursors.save(system, watermark(obj), page.cursor)
+                        uow.cursors.save(system, _watermark(obj), page.cursor)
                 read += len(page.changes) + len(page.removals)
     except BudgetPaused as paused:
         summary.paused = str(paused)

@@ -40,7 +40,7 @@ def follow(uow: UnitOfWork, removal: Removal, now: datetime) -> str | None:
         email = uow.inbox.email_of_parked(removal.system, removal.object, removal.id)
         uow.parked.unpark(removal.system, removal.object, removal.id)
         uow.inbox.settle(removal.system, removal.object, removal.id)
-        release(uow, removal, email)
+        _release(uow, removal, email)
         return None
     if _role(uow, gone_id, removal) in (MERGED, DELETED):
         return uow.leads.resolve(gone_id)  # followed before
@@ -50,7 +50,7 @@ def follow(uow: UnitOfWork, removal: Removal, now: datetime) -> str | None:
     else:
         touched = _merged(uow, uow.leads.resolve(gone_id), removal, now)
     uow.parked.unpark(removal.system, removal.object, removal.id)
-    release(uow, removal, email)
+    _release(uow, removal, email)
     return touched
 
 
@@ -113,7 +113,7 @@ def _email(uow: UnitOfWork, lead_id: str, removal: Removal) -> str | None:
     return None
 
 
-def release(uow: UnitOfWork, removal: Removal, email: str | None) -> None:
+def _release(uow: UnitOfWork, removal: Removal, email: str | None) -> None:
     """A person fixed a duplicate trap by deleting or merging one of the records: once at
     most one record of that kind holds the email, the hold is lifted and what waited for it
     goes back in line (story 7)."""

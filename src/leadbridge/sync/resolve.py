@@ -26,16 +26,16 @@ from leadbridge.model import Change, Identity, System
 from leadbridge.store import AmbiguousLink, Link, UnitOfWork
 from leadbridge.store.links import ACTIVE
 
-HS, SF = System.HUBSPOT, System.SALESFORCE
+_HS, _SF = System.HUBSPOT, System.SALESFORCE
 _SLOTS = (
-    ("hubspot", HS, "contact"),
-    ("salesforce_lead", SF, "Lead"),
-    ("salesforce_contact", SF, "Contact"),
+    ("hubspot", _HS, "contact"),
+    ("salesforce_lead", _SF, "Lead"),
+    ("salesforce_contact", _SF, "Contact"),
 )
 _PERSONS = {
-    (HS, "contact"): "HubSpot contacts",
-    (SF, "Lead"): "Salesforce leads",
-    (SF, "Contact"): "Salesforce contacts",
+    (_HS, "contact"): "HubSpot contacts",
+    (_SF, "Lead"): "Salesforce leads",
+    (_SF, "Contact"): "Salesforce contacts",
 }
 
 
@@ -49,7 +49,7 @@ def new_lead_id(change: Change) -> str:
 def look_up(uow: UnitOfWork, change: Change, external_id_field: str) -> Resolution:
     links = uow.links
     linked = links.lead_for(change.system, change.object, change.id)
-    if linked is None and change.system is SF and change.object == "Opportunity":
+    if linked is None and change.system is _SF and change.object == "Opportunity":
         linked = _by_account(uow, change)
     native = tuple(_record(uow, s, o, r) for s, o, r in native_ids(change)) if not linked else ()
     external = None
@@ -59,7 +59,7 @@ def look_up(uow: UnitOfWork, change: Change, external_id_field: str) -> Resoluti
     email = email_of(change)
     by_email: tuple[Record, ...] = ()
     if email is not None and linked is None:
-        other = SF if change.system is HS else HS
+        other = _SF if change.system is _HS else _HS
         by_email = tuple(
             Record(link.system, link.object, link.record_id, link.lead_id, _identity(uow, link))
             for link in links.by_email(email, other)
@@ -79,7 +79,7 @@ def _by_account(uow: UnitOfWork, change: Change) -> str | None:
     if account is None:
         return None
     leads = sorted(
-        {uow.leads.resolve(lead) for lead in uow.links.leads_for(SF, "Account", account)}
+        {uow.leads.resolve(lead) for lead in uow.links.leads_for(_SF, "Account", account)}
     )
     if len(leads) > 1:
         raise AmbiguousLink(
@@ -140,9 +140,9 @@ def link(
         if record is None or (record == getattr(known, slot) and not (own and refresh)):
             continue
         uow.links.link(lead_id, system, obj, record, email=email if own else None)
-    if change.system is SF and change.object not in ("Lead", "Contact"):
+    if change.system is _SF and change.object not in ("Lead", "Contact"):
         uow.links.link(lead_id, change.system, change.object, change.id)
-    if change.system is SF and change.object == "Lead":
+    if change.system is _SF and change.object == "Lead":
         contact = converted(NOBODY, change).salesforce_contact
         if contact is not None:
             _follow_conversion(uow, lead_id, change, contact)
@@ -156,9 +156,9 @@ def _follow_conversion(uow: UnitOfWork, lead_id: str, change: Change, contact: s
         _text(change.fields.get("ConvertedOpportunityId")),
     )
     if opportunity is not None:
-        uow.inbox.reopen(SF, "Opportunity", opportunity)
-    uow.inbox.reopen(SF, "Contact", contact)
-    if uow.links.lead_for(SF, "Lead", change.id) == lead_id:
+        uow.inbox.reopen(_SF, "Opportunity", opportunity)
+    uow.inbox.reopen(_SF, "Contact", contact)
+    if uow.links.lead_for(_SF, "Lead", change.id) == lead_id:
         uow.links.convert(change.id, contact, account, opportunity)
 
 

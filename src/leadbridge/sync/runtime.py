@@ -26,7 +26,7 @@ from leadbridge.store.migrate import upgrade
 from leadbridge.sync.pipeline import Pipeline
 
 # HubSpot refuses writes to unknown properties: these are leadbridge's own, made at start.
-OWN_PROPERTIES = {
+_OWN_PROPERTIES = {
     "leadbridge_stage": "leadbridge stage",
     "leadbridge_handback_reason": "leadbridge hand-back reason",
 }
@@ -68,7 +68,7 @@ def build(
     )
     salesforce_settings = load_salesforce_settings(connectors / "salesforce.yaml", env)
     hubspot = HubSpotConnector(hubspot_settings, clock=clock)
-    hubspot.ensure_properties(OWN_PROPERTIES)
+    hubspot.ensure_properties(_OWN_PROPERTIES)
     upgrade(database)
     store = Store.open(database, clock=clock)
     salesforce = SalesforceConnector(salesforce_settings)

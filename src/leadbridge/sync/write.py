@@ -43,7 +43,7 @@ class Sent:
     refused: dict[System, int] = field(default_factory=dict)  # writes parked, by system
 
 
-def parked_key(write: RecordWrite, lead_id: str) -> str:
+def _parked_key(write: RecordWrite, lead_id: str) -> str:
     """The record a parked write is listed under: its id, or the key it would be created by,
     or (keyless) its lead, so two keyless creates are two parked records."""
     if write.id is not None:
@@ -83,7 +83,7 @@ def flush(
         unfinished = [
             logged
             for logged in uow.writes.unfinished()
-            if (logged.write.system, logged.write.object, parked_key(logged.write, logged.lead_id))
+            if (logged.write.system, logged.write.object, _parked_key(logged.write, logged.lead_id))
             not in waiting
             and logged.lead_id not in held
         ]
@@ -120,7 +120,7 @@ def _whole(batch: Sequence[LoggedWrite], size: int) -> list[LoggedWrite]:
     held: set[tuple[str, str]] = set()
     chosen = []
     for logged in batch:
-        record = (logged.write.object, parked_key(logged.write, logged.lead_id))
+        record = (logged.write.object, _parked_key(logged.write, logged.lead_id))
         if logged.key in filling and record not in held:
             chosen.append(logged)
         else:
@@ -167,7 +167,7 @@ def _settle(
             uow.parked.park(
                 write.system,
                 write.object,
-                parked_key(write, logged.lead_id),
+                _parked_key(write, logged.lead_id),
                 reason,
                 now=now,
                 retry_at=None if fix is not None else now + backoff(logged.attempts + 1),
@@ -192,7 +192,7 @@ def _landed(uow: UnitOfWork, logged: LoggedWrite, written: RecordWrite, record: 
     shown = uow.snapshots.get(write.system, write.object, record) or {}
     known = planner.remember({(write.system, write.object, record): shown}, written, record)
     uow.snapshots.put_all(known, origin="write")
-    uow.parked.unpark(write.system, write.object, parked_key(write, logged.lead_id))
+    uow.parked.unpark(write.system, write.object, _parked_key(write, logged.lead_id))
     if write.id is None:
         email = next(
             (

@@ -36,11 +36,11 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 
 REDACTED = "[redacted]"
 # Shorter values would blank out ordinary words; no real credential is this short.
-MIN_SECRET = 6
+_MIN_SECRET = 6
 # Variables whose values are secrets whatever reads them (a connection file, an alerts
 # file still to come): their names say so.
-SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY|WEBHOOK_URL)$")
-DATABASE_URL = "LEADBRIDGE_DATABASE_URL"
+_SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY|WEBHOOK_URL)$")
+_DATABASE_URL = "LEADBRIDGE_DATABASE_URL"
 # Loggers that speak at INFO on every call or tick; their warnings still come through.
 _CHATTY = ("apscheduler", "uvicorn.access", "urllib3", "hubspot", "simple_salesforce")
 
@@ -64,7 +64,7 @@ def encoded_forms(secret: str) -> set[str]:
             text = encode(padded).decode()
             core = text[4 if offset else 0 : (len(padded) // 3) * 4]
             forms.add(core)
-    return {form for form in forms if len(form) >= MIN_SECRET}
+    return {form for form in forms if len(form) >= _MIN_SECRET}
 
 
 class Redactor:
@@ -75,10 +75,10 @@ class Redactor:
         self._needles: tuple[str, ...] = ()
 
     def add(self, *secrets: str | None) -> None:
-        """Learn more secrets (values shorter than MIN_SECRET are ignored)."""
+        """Learn more secrets (values shorter than _MIN_SECRET are ignored)."""
         found = set(self._needles)
         for secret in secrets:
-            if secret and len(secret) >= MIN_SECRET:
+            if secret and len(secret) >= _MIN_SECRET:
                 found |= encoded_forms(secret)
         with self._lock:
             # Longest first, so a secret's form that contains another is blanked whole.
@@ -108,8 +108,8 @@ class Redactor:
 
 def secrets_in_env(env: Mapping[str, str]) -> list[str]:
     """Values of variables named like secrets, and the password of the database URL."""
-    found = [value for name, value in env.items() if SECRET_NAME.search(name.upper())]
-    found.append(database_password(env.get(DATABASE_URL)) or "")
+    found = [value for name, value in env.items() if _SECRET_NAME.search(name.upper())]
+    found.append(database_password(env.get(_DATABASE_URL)) or "")
     return [value for value in found if value]
 
 

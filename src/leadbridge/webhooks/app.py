@@ -32,7 +32,7 @@ from leadbridge.webhooks.intake import Intake, Rejected
 from leadbridge.webhooks.salesforce import ACK, CONTENT_TYPE, SalesforceHooks, fault
 from leadbridge.webhooks.salesforce import read_hints as read_salesforce
 
-log = logging.getLogger(__name__)
+_log = logging.getLogger(__name__)
 
 
 class Receiver(Protocol):
@@ -49,7 +49,7 @@ class Readiness:
     checks: Mapping[str, str]  # check name -> "ok", or why not
 
 
-Read = Callable[[Request, datetime], Awaitable[Intake]]
+_Read = Callable[[Request, datetime], Awaitable[Intake]]
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def create_app(
             state = await run_in_threadpool(readiness)
             ready, checks = bool(state.ready), {str(k): str(v) for k, v in state.checks.items()}
         except Exception:
-            log.exception("the readiness check raised")
+            _log.exception("the readiness check raised")
             ready, checks = False, {"readiness": "the check itself failed"}
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
@@ -117,7 +117,7 @@ def create_app(
         try:
             body, content_type = metrics.render()
         except Exception:
-            log.exception("rendering metrics failed")
+            _log.exception("rendering metrics failed")
             return PlainTextResponse("metrics unavailable", status_code=503)
         return Response(body, media_type=content_type)
 
@@ -142,34 +142,34 @@ class _Hooks:
         self._clock = clock
 
     async def deliver(
-        self, endpoint: str, request: Request, read: Read, replies: _Replies
+        self, endpoint: str, request: Request, read: _Read, replies: _Replies
     ) -> Response:
         try:
             outcome, response = await self._deliver(endpoint, request, read, replies)
         except Exception:
             # Only a bug in the lines below can get here (a clock or a metric that raised):
             # ours, so 503, which the sender retries.
-            log.exception("webhook %s failed outside its handler", endpoint)
+            _log.exception("webhook %s failed outside its handler", endpoint)
             outcome, response = "error", PlainTextResponse("unavailable", status_code=503)
         try:
             self._metrics.webhooks.labels(endpoint=endpoint, outcome=outcome).inc()
         except Exception:
-            log.exception("could not count a webhook request")
+            _log.exception("could not count a webhook request")
         return response
 
     async def _deliver(
-        self, endpoint: str, request: Request, read: Read, replies: _Replies
+        self, endpoint: str, request: Request, read: _Read, replies: _Replies
     ) -> tuple[str, Response]:
         now = self._clock()
         try:
             intake = await read(request, now)
         except Rejected as refusal:
-            log.info("webhook %s refused: %s %s", endpoint, refusal.status, refusal.reason)
+            _log.info("webhook %s refused: %s %s", endpoint, refusal.status, refusal.reason)
             return refusal.outcome, replies.refuse(refusal)
         except Exception:
             # Reading, verifying and parsing touch nothing of ours: whatever breaks there
             # was brought by the request. Logged with its trace, since it is also a bug.
-            log.exception("webhook %s: unexpected error reading the request", endpoint)
+            _log.exception("webhook %s: unexpected error reading the request", endpoint)
             return "error", replies.refuse(Rejected(400, "error", "could not read the request"))
         events = self._metrics.webhook_events
         if intake.ignored:
@@ -180,7 +180,7 @@ class _Hooks:
             # accept is a database commit: blocking, so off the event loop.
             await run_in_threadpool(self._receiver.accept, list(intake.hints))
         except Exception:
-            log.exception("webhook %s: could not store %d hints", endpoint, len(intake.hints))
+            _log.exception("webhook %s: could not store %d hints", endpoint, len(intake.hints))
             unavailable = Rejected(503, "unavailable", "could not store the notification; retry")
             return unavailable.outcome, replies.refuse(unavailable)
         events.labels(endpoint=endpoint, outcome="hinted").inc(len(intake.hints))
@@ -189,11 +189,11 @@ class _Hooks:
         except Exception:
             # The hints are stored: the next scheduled sync finds them. Failing the request
             # now would only make the sender deliver the same hints again.
-            log.exception("webhook %s: nudge failed; the hints wait for the next sync", endpoint)
+            _log.exception("webhook %s: nudge failed; the hints wait for the next sync", endpoint)
         return "accepted", replies.ok()
 
 
 async def _last_resort(request: Request, exc: Exception) -> Response:
     """Starlette's handler for anything that escaped a route (none should): 503, not 500."""
-    log.error("unhandled error serving %s", request.url.path, exc_info=exc)
+    _log.error("unhandled error serving %s", request.url.path, exc_info=exc)
     return PlainTextResponse("unavailable", status_code=503)

@@ -20,7 +20,7 @@ from leadbridge.model import Hint, System
 from leadbridge.webhooks.hubspot_signature import verify
 from leadbridge.webhooks.intake import Intake, Rejected, malformed, read_body, unique
 
-MAX_EVENTS = 100
+_MAX_EVENTS = 100
 # Contact events that name the changed contact in objectId. Others (companies, deals,
 # associationChange, the newer object.* types) are not leads' business: counted, ignored.
 CONTACT_EVENTS = frozenset(
@@ -44,10 +44,10 @@ async def read_hints(request: Request, push: Push | None, now: datetime) -> Inta
     query = request.scope.get("query_string")
     raw_query = query if isinstance(query, bytes) else b""  # raw bytes, as HubSpot sent them
     verify(push, request.method, raw_query, body, request.headers, now)
-    return parse_events(body, now)
+    return _parse_events(body, now)
 
 
-def parse_events(body: bytes, received_at: datetime) -> Intake:
+def _parse_events(body: bytes, received_at: datetime) -> Intake:
     """The contact hints in a verified body; Rejected (400) for anything not HubSpot's shape."""
     try:
         events = orjson.loads(body)
@@ -55,10 +55,10 @@ def parse_events(body: bytes, received_at: datetime) -> Intake:
         raise malformed("body is not JSON") from None
     if not isinstance(events, list):
         raise malformed("body is not a JSON array of events")
-    if len(events) > MAX_EVENTS:
+    if len(events) > _MAX_EVENTS:
         # 400, not 413: HubSpot retries every answer but 400, 401, 403, 404 and 405, and
         # a batch over its own limit of 100 would fail the same way on every retry.
-        raise Rejected(400, "too_many_events", f"more than {MAX_EVENTS} events")
+        raise Rejected(400, "too_many_events", f"more than {_MAX_EVENTS} events")
     hints: list[Hint] = []
     ignored = 0
     for event in events:

@@ -20,7 +20,7 @@ from starlette.datastructures import Headers
 from leadbridge.connectors.hubspot.settings import Push
 from leadbridge.webhooks.intake import unauthorized
 
-WINDOW = timedelta(minutes=5)
+_WINDOW = timedelta(minutes=5)
 # A millisecond stamp has 13 digits until the year 2286; anything longer is not one.
 _STAMP = re.compile(r"[0-9]{1,16}")
 _V3 = "x-hubspot-signature-v3"
@@ -35,17 +35,17 @@ def signature_v3(secret: bytes, method: str, uri: str, body: bytes, timestamp: s
     return base64.b64encode(hmac.new(secret, source, hashlib.sha256).digest())
 
 
-def signature_v2(secret: bytes, method: str, uri: str, body: bytes) -> bytes:
+def _signature_v2(secret: bytes, method: str, uri: str, body: bytes) -> bytes:
     """hex(SHA-256(secret + method + URI + body)), as ASCII bytes."""
     return hashlib.sha256(secret + method.encode() + uri.encode() + body).hexdigest().encode()
 
 
-def signature_v1(secret: bytes, body: bytes) -> bytes:
+def _signature_v1(secret: bytes, body: bytes) -> bytes:
     """hex(SHA-256(secret + body)), as ASCII bytes."""
     return hashlib.sha256(secret + body).hexdigest().encode()
 
 
-def signed_uri(public_url: str, query: bytes) -> str:
+def _signed_uri(public_url: str, query: bytes) -> str:
     """The URI HubSpot signed: the configured public URL, plus the query string the
     request carried when the configured URL has none of its own.
 
@@ -69,7 +69,7 @@ def verify(
     secret = push.app_secret.get_secret_value().encode() if push.app_secret else b""
     if not secret or push.public_url is None:
         raise unauthorized("push is not configured with a secret and a public URL")
-    uri = signed_uri(push.public_url, query)
+    uri = _signed_uri(push.public_url, query)
     if "v3" in push.signature_versions and _V3 in headers:
         _check_v3(secret, method, uri, body, headers, now)
         return "v3"
@@ -78,7 +78,7 @@ def verify(
     if legacy is None or version not in ("v1", "v2") or version not in push.signature_versions:
         raise unauthorized("no signature of a configured version")
     expected = (
-        signature_v1(secret, body) if version == "v1" else signature_v2(secret, method, uri, body)
+        _signature_v1(secret, body) if version == "v1" else _signature_v2(secret, method, uri, body)
     )
     # Hex digits mean the same in either case; compare_digest on bytes never raises.
     if not hmac.compare_digest(expected, legacy.encode("latin-1").lower()):
@@ -96,7 +96,7 @@ def _check_v3(
     # Older than the window is a replay; as far ahead is a clock HubSpot does not have
     # (or a request made to be replayed later). Symmetric, so a little skew either way passes.
     age_ms = now.timestamp() * 1000 - int(stamp)
-    if abs(age_ms) > WINDOW.total_seconds() * 1000:
+    if abs(age_ms) > _WINDOW.total_seconds() * 1000:
         raise unauthorized("v3 timestamp outside the 5-minute window")
     received = given.encode("latin-1")  # Starlette decodes headers as latin-1: this round-trips
     # HubSpot decodes the URI's percent-escapes before signing (API-FACTS); the URI as

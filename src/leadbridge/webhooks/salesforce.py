@@ -25,11 +25,11 @@ from leadbridge.connectors.salesforce.settings import SalesforceSettings
 from leadbridge.model import Hint, System
 from leadbridge.webhooks.intake import Intake, Rejected, malformed, read_body, unique
 
-SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
-SOBJECT_NS = "urn:sobject.enterprise.soap.sforce.com"
-XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
-MAX_NOTIFICATIONS = 100  # the outbound WSDL's maxOccurs
+_SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+_OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
+_SOBJECT_NS = "urn:sobject.enterprise.soap.sforce.com"
+_XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+_MAX_NOTIFICATIONS = 100  # the outbound WSDL's maxOccurs
 _ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Z0-5]{3})?")
 _SOBJECT = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
@@ -55,7 +55,7 @@ class SalesforceHooks:
         # Checking against no org would refuse every message, silently: fail at startup instead.
         if self.check_org_id and self.org_id is None:
             raise ValueError("check_org_id needs org_id, the org Outbound Messages must come from")
-        if self.org_id is not None and not is_org_id(self.org_id):
+        if self.org_id is not None and not _is_org_id(self.org_id):
             raise ValueError("org_id is not a 15 or 18 character id starting with 00D")
 
 
@@ -93,10 +93,10 @@ async def read_hints(request: Request, hooks: SalesforceHooks | None, now: datet
 def same_org(given: str, configured: str) -> bool:
     """Same org: both well-formed, and the 15 case-sensitive characters equal
     (an 18-character id is the 15 plus a checksum of their case)."""
-    return is_org_id(given) and is_org_id(configured) and given[:15] == configured[:15]
+    return _is_org_id(given) and _is_org_id(configured) and given[:15] == configured[:15]
 
 
-def is_org_id(value: str) -> bool:
+def _is_org_id(value: str) -> bool:
     return value.startswith("00D") and is_record_id(value)
 
 
@@ -123,24 +123,24 @@ def _notifications(body: bytes) -> Element:
     except (ParseError, LookupError, ValueError):
         # LookupError: an encoding declaration expat does not know; ValueError: one it refuses.
         raise malformed("body is not well-formed XML") from None
-    if root.tag != f"{{{SOAP_NS}}}Envelope":
+    if root.tag != f"{{{_SOAP_NS}}}Envelope":
         raise malformed("not a SOAP envelope")
-    return _one(_one(root, f"{{{SOAP_NS}}}Body"), f"{{{OUTBOUND_NS}}}notifications")
+    return _one(_one(root, f"{{{_SOAP_NS}}}Body"), f"{{{_OUTBOUND_NS}}}notifications")
 
 
 def _records(notifications: Element) -> Iterator[tuple[str, str]]:
     """(sObject type, record id) of each Notification, in order."""
-    found = notifications.findall(f"{{{OUTBOUND_NS}}}Notification")
-    if not 1 <= len(found) <= MAX_NOTIFICATIONS:
-        raise malformed(f"not 1 to {MAX_NOTIFICATIONS} Notification elements")
+    found = notifications.findall(f"{{{_OUTBOUND_NS}}}Notification")
+    if not 1 <= len(found) <= _MAX_NOTIFICATIONS:
+        raise malformed(f"not 1 to {_MAX_NOTIFICATIONS} Notification elements")
     _one_text(notifications, "ActionId")
     for notification in found:
-        sobject = _one(notification, f"{{{OUTBOUND_NS}}}sObject")
+        sobject = _one(notification, f"{{{_OUTBOUND_NS}}}sObject")
         # xsi:type is a QName such as sf:Lead; the prefix is the sender's choice.
-        kind = sobject.get(XSI_TYPE, "").rpartition(":")[2]
+        kind = sobject.get(_XSI_TYPE, "").rpartition(":")[2]
         if not _SOBJECT.fullmatch(kind):
             raise malformed("a Notification's sObject has no xsi:type naming its object")
-        record = (_one(sobject, f"{{{SOBJECT_NS}}}Id").text or "").strip()
+        record = (_one(sobject, f"{{{_SOBJECT_NS}}}Id").text or "").strip()
         if not is_record_id(record):
             raise malformed("a Notification's sObject has no well-formed Id")
         yield kind, record
@@ -154,7 +154,7 @@ def _one(parent: Element, tag: str) -> Element:
 
 
 def _one_text(notifications: Element, name: str) -> str:
-    text = (_one(notifications, f"{{{OUTBOUND_NS}}}{name}").text or "").strip()
+    text = (_one(notifications, f"{{{_OUTBOUND_NS}}}{name}").text or "").strip()
     if not text:
         raise malformed(f"{name} is empty")
     return text
@@ -169,7 +169,7 @@ def fault(reason: str, status: int) -> bytes:
     code = "soapenv:Server" if status >= 500 else "soapenv:Client"
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
-        f'<soapenv:Envelope xmlns:soapenv="{SOAP_NS}"><soapenv:Body><soapenv:Fault>'
+        f'<soapenv:Envelope xmlns:soapenv="{_SOAP_NS}"><soapenv:Body><soapenv:Fault>'
         f"<faultcode>{code}</faultcode><faultstring>{escape(reason)}</faultstring>"
         "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
     ).encode()

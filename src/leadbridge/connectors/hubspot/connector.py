@@ -20,7 +20,7 @@ from leadbridge.connectors.hubspot.settings import HubSpotSettings
 from leadbridge.connectors.hubspot.transport import Stats, Transport
 from leadbridge.model import Change, RecordWrite, System
 
-OBJECT = reads.OBJECT
+_OBJECT = reads.OBJECT
 _UNHEALTHY_AFTER = 3  # calls in a row that failed for good before health says so
 
 
@@ -94,7 +94,7 @@ class HubSpotConnector:
         for raw in (answer.body or {}).get("results") or ():
             schema = _field(raw)
             fields[schema.name] = schema
-        return ObjectSchema(System.HUBSPOT, OBJECT, fields)
+        return ObjectSchema(System.HUBSPOT, _OBJECT, fields)
 
     def health(self) -> Health:
         """From what the last calls said; it makes no call of its own."""
@@ -115,8 +115,8 @@ class HubSpotConnector:
 
 
 def _only_contacts(object: str) -> None:
-    if object != OBJECT:
-        raise ValueError(f"the HubSpot connector reads {OBJECT!r} objects, not {object!r}")
+    if object != _OBJECT:
+        raise ValueError(f"the HubSpot connector reads {_OBJECT!r} objects, not {object!r}")
 
 
 def _field(raw: dict[str, Any]) -> FieldSchema:

@@ -21,31 +21,31 @@ from leadbridge.connectors.base import Cursor, Page, Removal
 from leadbridge.connectors.hubspot.transport import Transport
 from leadbridge.model import Change, System
 
-HS = System.HUBSPOT
+_HS = System.HUBSPOT
 OBJECT = "contact"
-SEARCH_PAGE = 200  # search's maximum
-LIST_PAGE = 100  # the list endpoint's maximum
+_SEARCH_PAGE = 200  # search's maximum
+_LIST_PAGE = 100  # the list endpoint's maximum
 BATCH = 100  # batch endpoints' maximum
-NOT_IN_MAX = 100  # values one IN / NOT_IN filter may carry
+_NOT_IN_MAX = 100  # values one IN / NOT_IN filter may carry
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
 
-def millis(moment: datetime) -> int:
+def _millis(moment: datetime) -> int:
     # Integer arithmetic: timestamp() * 1000 rounds .123 down to .122 now and then.
     return (moment - _EPOCH) // _MS
 
 
-def from_millis(ms: int) -> datetime:
+def _from_millis(ms: int) -> datetime:
     return _EPOCH + ms * _MS
 
 
-def parse_time(text: str) -> datetime:
+def _parse_time(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-class Contact:
+class _Contact:
     """One contact of an answer, parsed once: the Change, its stamp, and its merge trail."""
 
     __slots__ = ("change", "merged", "ms", "stamp")
@@ -53,9 +53,9 @@ class Contact:
     def __init__(self, raw: dict[str, Any]) -> None:
         props: dict[str, Any] = raw.get("properties") or {}
         self.stamp = str(props.get("lastmodifieddate") or raw["updatedAt"])
-        moment = parse_time(self.stamp)
-        self.ms = millis(moment)
-        self.change = Change(HS, OBJECT, str(raw["id"]), props, moment)
+        moment = _parse_time(self.stamp)
+        self.ms = _millis(moment)
+        self.change = Change(_HS, OBJECT, str(raw["id"]), props, moment)
         trail = props.get("hs_merged_object_ids")
         self.merged = tuple(part for part in trail.split(";") if part) if trail else ()
 
@@ -67,7 +67,7 @@ class Contact:
         """The ids merged into this record. HubSpot keeps the trail on the survivor for good,
         so a later change to it reports them again: a Removal is a fact, safe to repeat."""
         at = self.change.modified_at
-        return [Removal(HS, OBJECT, old, at, merged_into=self.id) for old in self.merged]
+        return [Removal(_HS, OBJECT, old, at, merged_into=self.id) for old in self.merged]
 
 
 def incremental(
@@ -85,11 +85,11 @@ def incremental(
     look-back ride along in `recent`, so reading them again delivers nothing.
     """
     signpost = max(cursor.since, now - look_back)
-    until = millis(now)
-    position = max(millis(cursor.since - look_back), 0)  # every visible change before it is read
+    until = _millis(now)
+    position = max(_millis(cursor.since - look_back), 0)  # every visible change before it is read
     seen: set[str] = set()  # ids read at exactly `position`
     drain_after: int | None = None  # reading `position` by id ranges, after this id
-    delivered = {pair: millis(parse_time(pair[1])) for pair in cursor.recent}
+    delivered = {pair: _millis(_parse_time(pair[1])) for pair in cursor.recent}
     while True:
         body = _search_body(names, position, until, seen, drain_after)
         found, more = _search(transport, body)
@@ -97,24 +97,24 @@ def incremental(
         position, seen, drain_after = _advance(found, position, seen, drain_after)
         drain_after, seen, more = _next_mode(drain_after, seen, more)
         done = not more
-        since = signpost if done else max(cursor.since, min(from_millis(position), signpost))
-        bound = millis(since - look_back)
+        since = signpost if done else max(cursor.since, min(_from_millis(position), signpost))
+        bound = _millis(since - look_back)
         delivered = {pair: ms for pair, ms in delivered.items() if ms >= bound}
         yield Page(tuple(changes), tuple(removals), Cursor(since, frozenset(delivered)))
         if done:
             return
 
 
-def _search(transport: Transport, body: dict[str, Any]) -> tuple[list[Contact], bool]:
+def _search(transport: Transport, body: dict[str, Any]) -> tuple[list[_Contact], bool]:
     """One search page: its contacts, and whether search says more follow."""
     answer = transport.call("search", partial(transport.search.do_search, body), search=True)
-    found = [Contact(raw) for raw in (answer.body or {}).get("results") or ()]
+    found = [_Contact(raw) for raw in (answer.body or {}).get("results") or ()]
     more = bool(found) and bool((answer.body or {}).get("paging"))
     return found, more
 
 
 def _undelivered(
-    found: list[Contact], delivered: dict[tuple[str, str], int]
+    found: list[_Contact], delivered: dict[tuple[str, str], int]
 ) -> tuple[list[Change], list[Removal]]:
     """What of `found` was not delivered before; it is entered in `delivered` as it goes,
     so a pair met twice (look-back overlap, a page read again) is delivered once."""
@@ -130,7 +130,7 @@ def _undelivered(
 
 
 def _advance(
-    found: list[Contact], position: int, seen: set[str], drain_after: int | None
+    found: list[_Contact], position: int, seen: set[str], drain_after: int | None
 ) -> tuple[int, set[str], int | None]:
     """The keyset after reading `found`: the last id when draining a stamp (sorted by id),
     else the newest stamp and the ids read at exactly it (sorted by stamp)."""
@@ -151,7 +151,7 @@ def _next_mode(
     if drain_after is not None and not more:
         # The crowded stamp is read to its end; carry on after it.
         return None, set(), True
-    if drain_after is None and more and len(seen) > NOT_IN_MAX:
+    if drain_after is None and more and len(seen) > _NOT_IN_MAX:
         # More ids share `position` than a NOT_IN filter can list.
         return 0, seen, more
     return drain_after, seen, more
@@ -168,7 +168,7 @@ def backfill(
     (and the pairs this backfill already delivered there are in `recent`).
     """
     since = now - look_back
-    bound = millis(since - look_back)
+    bound = _millis(since - look_back)
     recent: set[tuple[str, str]] = set()
     for found, last in _list(transport, names):
         recent.update((c.id, c.stamp) for c in found if c.ms >= bound)
@@ -192,7 +192,7 @@ def modified_since(
     what is recent enough. Only the last page carries a cursor (ids are no measure of time):
     `now - look_back`, so a change made while the pages were read is read again next time.
     """
-    bound = None if since is None else millis(since)
+    bound = None if since is None else _millis(since)
     for found, last in _list(transport, names):
         kept = [c for c in found if bound is None or c.ms >= bound]
         changes = tuple(c.change for c in kept)
@@ -200,17 +200,17 @@ def modified_since(
         yield Page(changes, removals, Cursor(now - look_back) if last else None)
 
 
-def _list(transport: Transport, names: Sequence[str]) -> Iterator[tuple[list[Contact], bool]]:
+def _list(transport: Transport, names: Sequence[str]) -> Iterator[tuple[list[_Contact], bool]]:
     """Every live contact through the list endpoint, in id order, a page at a time, each
     with whether it is the last."""
     after: str | None = None
     while True:
-        params: dict[str, Any] = {"limit": LIST_PAGE, "properties": list(names), "archived": False}
+        params: dict[str, Any] = {"limit": _LIST_PAGE, "properties": list(names), "archived": False}
         if after is not None:
             params["after"] = after
         answer = transport.call("list", partial(transport.basic.get_page, **params))
         body = answer.body or {}
-        found = [Contact(raw) for raw in body.get("results") or ()]
+        found = [_Contact(raw) for raw in body.get("results") or ()]
         after = ((body.get("paging") or {}).get("next") or {}).get("after")
         last = not (after and found)
         yield found, last
@@ -245,18 +245,18 @@ def fetch(
                 if old in asked and old != contact.id:
                     found.add(old)
                     removals.append(
-                        Removal(HS, OBJECT, old, contact.change.modified_at, contact.id)
+                        Removal(_HS, OBJECT, old, contact.change.modified_at, contact.id)
                     )
         missing.extend(i for i in chunk if i not in found)
     archived: set[str] = set()
     for chunk in _chunks(missing, BATCH):
         for raw in _batch_read_raw(transport, names, chunk, archived=True):
             at = raw.get("archivedAt") or raw.get("updatedAt")
-            moment = parse_time(str(at)) if at else clock()
-            removals.append(Removal(HS, OBJECT, str(raw["id"]), moment))
+            moment = _parse_time(str(at)) if at else clock()
+            removals.append(Removal(_HS, OBJECT, str(raw["id"]), moment))
             archived.add(str(raw["id"]))
     now = clock()
-    removals.extend(Removal(HS, OBJECT, i, now) for i in missing if i not in archived)
+    removals.extend(Removal(_HS, OBJECT, i, now) for i in missing if i not in archived)
     return Page(tuple(changes.values()), tuple(removals))
 
 
@@ -273,8 +273,8 @@ def read_values(
 
 def _batch_read(
     transport: Transport, names: Sequence[str], ids: list[str], *, archived: bool
-) -> list[Contact]:
-    return [Contact(raw) for raw in _batch_read_raw(transport, names, ids, archived=archived)]
+) -> list[_Contact]:
+    return [_Contact(raw) for raw in _batch_read_raw(transport, names, ids, archived=archived)]
 
 
 def _batch_read_raw(
@@ -310,7 +310,7 @@ def _search_body(
         "filterGroups": [{"filters": group} for group in groups],
         "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
         "properties": list(names),
-        "limit": SEARCH_PAGE,
+        "limit": _SEARCH_PAGE,
     }
 
 

@@ -32,7 +32,7 @@ from leadbridge.config.values import problem as _problem
 _PROPERTY = re.compile(r"^[a-z0-9_]+$")
 # What every read must carry, whatever the operator lists: the cursor's stamp,
 # and the merge trail that turns a merged contact into a Removal.
-REQUIRED_PROPERTIES = ("email", "lastmodifieddate", "hs_merged_object_ids")
+_REQUIRED_PROPERTIES = ("email", "lastmodifieddate", "hs_merged_object_ids")
 
 
 def _seconds(value: Any) -> float:
@@ -90,15 +90,15 @@ def _optional_positive_int(value: Any) -> int | None:
     return None if value is None else _positive_int(value)
 
 
-Seconds = Annotated[float, PlainValidator(_seconds)]
-Url = Annotated[str, PlainValidator(_url)]
-Secret = Annotated[SecretStr, PlainValidator(_secret)]
-OptionalSecret = Annotated[SecretStr | None, PlainValidator(_optional_secret)]
-CaBundle = Annotated[Path | None, PlainValidator(_existing_file)]
-Property = Annotated[str, PlainValidator(_property)]
-Fraction = Annotated[float, PlainValidator(_fraction)]
-PositiveInt = Annotated[int, PlainValidator(_positive_int)]
-Limit = Annotated[int | None, PlainValidator(_optional_positive_int)]
+_Seconds = Annotated[float, PlainValidator(_seconds)]
+_Url = Annotated[str, PlainValidator(_url)]
+_Secret = Annotated[SecretStr, PlainValidator(_secret)]
+_OptionalSecret = Annotated[SecretStr | None, PlainValidator(_optional_secret)]
+_CaBundle = Annotated[Path | None, PlainValidator(_existing_file)]
+_Property = Annotated[str, PlainValidator(_property)]
+_Fraction = Annotated[float, PlainValidator(_fraction)]
+_PositiveInt = Annotated[int, PlainValidator(_positive_int)]
+_Limit = Annotated[int | None, PlainValidator(_optional_positive_int)]
 
 
 class _Model(BaseModel):
@@ -108,30 +108,30 @@ class _Model(BaseModel):
 class Budget(_Model):
     """HubSpot's limits for the portal, and leadbridge's share of them."""
 
-    ten_second_limit: Limit = 100  # the portal's rolling 10-second limit (None: unpaced)
-    headroom: Fraction = 0.95  # of the 10-second limit: 5% stays free for the portal's other apps
-    daily_limit: Limit = 250_000  # replaced by X-HubSpot-RateLimit-Daily once HubSpot answers
-    daily_share: Fraction = 0.5  # of the daily allocation leadbridge may spend, then it pauses
-    search_per_second: Limit = 5  # search's own limit; its answers carry no headers
+    ten_second_limit: _Limit = 100  # the portal's rolling 10-second limit (None: unpaced)
+    headroom: _Fraction = 0.95  # of the 10-second limit: 5% stays free for the portal's other apps
+    daily_limit: _Limit = 250_000  # replaced by X-HubSpot-RateLimit-Daily once HubSpot answers
+    daily_share: _Fraction = 0.5  # of the daily allocation leadbridge may spend, then it pauses
+    search_per_second: _Limit = 5  # search's own limit; its answers carry no headers
 
 
 class Retry(_Model):
-    attempts: PositiveInt = 8
-    base: Seconds = 0.5  # the first back-off; each retry doubles it, with full jitter
-    cap: Seconds = 30.0
+    attempts: _PositiveInt = 8
+    base: _Seconds = 0.5  # the first back-off; each retry doubles it, with full jitter
+    cap: _Seconds = 30.0
 
 
 class Reconcile(_Model):
     """How often to read, past search, what changed since the last time (sync.reconcile)."""
 
-    every: Seconds = 24 * 3600.0  # 0: never
+    every: _Seconds = 24 * 3600.0  # 0: never
 
 
 class Push(_Model):
     enabled: bool = False
-    app_secret: OptionalSecret = Field(default=None, validate_default=True)
+    app_secret: _OptionalSecret = Field(default=None, validate_default=True)
     signature_versions: tuple[Literal["v1", "v2", "v3"], ...] = ("v3",)
-    public_url: Url | None = Field(default=None, validate_default=True)  # as HubSpot signs it
+    public_url: _Url | None = Field(default=None, validate_default=True)  # as HubSpot signs it
 
     # Field validators, not a model validator, so the problem points at the field's own line.
     @field_validator("app_secret")
@@ -157,13 +157,13 @@ class Push(_Model):
 
 
 class HubSpotSettings(_Model):
-    base_url: Url = "https://api.hubapi.com"
-    token: Secret
-    ca_bundle: CaBundle = None
-    properties: tuple[Property, ...] = Field(default=("firstname", "lastname", "lifecyclestage"))
-    poll_interval: Seconds = 60.0
-    look_back: Seconds = 30.0  # how late a change may surface in search
-    timeout: Seconds = 30.0  # per request; the client sets none of its own
+    base_url: _Url = "https://api.hubapi.com"
+    token: _Secret
+    ca_bundle: _CaBundle = None
+    properties: tuple[_Property, ...] = Field(default=("firstname", "lastname", "lifecyclestage"))
+    poll_interval: _Seconds = 60.0
+    look_back: _Seconds = 30.0  # how late a change may surface in search
+    timeout: _Seconds = 30.0  # per request; the client sets none of its own
     budget: Budget = Budget()
     retry: Retry = Retry()
     reconcile: Reconcile = Reconcile()
@@ -172,7 +172,7 @@ class HubSpotSettings(_Model):
     @property
     def read_properties(self) -> tuple[str, ...]:
         """The listed properties plus the ones the connector itself needs, each once."""
-        return tuple(dict.fromkeys((*self.properties, *REQUIRED_PROPERTIES)))
+        return tuple(dict.fromkeys((*self.properties, *_REQUIRED_PROPERTIES)))
 
 
 def load_hubspot_settings(path: Path, env: Mapping[str, str]) -> HubSpotSettings:

@@ -2,7 +2,7 @@
 
 The official client does the HTTP; this module decides when a call may go
 (Governor.acquire), what the answer says about the budget (the
-X-HubSpot-RateLimit-* headers), and what a failure means (errors.POLICY).
+X-HubSpot-RateLimit-* headers), and what a failure means (errors._POLICY).
 Answers are read raw (`_preload_content=False`) and parsed with orjson: the
 client's generated models spend ~10 ms per 100 contacts parsing dates with
 dateutil, which is most of a backfill's CPU.
@@ -28,8 +28,8 @@ from leadbridge.connectors.errors import Action, Failure, RemoteError, retrying
 from leadbridge.connectors.hubspot.settings import HubSpotSettings
 from leadbridge.model import System
 
-HS = System.HUBSPOT
-Invoke = Callable[..., Any]  # an api method bound to its arguments, taking the client's kwargs
+_HS = System.HUBSPOT
+_Invoke = Callable[..., Any]  # an api method bound to its arguments, taking the client's kwargs
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class Transport:
         self.failing = 0  # consecutive calls that failed for good
         self._sleep = sleep
 
-    def call(self, kind: str, invoke: Invoke, *, search: bool = False) -> Answer:
+    def call(self, kind: str, invoke: _Invoke, *, search: bool = False) -> Answer:
         """One logical call, retried by the policy; raises RemoteError or BudgetPaused."""
         policy = retrying(
             attempts=self.settings.retry.attempts,
@@ -117,7 +117,7 @@ class Transport:
         self.failing = 0
         self.last_failure = None
 
-    def _once(self, kind: str, invoke: Invoke, search: bool) -> Answer:
+    def _once(self, kind: str, invoke: _Invoke, search: bool) -> Answer:
         if search:
             self.search_governor.acquire()
         self.governor.acquire()
@@ -133,21 +133,21 @@ class Transport:
             # only wraps the cause (urllib3 tries once here), so the cause names it.
             cause = getattr(exc, "reason", None)
             name = type(cause if isinstance(cause, Exception) else exc).__name__
-            failure = Failure(HS, None, name, str(exc) or repr(exc))
+            failure = Failure(_HS, None, name, str(exc) or repr(exc))
             raise RemoteError(failure) from None
         self._observe(response.headers)
         self.stats.calls[kind] += 1
         try:
             return Answer(response.status, orjson.loads(data) if data else None)
         except orjson.JSONDecodeError as exc:
-            failure = Failure(HS, response.status, "INVALID_JSON", f"unreadable answer: {exc}")
+            failure = Failure(_HS, response.status, "INVALID_JSON", f"unreadable answer: {exc}")
             raise RemoteError(failure) from None
 
     def _refused(self, exc: ApiException | PropertiesApiException) -> RemoteError | BudgetPaused:
         status = exc.status or None  # the client reports TLS failures as status 0
         headers: Mapping[str, str] = exc.headers or {}
         if status is None:
-            return RemoteError(Failure(HS, None, "SSLError", str(exc.reason)))
+            return RemoteError(Failure(_HS, None, "SSLError", str(exc.reason)))
         self._observe(headers)
         body = _json(exc.body)
         code = str(body.get("category") or body.get("errorType") or f"HTTP_{status}")
@@ -155,7 +155,7 @@ class Transport:
         policy = body.get("policyName")
         if status == 429 and policy == "DAILY":
             return self._daily_spent()
-        failure = Failure(HS, status, code, message, _retry_after(status, policy, headers))
+        failure = Failure(_HS, status, code, message, _retry_after(status, policy, headers))
         return RemoteError(failure)
 
     def _daily_spent(self) -> BudgetPaused:

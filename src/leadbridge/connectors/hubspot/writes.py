@@ -25,7 +25,7 @@ from leadbridge.connectors.hubspot.reads import BATCH, OBJECT, read_values
 from leadbridge.connectors.hubspot.transport import Answer, Transport
 from leadbridge.model import RecordWrite, System, Value
 
-HS = System.HUBSPOT
+_HS = System.HUBSPOT
 _CATEGORY_STATUS = {"OBJECT_NOT_FOUND": 404, "CONFLICT": 409}
 _FEW = 4  # suspects tried one by one; more are bisected
 
@@ -120,12 +120,12 @@ def _send_layered(transport: Transport, batch: _Round) -> None:
 def _refuse_unwritable(task: _Task) -> None:
     write = task.write
     why = None
-    if write.system is not HS or write.object != OBJECT:
+    if write.system is not _HS or write.object != OBJECT:
         why = f"the HubSpot connector writes contacts, not {write.system} {write.object}"
     elif write.id is None and (write.key is None or not write.key[1]):
         why = "a create needs a key (email, value) to upsert by, so a retry cannot duplicate it"
     if why is not None:
-        task.fail(Failure(HS, None, "UNSUPPORTED_WRITE", why), Action.PARK)
+        task.fail(Failure(_HS, None, "UNSUPPORTED_WRITE", why), Action.PARK)
 
 
 def _layers(tasks: list[_Task]) -> Iterator[list[_Task]]:
@@ -253,7 +253,7 @@ def _park_errors(batch: _Round, by_key: dict[str, _Task], errors: Iterable[dict[
     for error in errors:
         category = str(error.get("category") or "ERROR")
         failure = Failure(
-            HS, _CATEGORY_STATUS.get(category, 400), category, str(error.get("message") or "")
+            _HS, _CATEGORY_STATUS.get(category, 400), category, str(error.get("message") or "")
         )
         for key in (error.get("context") or {}).get("ids") or ():
             task = by_key.get(_normal(_key_name(batch), str(key)))
@@ -271,7 +271,7 @@ def _settle_silent(batch: _Round, answer: Answer, unmatched: list[dict[str, Any]
             _confirm(batch, task, raw)
         return
     for task in silent:
-        failure = Failure(HS, answer.status, "NO_RESULT", "HubSpot answered nothing for it")
+        failure = Failure(_HS, answer.status, "NO_RESULT", "HubSpot answered nothing for it")
         task.fail(failure, Action.RETRY)
 
 
@@ -324,7 +324,7 @@ def _verify(transport: Transport, tasks: list[_Task]) -> None:
         shown = current.get(task.id or "")
         if shown is None:
             why = "the record is gone when read back after the write"
-            task.fail(Failure(HS, 404, "NOT_VERIFIED", why), Action.PARK)
+            task.fail(Failure(_HS, 404, "NOT_VERIFIED", why), Action.PARK)
             continue
         for name, value in wanted[id(task)].items():
             if not _same(value, shown.get(name)):
@@ -332,7 +332,7 @@ def _verify(transport: Transport, tasks: list[_Task]) -> None:
                     f"{name} reads {shown.get(name)!r} after the steps were written, not "
                     f"{value!r}: HubSpot did not take the value"
                 )
-                task.fail(Failure(HS, 200, "NOT_VERIFIED", why), Action.PARK)
+                task.fail(Failure(_HS, 200, "NOT_VERIFIED", why), Action.PARK)
                 break
 
 

@@ -20,7 +20,7 @@ from leadbridge.connectors.errors import Action, Failure, RemoteError, action_fo
 from leadbridge.connectors.salesforce.settings import SalesforceSettings
 from leadbridge.model import System
 
-SF = System.SALESFORCE
+_SF = System.SALESFORCE
 _IDENTITY = re.compile(r"/id/(?P<org>00D[A-Za-z0-9]{12,15})/")
 
 
@@ -95,7 +95,7 @@ def request_token(session: requests.Session, settings: SalesforceSettings) -> To
     try:
         answer = session.post(url, data=form, headers={"Accept": "application/json"})
     except requests.RequestException as exc:
-        raise RemoteError(Failure(SF, None, type(exc).__name__, str(exc)[:200])) from None
+        raise RemoteError(Failure(_SF, None, type(exc).__name__, str(exc)[:200])) from None
     try:
         body: Any = answer.json()
     except ValueError:
@@ -119,11 +119,11 @@ def request_token(session: requests.Session, settings: SalesforceSettings) -> To
 def _token_failure(answer: requests.Response, body: Any) -> Failure:
     status = answer.status_code
     if isinstance(body, dict) and "error" in body:  # OAuth's own shape
-        return Failure(SF, status, str(body["error"]), str(body.get("error_description", "")))
+        return Failure(_SF, status, str(body["error"]), str(body.get("error_description", "")))
     if isinstance(body, list) and body and isinstance(body[0], dict):  # the REST API's shape
         first = body[0]
-        return Failure(SF, status, str(first.get("errorCode", "")), str(first.get("message", "")))
-    return Failure(SF, status, f"HTTP_{status}", answer.text[:200])
+        return Failure(_SF, status, str(first.get("errorCode", "")), str(first.get("message", "")))
+    return Failure(_SF, status, f"HTTP_{status}", answer.text[:200])
 
 
 def _check_org(token: Token, expected: str | None) -> None:
@@ -132,7 +132,7 @@ def _check_org(token: Token, expected: str | None) -> None:
         return
     raise LoginRefused(
         Failure(
-            SF,
+            _SF,
             200,
             "WRONG_ORGANIZATION",
             f"the credentials log in to org {token.org_id}, but org_id is {expected}",

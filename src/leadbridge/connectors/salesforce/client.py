@@ -34,10 +34,10 @@ from leadbridge.connectors.salesforce.auth import (
 from leadbridge.connectors.salesforce.settings import SalesforceSettings
 from leadbridge.model import System
 
-log = logging.getLogger(__name__)
+_log = logging.getLogger(__name__)
 
-SF = System.SALESFORCE
-T = TypeVar("T")
+_SF = System.SALESFORCE
+_T = TypeVar("_T")
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
@@ -59,7 +59,7 @@ class RetryTuning:
     seed: int | None = None
 
 
-def failure_of(exc: BaseException) -> Failure:
+def _failure_of(exc: BaseException) -> Failure:
     """A client exception in the policy table's words."""
     if isinstance(exc, SalesforceError):
         content: Any = exc.content
@@ -67,10 +67,10 @@ def failure_of(exc: BaseException) -> Failure:
         if isinstance(first, dict):
             code = str(first.get("errorCode") or first.get("error") or f"HTTP_{exc.status}")
             message = str(first.get("message") or first.get("error_description") or "")
-            return Failure(SF, exc.status, code, message)
+            return Failure(_SF, exc.status, code, message)
         # An edge proxy's HTML page, not the API's JSON: keep a readable excerpt.
-        return Failure(SF, exc.status, f"HTTP_{exc.status}", str(content)[:200])
-    return Failure(SF, None, type(exc).__name__, str(exc)[:200])
+        return Failure(_SF, exc.status, f"HTTP_{exc.status}", str(content)[:200])
+    return Failure(_SF, None, type(exc).__name__, str(exc)[:200])
 
 
 class SalesforceClient:
@@ -94,19 +94,19 @@ class SalesforceClient:
         self._lock = threading.Lock()
         self._rng = random.Random(tuning.seed)
 
-    def call(self, fn: Callable[[Salesforce], T]) -> T:
+    def call(self, fn: Callable[[Salesforce], _T]) -> _T:
         """fn(sf) under the governor and the retry policy. Only give it idempotent requests:
         a retry after a lost answer repeats the request, and only GETs, updates by id and
         upserts by external id end in the same state when done twice."""
 
-        def attempt() -> T:
+        def attempt() -> _T:
             sf = self._client()
             self.governor.acquire()
             self.stats.calls += 1
             try:
                 return fn(sf)
             except (SalesforceError, requests.RequestException) as exc:
-                failure = failure_of(exc)
+                failure = _failure_of(exc)
             self._check_allocation(failure)
             raise RemoteError(failure)
 
@@ -172,5 +172,5 @@ class SalesforceClient:
         24-hour window rolls): retrying within seconds is pointless, pause like the governor."""
         if failure.code == "REQUEST_LIMIT_EXCEEDED" and "TotalRequests" in failure.message:
             state = self.governor.state()
-            log.warning("Salesforce refused the call: the org's daily API allocation is spent")
+            _log.warning("Salesforce refused the call: the org's daily API allocation is spent")
             raise BudgetPaused(state.daily_used, state.daily_allowed or state.daily_used)

@@ -41,7 +41,7 @@ from leadbridge.model import Change, RecordWrite, System
 
 __all__ = ["ApplyPaused", "LoginRefused", "RetryTuning", "SalesforceConnector"]
 
-log = logging.getLogger(__name__)
+_log = logging.getLogger(__name__)
 
 
 class SalesforceConnector:
@@ -143,7 +143,7 @@ class SalesforceConnector:
             health = Health(True, f"ok: {state.daily_used} API calls used today{allowed}", state)
         if health.healthy != self._healthy:
             # Log when health changes, not on every probe (Home Assistant's rule).
-            log.log(
+            _log.log(
                 logging.INFO if health.healthy else logging.WARNING, "salesforce %s", health.detail
             )
             self._healthy = health.healthy

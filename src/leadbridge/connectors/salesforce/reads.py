@@ -27,41 +27,41 @@ from leadbridge.connectors.salesforce.client import SalesforceClient
 from leadbridge.connectors.salesforce.soql import chunks_by_length, in_list, select, soql_datetime
 from leadbridge.model import Change, System
 
-log = logging.getLogger(__name__)
+_log = logging.getLogger(__name__)
 
-SF = System.SALESFORCE
-ALWAYS = ("Id", "SystemModstamp")
+_SF = System.SALESFORCE
+_ALWAYS = ("Id", "SystemModstamp")
 # A converted Lead cannot be written again; these say where it went, so the sync can re-key.
-LEAD_CONVERSION = (
+_LEAD_CONVERSION = (
     "IsConverted",
     "ConvertedAccountId",
     "ConvertedContactId",
     "ConvertedOpportunityId",
     "ConvertedDate",
 )
-DELETED_MARK = "#deleted"  # a removal's stamp in `recent`, apart from a modification's
-RECYCLE_BIN = timedelta(days=15)  # how far back sobjects/X/deleted answers
+_DELETED_MARK = "#deleted"  # a removal's stamp in `recent`, apart from a modification's
+_RECYCLE_BIN = timedelta(days=15)  # how far back sobjects/X/deleted answers
 # Salesforce refuses request URIs over about 16 KB; the query travels in one (GET ?q=).
-QUERY_URL_BUDGET = 12_000
+_QUERY_URL_BUDGET = 12_000
 
-Record = dict[str, Any]
+_Record = dict[str, Any]
 
 
 def fields_for(sobject: str, configured: Sequence[str]) -> list[str]:
     """The SELECT list: the configured fields plus what leadbridge itself needs, once each."""
-    extra = LEAD_CONVERSION if sobject == "Lead" else ()
+    extra = _LEAD_CONVERSION if sobject == "Lead" else ()
     seen: set[str] = set()
     out = []
-    for name in (*ALWAYS, *configured, *extra):
+    for name in (*_ALWAYS, *configured, *extra):
         if name.lower() not in seen:
             seen.add(name.lower())
             out.append(name)
     return out
 
 
-def parse_stamp(text: str) -> datetime:
+def _parse_stamp(text: str) -> datetime:
     """A REST datetime (2026-01-05T09:00:00.000+0000) as an aware datetime."""
-    return datetime.fromisoformat(text.removesuffix(DELETED_MARK))
+    return datetime.fromisoformat(text.removesuffix(_DELETED_MARK))
 
 
 def window(
@@ -79,7 +79,7 @@ def window(
     page also carries the window's deletions and the cursor that closes the window."""
     upper = _second(now)
     signpost = upper - look_back
-    recent = {pair: parse_stamp(pair[1]) for pair in cursor.recent} if cursor else {}
+    recent = {pair: _parse_stamp(pair[1]) for pair in cursor.recent} if cursor else {}
     lower = _second(cursor.since - look_back) if cursor else None
     deletions_from = deletions_from or lower
     where = f"SystemModstamp <= {soql_datetime(upper)}"
@@ -88,18 +88,18 @@ def window(
     query = select(sobject, fields, where, order_by=("SystemModstamp", "Id"))
     answer = _query(client, query)
     while True:
-        records: list[Record] = answer.get("records", [])
+        records: list[_Record] = answer.get("records", [])
         changes = []
         for record in records:
             pair = (str(record["Id"]), str(record["SystemModstamp"]))
             if pair in recent:
                 continue
-            moment = parse_stamp(pair[1])
+            moment = _parse_stamp(pair[1])
             recent[pair] = moment
             changes.append(_change(sobject, record, moment))
         next_url = answer.get("nextRecordsUrl")
         if next_url and not answer.get("done", False):
-            last = parse_stamp(str(records[-1]["SystemModstamp"])) if records else signpost
+            last = _parse_stamp(str(records[-1]["SystemModstamp"])) if records else signpost
             since = _advance(cursor, min(last, signpost))
             handed = _cursor(since, recent, look_back)
             yield Page(tuple(changes), cursor=handed)
@@ -141,11 +141,11 @@ def find(
     wanted = list(dict.fromkeys(values))
     fixed = select(sobject, fields, f"{field} IN ()")
     out: list[Change] = []
-    for chunk in chunks_by_length(wanted, fixed, QUERY_URL_BUDGET):
+    for chunk in chunks_by_length(wanted, fixed, _QUERY_URL_BUDGET):
         answer = _query(client, select(sobject, fields, in_list(field, chunk)))
         while True:
             for record in answer.get("records", []):
-                stamp = parse_stamp(str(record["SystemModstamp"]))
+                stamp = _parse_stamp(str(record["SystemModstamp"]))
                 out.append(_change(sobject, record, stamp))
             next_url = answer.get("nextRecordsUrl")
             if not next_url or answer.get("done", True):
@@ -172,9 +172,9 @@ def _deleted(
     """Deletions in [lower, upper] not delivered yet. The resource works in whole minutes, so
     the request starts at lower's minute and the answer is cut back to the window."""
     start = _minute(lower)
-    horizon = _minute(upper) - RECYCLE_BIN + timedelta(minutes=1)
+    horizon = _minute(upper) - _RECYCLE_BIN + timedelta(minutes=1)
     if start < horizon:
-        log.warning(
+        _log.warning(
             "%s deletions before %s are out of reach (the recycle bin keeps 15 days)",
             sobject,
             horizon.isoformat(),
@@ -185,22 +185,22 @@ def _deleted(
     params = {"start": _replication_time(start), "end": _replication_time(upper)}
     answer = client.call(lambda sf: sf.restful(f"sobjects/{sobject}/deleted/", params=params)) or {}
     earliest = answer.get("earliestDateAvailable")
-    if earliest and parse_stamp(str(earliest)) > start:
-        log.warning("%s deletions before %s were purged before we read them", sobject, earliest)
+    if earliest and _parse_stamp(str(earliest)) > start:
+        _log.warning("%s deletions before %s were purged before we read them", sobject, earliest)
     out = []
     for item in answer.get("deletedRecords", []):
-        pair = (str(item["id"]), str(item["deletedDate"]) + DELETED_MARK)
-        moment = parse_stamp(pair[1])
+        pair = (str(item["id"]), str(item["deletedDate"]) + _DELETED_MARK)
+        moment = _parse_stamp(pair[1])
         if pair in recent or not lower <= moment <= upper:
             continue
         recent[pair] = moment
-        out.append(Removal(SF, sobject, pair[0], moment))
+        out.append(Removal(_SF, sobject, pair[0], moment))
     return out
 
 
-def _change(sobject: str, record: Record, modified_at: datetime) -> Change:
+def _change(sobject: str, record: _Record, modified_at: datetime) -> Change:
     fields = {key: value for key, value in record.items() if key != "attributes"}
-    return Change(SF, sobject, str(record["Id"]), fields, modified_at)
+    return Change(_SF, sobject, str(record["Id"]), fields, modified_at)
 
 
 def _advance(cursor: Cursor | None, since: datetime) -> datetime:

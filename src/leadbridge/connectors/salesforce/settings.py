@@ -110,10 +110,10 @@ def _text(value: Any) -> str:
     raise _fail(value, "text that is not empty")
 
 
-ApiName = Annotated[str, PlainValidator(_name)]
-Duration = Annotated[timedelta, PlainValidator(_duration)]
-Text = Annotated[str, PlainValidator(_text)]
-LookBack = Annotated[timedelta, PlainValidator(_look_back)]
+_ApiName = Annotated[str, PlainValidator(_name)]
+_Duration = Annotated[timedelta, PlainValidator(_duration)]
+_Text = Annotated[str, PlainValidator(_text)]
+_LookBack = Annotated[timedelta, PlainValidator(_look_back)]
 
 
 class _Strict(BaseModel):
@@ -122,7 +122,7 @@ class _Strict(BaseModel):
 
 class Auth(_Strict):
     grant: Literal["client_credentials", "password"]
-    client_id: Text
+    client_id: _Text
     client_secret: SecretStr
     username: Annotated[str | None, PlainValidator(_optional_text)] = None
     password: SecretStr | None = None
@@ -135,7 +135,7 @@ class Auth(_Strict):
 
 
 class ObjectSettings(_Strict):
-    fields: Annotated[tuple[ApiName, ...], AfterValidator(_some)]
+    fields: Annotated[tuple[_ApiName, ...], AfterValidator(_some)]
     deletions: bool = True  # also ask sobjects/X/deleted each poll (one more call)
 
 
@@ -188,10 +188,10 @@ class SalesforceSettings(_Strict):
     api_version: Annotated[str, PlainValidator(_version)] = "59.0"
     ca_bundle: Annotated[Path | None, PlainValidator(_ca_bundle)] = None
     objects: Objects
-    external_id_field: ApiName = "Leadbridge_Id__c"
-    poll_interval: Duration = timedelta(minutes=1)
-    look_back: LookBack = timedelta(minutes=5)
-    timeout: Duration = timedelta(minutes=2)
+    external_id_field: _ApiName = "Leadbridge_Id__c"
+    poll_interval: _Duration = timedelta(minutes=1)
+    look_back: _LookBack = timedelta(minutes=5)
+    timeout: _Duration = timedelta(minutes=2)
     budget: Budget = Budget()
     push: Push = Push()
 

@@ -37,7 +37,7 @@ _ESCAPES = str.maketrans(
     }
 )
 
-Literal = str | int | float | bool | date | datetime | None
+_Literal = str | int | float | bool | date | datetime | None
 
 
 def identifier(name: str) -> str:
@@ -63,7 +63,7 @@ def soql_datetime(moment: datetime) -> str:
     return text + "Z"
 
 
-def literal(value: Literal) -> str:
+def literal(value: _Literal) -> str:
     """Any value as SOQL writes it on the right of `=` or inside `IN (...)`."""
     if value is None:
         return "null"
@@ -102,7 +102,7 @@ def select(
     return " ".join(parts)
 
 
-def in_list(field: str, values: Iterable[Literal]) -> str:
+def in_list(field: str, values: Iterable[_Literal]) -> str:
     return f"{identifier(field)} IN ({', '.join(literal(v) for v in values)})"
 
 

@@ -27,8 +27,8 @@ from leadbridge.connectors.salesforce.client import SalesforceClient
 from leadbridge.connectors.salesforce.soql import identifier
 from leadbridge.model import RecordWrite, System, Value, Values
 
-SF = System.SALESFORCE
-MAX_RECORDS = 200  # sObject Collections' limit per call
+_SF = System.SALESFORCE
+_MAX_RECORDS = 200  # sObject Collections' limit per call
 
 
 class ApplyPaused(BudgetPaused):
@@ -129,7 +129,7 @@ class _Sender:
             return
         if not isinstance(answer, list) or len(answer) != len(slots):
             shown = f"{len(slots)} records sent, answer: {answer!r}"[:300]
-            raise RemoteError(Failure(SF, 200, "UNEXPECTED_ANSWER", shown))
+            raise RemoteError(Failure(_SF, 200, "UNEXPECTED_ANSWER", shown))
         for slot, result in zip(slots, answer, strict=True):
             _record(slot, result)
 
@@ -151,7 +151,7 @@ def _record(slot: _Slot, result: Any) -> None:
     first = errors[0] if errors else {}
     # Salesforce may give several reasons; the first names the code, all are kept for a person.
     message = "; ".join(str(e.get("message", "")) for e in errors) or "no error given"
-    failure = Failure(SF, 200, str(first.get("statusCode", "UNKNOWN")), message)
+    failure = Failure(_SF, 200, str(first.get("statusCode", "UNKNOWN")), message)
     slot.failure, slot.action = failure, action_for(failure)
     if slot.id is None and isinstance(result, dict) and result.get("id"):
         slot.id = str(result["id"])
@@ -191,13 +191,13 @@ def _create_target(slot: _Slot) -> tuple[str, str]:
 
 
 def _chunks(slots: list[_Slot]) -> Iterator[list[_Slot]]:
-    for start in range(0, len(slots), MAX_RECORDS):
-        yield slots[start : start + MAX_RECORDS]
+    for start in range(0, len(slots), _MAX_RECORDS):
+        yield slots[start : start + _MAX_RECORDS]
 
 
 def _check(write: RecordWrite) -> None:
     """Writes the planner should never make: refused before anything is sent."""
-    if write.system is not SF:
+    if write.system is not _SF:
         raise ValueError(f"a {write.system} write was handed to the Salesforce connector")
     identifier(write.object)  # it goes into the request path
     if write.id is None and (write.key is None or not write.key[1]):
