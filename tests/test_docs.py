@@ -35,7 +35,7 @@ SRC = ROOT / "src" / "leadbridge"
 # missing one from a 403), so this is the one list: contacts read (polls, reads by id,
 # webhooks) and write (upserts, stage writes), contact schemas read (list properties at
 # start) and write (create leadbridge_stage and leadbridge_handback_reason where missing,
-# sync.runtime._OWN_PROPERTIES). Change it with the code that needs a scope.
+# sync.runtime._own_properties). Change it with the code that needs a scope.
 REQUIRED_SCOPES = frozenset(
     {
         "crm.objects.contacts.read",
@@ -44,7 +44,7 @@ REQUIRED_SCOPES = frozenset(
         "crm.schemas.contacts.write",
     }
 )
-# leadbridge's own HubSpot properties, created at start (sync.runtime._OWN_PROPERTIES).
+# leadbridge's own HubSpot properties, created at start (sync.runtime._own_properties).
 OWN_PROPERTIES = frozenset({"leadbridge_stage", "leadbridge_handback_reason"})
 
 _BACKTICKED = re.compile(r"`([^`]+)`")

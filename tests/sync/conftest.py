@@ -37,11 +37,11 @@ class World:
         # A poll interval passes first: reads stop at the last whole second before `now`, so a
         # change made in the same second waits for the next poll, as it would in production.
         self.later(60)
-        return self.run("sync", "--once", *self._files())
+        return self.run("sync", "--once", *self.files())
 
     def plan(self) -> str:
         self.later(60)
-        return self.run("plan", *self._files())
+        return self.run("plan", *self.files())
 
     def explain(self, key: str) -> str:
         return self.run("explain", key, "--database", self.database)
@@ -67,7 +67,7 @@ class World:
         assert len(found) == 1, found
         return found[0]
 
-    def _files(self) -> list[str]:
+    def files(self) -> list[str]:
         return [
             "--mappings",
             str(ROOT / "mappings"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from datetime import timedelta
 from pathlib import Path
 
@@ -44,7 +44,18 @@ def test_plan_shows_the_field_level_diff_and_writes_nothing(world: World) -> Non
     world.sandbox.populate(15)
     before = {c["id"]: c["properties"] for c in world.sandbox.hubspot.state.all_contacts()}
     leads_before = len(world.sandbox.salesforce.state.records("Lead"))
+    # A dry run creates nothing, the state database included: it must exist first.
+    path = Path(world.database.removeprefix("sqlite:///"))
+    catalog = world.sandbox.hubspot.state.catalog
+    properties = {definition.name for definition in catalog.all()}
+    err = io.StringIO()
+    with redirect_stderr(err):
+        code = main(["plan", *world.files()], clock=world.sandbox.clock.now)
+    assert code == 2 and "no state database" in err.getvalue()
+    assert not path.exists()
+    world.run("db", "upgrade", "--url", world.database)
     shown = world.plan()
+    assert {definition.name for definition in catalog.all()} == properties  # none created
     assert "nothing was written" in shown
     assert re.search(r"^hubspot contact \d+: leadbridge_stage None -> '\w+'$", shown, re.M)
     after = {c["id"]: c["properties"] for c in world.sandbox.hubspot.state.all_contacts()}
@@ -102,7 +113,7 @@ def test_explain_finds_a_lead_by_any_of_its_records_and_says_when_it_knows_none(
 def test_run_cycles_until_told_to_stop_and_the_second_cycle_writes_nothing(world: World) -> None:
     world.sandbox.hubspot.marketer.new_contact("runner@northwind.io", "Ru", "Ner", "Northwind")
     world.later(60)
-    out = world.run("run", "--interval", "0", "--max-cycles", "2", *world._files())
+    out = world.run("run", "--interval", "0", "--max-cycles", "2", *world.files())
     first, second, last = out.strip().splitlines()[-3:]
     assert first.startswith("sync: ") and "0 changes read" not in first
     assert "written: hubspot 0 (0 calls), salesforce 0 (0 calls)" in second

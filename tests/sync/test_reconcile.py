@@ -34,7 +34,7 @@ def lagging(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 
 def _reconcile(world: World) -> tuple[int, int]:
     world.later(60)
-    out = world.run("sync", "--once", "--reconcile", *world._files())
+    out = world.run("sync", "--once", "--reconcile", *world.files())
     found = re.search(r"reconciled hubspot: (\d+) read, (\d+) new", out)
     assert found is not None, out
     return int(found[1]), int(found[2])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -25,8 +26,31 @@ def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] | N
         return 2
     args.clock = clock
     _plain_logs()
-    result: int = args.run(args)
+    try:
+        result: int = args.run(args)
+    except BrokenPipeError:
+        # `leadbridge explain ... | head`: the reader has what it wanted; end quietly.
+        _quiet_stdout()
+        return 0
+    except Exception as exc:
+        from leadbridge.cli.failures import known
+
+        found = None if args.debug else known(exc)
+        if found is None:
+            raise
+        print(f"leadbridge: {found}", file=sys.stderr)
+        return 2
     return result
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush does not fail again."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (OSError, ValueError):
+        return  # not a file (a test's buffer): nothing will flush into a closed pipe
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
 
 
 def _plain_logs() -> None:
@@ -46,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leadbridge",
         description="Keeps a B2B lead's funnel stage true in HubSpot and Salesforce.",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of a failure (for a bug report)"
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in _COMMANDS:

@@ -1,15 +1,26 @@
-"""`leadbridge check`: every problem in the mappings at once, or a one-screen view of the funnel."""
+"""`leadbridge check`: every problem in the mappings and the connection files at once, or a
+one-screen view of the funnel.
+
+It reads files and the environment only: no CRM is called (that is `leadbridge doctor`).
+The connection files' ${VARS} are expanded from the environment, so an unset secret is a
+problem here, as it would be at start-up. Directories come as the other commands take
+them: the flag, else $LEADBRIDGE_MAPPINGS / $LEADBRIDGE_CONNECTORS, else ./mappings and
+./connectors, else the packaged ones.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import Literal, TextIO
 
-from leadbridge.cli.options import Commands
-from leadbridge.config import ConfigError, Funnel, Rule, load_funnel
+from leadbridge.cli.options import ENV_CONNECTORS, ENV_MAPPINGS, Commands
+from leadbridge.config import ConfigError, Funnel, Problem, Rule, load_funnel
 from leadbridge.config.conditions import render, render_duration
+from leadbridge.config.defaults import shipped
 from leadbridge.model import Stage
 
 _OK, _INVALID = 0, 2
@@ -20,26 +31,82 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
         "check",
         help="check the mappings: print every problem (exit 2), or a summary of the funnel",
     )
-    check.add_argument("--mappings", type=Path, default=Path("mappings"), help="the directory")
+    check.add_argument(
+        "--mappings",
+        type=Path,
+        help=f"the mappings directory (${ENV_MAPPINGS}; default ./mappings)",
+    )
+    check.add_argument(
+        "--connectors",
+        type=Path,
+        help=f"the connection files' directory (${ENV_CONNECTORS}; default ./connectors)",
+    )
     check.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_check(args.mappings, sys.stdout)
+    mappings = args.mappings or _directory(ENV_MAPPINGS, "mappings")
+    connectors = args.connectors or _directory(ENV_CONNECTORS, "connectors")
+    return run_check(mappings, sys.stdout, connectors=connectors, env=os.environ)
 
 
-def run_check(mappings_dir: Path, out: TextIO) -> int:
-    """Print each problem as `path:line:col: field: message` and return 2, or the summary and 0."""
+def run_check(
+    mappings_dir: Path,
+    out: TextIO,
+    *,
+    connectors: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Print each problem as `path:line:col: field: message` and return 2, or the summary and 0.
+    With `connectors`, its hubspot.yaml, salesforce.yaml and (if there) slack.yaml too."""
+    problems: list[Problem] = []
+    funnel = None
     try:
         funnel = load_funnel(mappings_dir)
     except ConfigError as exc:
-        for problem in exc.problems:
+        problems.extend(exc.problems)
+    if connectors is not None:
+        problems.extend(_connection_problems(connectors, env or {}))
+    if problems:
+        for problem in problems:
             out.write(f"{problem}\n")
-        count = len(exc.problems)
-        out.write(f"{count} problem{'s' if count != 1 else ''} in {mappings_dir}/\n")
+        count = len(problems)
+        where = f"{mappings_dir}/" + (f" and {connectors}/" if connectors is not None else "")
+        out.write(f"{count} problem{'s' if count != 1 else ''} in {where}\n")
         return _INVALID
+    assert funnel is not None
     out.write(_summary(funnel, mappings_dir))
+    if connectors is not None:
+        out.write(f"\n{connectors}/ is valid: the connection files load with this environment.\n")
     return _OK
+
+
+def _connection_problems(connectors: Path, env: Mapping[str, str]) -> list[Problem]:
+    from leadbridge.alerts.settings import load_slack_settings
+    from leadbridge.connectors.hubspot.settings import load_hubspot_settings
+    from leadbridge.connectors.salesforce.settings import load_salesforce_settings
+
+    loaders: list[tuple[str, Callable[[Path, Mapping[str, str]], object]]] = [
+        ("hubspot.yaml", load_hubspot_settings),
+        ("salesforce.yaml", load_salesforce_settings),
+    ]
+    if (connectors / "slack.yaml").is_file():
+        loaders.append(("slack.yaml", load_slack_settings))
+    found: list[Problem] = []
+    for name, load in loaders:
+        try:
+            load(connectors / name, env)
+        except ConfigError as exc:
+            found.extend(exc.problems)
+    return found
+
+
+def _directory(variable: str, name: Literal["connectors", "mappings"]) -> Path:
+    """As the other commands find it: the variable, ./NAME, else the packaged one."""
+    from_env = os.environ.get(variable)
+    if from_env:
+        return Path(from_env)
+    return Path(name) if Path(name).is_dir() else shipped(name)
 
 
 def _summary(funnel: Funnel, mappings_dir: Path) -> str:

@@ -26,8 +26,8 @@ EMBEDDED_DATABASE = Path("state") / "embedded.db"
 SHIPPED_CONNECTORS = shipped("connectors")
 PRELOADED_AGO = timedelta(minutes=10)
 # Configuration by environment (the container sets these); a flag wins over its variable.
-_ENV_CONNECTORS = "LEADBRIDGE_CONNECTORS"
-_ENV_MAPPINGS = "LEADBRIDGE_MAPPINGS"
+ENV_CONNECTORS = "LEADBRIDGE_CONNECTORS"
+ENV_MAPPINGS = "LEADBRIDGE_MAPPINGS"
 _ENV_DATABASE = "LEADBRIDGE_DATABASE_URL"
 ENV_HOST = "LEADBRIDGE_HTTP_HOST"
 ENV_PORT = "LEADBRIDGE_HTTP_PORT"
@@ -52,13 +52,13 @@ def add_runtime_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--mappings",
         type=Path,
-        help=f"the mappings directory (${_ENV_MAPPINGS}; default ./mappings, else the "
+        help=f"the mappings directory (${ENV_MAPPINGS}; default ./mappings, else the "
         "packaged ones)",
     )
     command.add_argument(
         "--connectors",
         type=Path,
-        help=f"directory of hubspot.yaml and salesforce.yaml (${_ENV_CONNECTORS}); without "
+        help=f"directory of hubspot.yaml and salesforce.yaml (${ENV_CONNECTORS}); without "
         "either, an in-process sandbox (no credentials needed) with a fresh state file",
     )
     command.add_argument(
@@ -73,15 +73,15 @@ def add_runtime_options(command: argparse.ArgumentParser) -> None:
 def configured(args: argparse.Namespace) -> None:
     """Fill what the flags left out from the environment, then from the defaults."""
     env = os.environ
-    if args.connectors is None and env.get(_ENV_CONNECTORS):
-        args.connectors = Path(env[_ENV_CONNECTORS])
+    if args.connectors is None and env.get(ENV_CONNECTORS):
+        args.connectors = Path(env[ENV_CONNECTORS])
     # The embedded default keeps its fresh file: its sandbox is new each run, and state
     # left from another world would be wrong there.
     if args.database is None and env.get(_ENV_DATABASE) and args.connectors is not None:
         args.database = env[_ENV_DATABASE]
     if args.mappings is None:
         local = Path("mappings")
-        from_env = env.get(_ENV_MAPPINGS)
+        from_env = env.get(ENV_MAPPINGS)
         args.mappings = (
             Path(from_env) if from_env else local if local.is_dir() else shipped("mappings")
         )
@@ -93,6 +93,7 @@ def opened(
     announce: Callable[[str], None] = print,
     *,
     starting: Callable[[Callable[[], Runtime]], Runtime] | None = None,
+    read_only: bool = False,
 ) -> Iterator[Opened]:
     """The runtime the options name; without connection files, the embedded sandbox's.
     `starting` wraps the build (the daemon's start-up waits out transient failures)."""
@@ -103,7 +104,14 @@ def opened(
     if args.connectors is not None:
 
         def make() -> Runtime:
-            return build(args.mappings, args.connectors, args.database, os.environ, clock=clock)
+            return build(
+                args.mappings,
+                args.connectors,
+                args.database,
+                os.environ,
+                clock=clock,
+                read_only=read_only,
+            )
 
         runtime = starting(make) if starting is not None else make()
         try:

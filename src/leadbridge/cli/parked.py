@@ -17,7 +17,7 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with Store.open(args.database) as store:
+    with Store.open(args.database, existing=True) as store:
         return _parked(store, sys.stdout)
 
 

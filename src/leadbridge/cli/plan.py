@@ -19,7 +19,8 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with opened(args) as wired:
+    # A dry run: nothing is written anywhere, the state database included.
+    with opened(args, read_only=True) as wired:
         return _plan(wired.pipeline, sys.stdout)
 
 

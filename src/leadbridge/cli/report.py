@@ -22,6 +22,7 @@ from leadbridge.report.build import InStage, Report, compute
 from leadbridge.report.html import to_html
 from leadbridge.report.text import to_json, to_text
 from leadbridge.store import Store
+from leadbridge.store.engine import MissingDatabase
 from leadbridge.store.history import live_leads, stories_since
 
 _RENDERERS: dict[str, Callable[[Report], str]] = {"text": to_text, "json": to_json, "html": to_html}
@@ -100,8 +101,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read(url: str | None, funnel: Funnel, now: datetime, since: datetime | None) -> Report | None:
-    """The report, or None when the database was never upgraded (it has no journal to read)."""
-    with Store.open(url) as store:
+    """The report, or None when the database is not there or was never upgraded (it has no
+    journal to read)."""
+    try:
+        store = Store.open(url, existing=True)
+    except MissingDatabase:
+        return None  # not there at all: the same answer as a database never upgraded
+    with store:
         if store.revision() is None:
             return None
         return build_report(store, funnel, now, since)

@@ -71,6 +71,9 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.max_cycles is not None:
         return _run_cycles(args)
+    import structlog
+
+    from leadbridge.cli.failures import known
     from leadbridge.daemon.startup import Aborted, Startup
     from leadbridge.telemetry import logs
 
@@ -103,6 +106,15 @@ def run(args: argparse.Namespace) -> int:
                     os._exit(0)
         except Aborted:
             log.info("stopped while starting")
+        except Exception as exc:
+            found = None if args.debug else known(exc)
+            if found is None:
+                raise
+            # One event with fields a person (or an alert rule) can read, not a traceback.
+            structlog.get_logger(__name__).error(
+                "cannot start", what=found.what, system=found.system, fix=found.fix
+            )
+            return 2
         finally:
             startup.close()
     finally:

@@ -23,13 +23,24 @@ def resolve_url(url: str | None) -> str:
     return url or default_url()
 
 
-def make_engine(url: str | None = None) -> sa.Engine:
-    """An engine whose transactions behave the same way on both databases."""
+class MissingDatabase(Exception):
+    """A command that only reads was pointed at a SQLite file that does not exist."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"no state database at {path}")
+        self.path = path
+
+
+def make_engine(url: str | None = None, *, existing: bool = False) -> sa.Engine:
+    """An engine whose transactions behave the same way on both databases. `existing`: the
+    SQLite file must be there already (read-only commands create nothing, not even it)."""
     parsed = sa.make_url(resolve_url(url))
     if parsed.get_backend_name() != "sqlite":
         # A database that does not answer must not hang a shutdown or a readiness probe.
         return sa.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
     if parsed.database and parsed.database != ":memory:":
+        if existing and not Path(parsed.database).is_file():
+            raise MissingDatabase(parsed.database)
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     # The driver's own transaction handling starts transactions late and
     # ignores DDL; with it off, SQLAlchemy's begin() emits BEGIN itself.

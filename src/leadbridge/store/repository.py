@@ -75,9 +75,13 @@ class Store:
         self.clock = clock
 
     @classmethod
-    def open(cls, url: str | None = None, *, clock: _Clock = _utc_now) -> Store:
-        """The store at `url`; by default LEADBRIDGE_DATABASE_URL or state/leadbridge.db."""
-        return cls(make_engine(resolve_url(url)), clock)
+    def open(
+        cls, url: str | None = None, *, clock: _Clock = _utc_now, existing: bool = False
+    ) -> Store:
+        """The store at `url`; by default LEADBRIDGE_DATABASE_URL or state/leadbridge.db.
+        `existing`: for commands that only read, a missing SQLite file is an error
+        (store.engine.MissingDatabase), not a new empty database."""
+        return cls(make_engine(resolve_url(url), existing=existing), clock)
 
     @property
     def dialect(self) -> str:

@@ -25,12 +25,6 @@ from leadbridge.store import Store
 from leadbridge.store.migrate import upgrade
 from leadbridge.sync.pipeline import Pipeline
 
-# HubSpot refuses writes to unknown properties: these are leadbridge's own, made at start.
-_OWN_PROPERTIES = {
-    "leadbridge_stage": "leadbridge stage",
-    "leadbridge_handback_reason": "leadbridge hand-back reason",
-}
-
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -54,12 +48,14 @@ def build(
     env: Mapping[str, str],
     *,
     clock: Callable[[], datetime] = utc_now,
+    read_only: bool = False,
 ) -> Runtime:
     """The pipeline for these files; the database is brought to the latest schema first.
 
     Raises what start-up can meet: ConfigError (the files), RemoteError (HubSpot, after the
     connector's own retries), SQLAlchemy's OperationalError (the database). Whatever it
     opened before failing is closed, so a caller may simply try again (daemon.startup).
+    `read_only` (a dry run) creates nothing: no HubSpot property, no migration, no file.
     """
     funnel = load_funnel(mappings)
     hubspot_settings = load_hubspot_settings(connectors / "hubspot.yaml", env)
@@ -68,9 +64,11 @@ def build(
     )
     salesforce_settings = load_salesforce_settings(connectors / "salesforce.yaml", env)
     hubspot = HubSpotConnector(hubspot_settings, clock=clock)
-    hubspot.ensure_properties(_OWN_PROPERTIES)
-    upgrade(database)
-    store = Store.open(database, clock=clock)
+    if not read_only:
+        hubspot.ensure_properties(_own_properties(funnel))
+        upgrade(database)
+    # A dry run (`plan`) reads the database as it is: never migrated, never created here.
+    store = Store.open(database, clock=clock, existing=read_only)
     salesforce = SalesforceConnector(salesforce_settings)
     pipeline = Pipeline(
         store=store,
@@ -80,6 +78,17 @@ def build(
         external_id_field=salesforce_settings.external_id_field,
     )
     return Runtime(pipeline, hubspot, salesforce)
+
+
+def _own_properties(funnel: Funnel) -> dict[str, str]:
+    """leadbridge's own HubSpot properties, under the names the mappings give them (RevOps
+    may rename either: hubspot_stage_property, the hand-back reason field's property)."""
+    reason = funnel.fields.get(funnel.reason_field) if funnel.reason_field else None
+    named = {
+        funnel.hubspot_stage_property: "leadbridge stage",
+        reason.hubspot if reason is not None else None: "leadbridge hand-back reason",
+    }
+    return {name: label for name, label in named.items() if name}
 
 
 def _hubspot_properties(settings: HubSpotSettings, funnel: Funnel) -> tuple[str, ...]:
