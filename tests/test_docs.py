@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from leadbridge.alerts.settings import SlackSettings
 from leadbridge.config import Funnel, load_funnel
 from leadbridge.config.schema import FieldsFile, HandoffFile, StagesFile
+from leadbridge.connectors.hubspot.scopes import REQUIRED_SCOPES as HUBSPOT_SCOPES
 from leadbridge.connectors.hubspot.settings import HubSpotSettings, load_hubspot_settings
 from leadbridge.connectors.salesforce.settings import SalesforceSettings, load_salesforce_settings
 from leadbridge.model import System
@@ -31,19 +32,8 @@ CONNECTORS = ROOT / "connectors"
 MAPPINGS = ROOT / "mappings"
 SRC = ROOT / "src" / "leadbridge"
 
-# The HubSpot private app's scopes. No code lists them yet (the connector only learns of a
-# missing one from a 403), so this is the one list: contacts read (polls, reads by id,
-# webhooks) and write (upserts, stage writes), contact schemas read (list properties at
-# start) and write (create leadbridge_stage and leadbridge_handback_reason where missing,
-# sync.runtime._own_properties). Change it with the code that needs a scope.
-REQUIRED_SCOPES = frozenset(
-    {
-        "crm.objects.contacts.read",
-        "crm.objects.contacts.write",
-        "crm.schemas.contacts.read",
-        "crm.schemas.contacts.write",
-    }
-)
+# The HubSpot private app's scopes: the list `leadbridge doctor` checks the token against.
+REQUIRED_SCOPES = frozenset(HUBSPOT_SCOPES)
 # leadbridge's own HubSpot properties, created at start (sync.runtime._own_properties).
 OWN_PROPERTIES = frozenset({"leadbridge_stage", "leadbridge_handback_reason"})
 

@@ -9,12 +9,24 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from leadbridge.cli import check, db, demo, explain, parked, plan, report, run, sandbox, sync
+from leadbridge.cli import (
+    check,
+    db,
+    demo,
+    doctor,
+    explain,
+    parked,
+    plan,
+    report,
+    run,
+    sandbox,
+    sync,
+)
 
 __all__ = ["main"]
 
 # In the order `--help` lists them: try it, check the config, then run it, then look.
-_COMMANDS = (sandbox, check, db, sync, plan, run, explain, parked, demo, report)
+_COMMANDS = (sandbox, check, doctor, db, sync, plan, run, explain, parked, demo, report)
 
 
 def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] | None = None) -> int:

@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 
 from leadbridge.connectors.base import Cursor, FieldSchema, Health, ObjectSchema, Page, WriteResult
-from leadbridge.connectors.hubspot import properties, reads
+from leadbridge.connectors.hubspot import properties, reads, scopes
 from leadbridge.connectors.hubspot import writes as writes_
 from leadbridge.connectors.hubspot.settings import HubSpotSettings
 from leadbridge.connectors.hubspot.transport import Stats, Transport
@@ -84,6 +84,10 @@ class HubSpotConnector:
     def ensure_properties(self, wanted: Mapping[str, str]) -> list[str]:
         """Create leadbridge's own contact properties (name -> label) where missing."""
         return properties.ensure(self._transport, wanted)
+
+    def token_info(self) -> scopes.TokenInfo:
+        """The private app's granted scopes, from HubSpot's token introspection (one call)."""
+        return scopes.introspect(self._transport)
 
     def describe(self, object: str) -> ObjectSchema:
         _only_contacts(object)
