@@ -20,13 +20,14 @@ from leadbridge.cli import (
     report,
     run,
     sandbox,
+    setup,
     sync,
 )
 
 __all__ = ["main"]
 
 # In the order `--help` lists them: try it, check the config, then run it, then look.
-_COMMANDS = (sandbox, check, doctor, db, sync, plan, run, explain, parked, demo, report)
+_COMMANDS = (sandbox, check, doctor, setup, db, sync, plan, run, explain, parked, demo, report)
 
 
 def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] | None = None) -> int:

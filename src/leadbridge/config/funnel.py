@@ -142,6 +142,18 @@ class Funnel:
     slas: Mapping[str, Sla] = field(default_factory=dict)
 
     @property
+    def own_hubspot_properties(self) -> dict[str, str]:
+        """leadbridge's own HubSpot properties, name -> label, under the names the mappings
+        give them (hubspot_stage_property; the hand-back reason field's property): made
+        where missing at start and by `leadbridge setup`, checked by `leadbridge doctor`."""
+        reason = self.fields.get(self.reason_field) if self.reason_field else None
+        named = {
+            self.hubspot_stage_property: "leadbridge stage",
+            reason.hubspot if reason is not None else None: "leadbridge hand-back reason",
+        }
+        return {name: label for name, label in named.items() if name}
+
+    @property
     def first_stage(self) -> Stage:
         return self.stages[0]
 

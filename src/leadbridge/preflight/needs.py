@@ -88,7 +88,7 @@ class _Collect:
 
 
 def needs(funnel: Funnel, hubspot: HubSpotSettings, salesforce: SalesforceSettings) -> Needs:
-    own = _own_properties(funnel)
+    own = tuple(funnel.own_hubspot_properties)
     hs = _Collect(System.HUBSPOT)
     for name in hubspot.read_properties:
         hs.add(HUBSPOT_OBJECT, name, "connectors/hubspot.yaml", reads=True)
@@ -118,15 +118,6 @@ def needs(funnel: Funnel, hubspot: HubSpotSettings, salesforce: SalesforceSettin
         own=own,
         external_id=(lead, key),
     )
-
-
-def _own_properties(funnel: Funnel) -> tuple[str, ...]:
-    """leadbridge_stage (stages.yaml) and the hand-back reason's property (handoff.yaml)."""
-    found = [funnel.hubspot_stage_property] if funnel.hubspot_stage_property else []
-    reason = funnel.fields.get(funnel.reason_field) if funnel.reason_field else None
-    if reason is not None and reason.hubspot:
-        found.append(reason.hubspot)
-    return tuple(dict.fromkeys(found))
 
 
 def _field(hs: _Collect, sf: _Collect, fmap: FieldMap, literal: tuple[str, ...]) -> None:

@@ -65,7 +65,7 @@ def build(
     salesforce_settings = load_salesforce_settings(connectors / "salesforce.yaml", env)
     hubspot = HubSpotConnector(hubspot_settings, clock=clock)
     if not read_only:
-        hubspot.ensure_properties(_own_properties(funnel))
+        hubspot.ensure_properties(funnel.own_hubspot_properties)
         upgrade(database)
     # A dry run (`plan`) reads the database as it is: never migrated, never created here.
     store = Store.open(database, clock=clock, existing=read_only)
@@ -78,17 +78,6 @@ def build(
         external_id_field=salesforce_settings.external_id_field,
     )
     return Runtime(pipeline, hubspot, salesforce)
-
-
-def _own_properties(funnel: Funnel) -> dict[str, str]:
-    """leadbridge's own HubSpot properties, under the names the mappings give them (RevOps
-    may rename either: hubspot_stage_property, the hand-back reason field's property)."""
-    reason = funnel.fields.get(funnel.reason_field) if funnel.reason_field else None
-    named = {
-        funnel.hubspot_stage_property: "leadbridge stage",
-        reason.hubspot if reason is not None else None: "leadbridge hand-back reason",
-    }
-    return {name: label for name, label in named.items() if name}
 
 
 def _hubspot_properties(settings: HubSpotSettings, funnel: Funnel) -> tuple[str, ...]:
