@@ -47,6 +47,7 @@ from tests.harness import (
     Daemon,
     daemon_env,
     free_port,
+    metric,
     push_connectors,
     start_sandbox,
     stop_process,
@@ -103,7 +104,9 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         daemon = Daemon(argv, env)
         daemon.wait_for("listening", 120)
         daemon.wait_for("synced", 300, lambda e: e.get("leads", 0) > 0)
-        wait_until(lambda: inbox_depth(base) == 0, 300, "the preloaded people synced")
+        wait_until(
+            lambda: metric(base, "leadbridge_inbox_depth") == 0, 300, "the preloaded people synced"
+        )
         initial = time.monotonic() - started
         log(f"initial sync of {args.leads} people: {initial:.1f} s")
 
@@ -114,7 +117,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         deadline = time.monotonic() + SETTLE
         while time.monotonic() < deadline and not world.all_landed(changes):
             time.sleep(1.0)
-        wait_until(lambda: inbox_depth(base) == 0, 60, "the inbox to empty")
+        wait_until(lambda: metric(base, "leadbridge_inbox_depth") == 0, 60, "the inbox to empty")
         calls_after = world.api_calls()
         latencies = world.latencies(changes)
     finally:
@@ -404,14 +407,6 @@ def stamp(text: str) -> float:
     if text.endswith("+0000"):
         text = text[:-5] + "+00:00"
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-def inbox_depth(base: str) -> float:
-    text = requests.get(f"{base}/metrics", timeout=10).text
-    for line in text.splitlines():
-        if line.startswith("leadbridge_inbox_depth "):
-            return float(line.split()[1])
-    return -1.0
 
 
 def log(message: str) -> None:

@@ -24,10 +24,8 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +41,10 @@ from tests.harness import (
     Forwarder,
     daemon_env,
     free_port,
+    metric,
     start_sandbox,
     stop_process,
+    throwaway_database,
 )
 
 from leadbridge.config import Funnel, load_funnel
@@ -67,24 +67,12 @@ def main() -> None:
     parser.add_argument("--burst", type=float, default=15.0, help="HubSpot 429s at start-up")
     parser.add_argument("--seed", type=int, default=12)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="leadbridge-soak-") as work, database() as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="leadbridge-soak-") as work,
+        throwaway_database(POSTGRES, "leadbridge_soak") as url,
+    ):
         figures = run(args, Path(work), url)
     print(json.dumps(figures))
-
-
-@contextmanager
-def database() -> Iterator[str]:
-    """A throwaway PostgreSQL database, dropped after."""
-    name = f"leadbridge_soak_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def run(args: argparse.Namespace, work: Path, url: str) -> dict[str, Any]:
@@ -171,29 +159,25 @@ def settle(daemon: Daemon, port: int, quiet: float = 20.0, limit: float = 300.0)
     calm_since: float | None = None
     last = (-1.0, -1.0)
     while time.monotonic() - began < limit:
-        depth, writes = metric(port, "leadbridge_inbox_depth"), metric(port, "writes")
-        if depth == 0 and (depth, writes) == last:
+        base = f"http://127.0.0.1:{port}"
+        now = (metric(base, "leadbridge_inbox_depth"), writes(port))
+        if now[0] == 0 and now == last:
             calm_since = calm_since or time.monotonic()
             if time.monotonic() - calm_since >= quiet:
                 return round(time.monotonic() - began - quiet, 1)
         else:
             calm_since = None
-        last = (depth, writes)
+        last = now
         time.sleep(1.0)
     assert daemon.process.poll() is None
     return round(limit, 1)
 
 
-def metric(port: int, name: str) -> float:
-    """A gauge's value, or for `writes` the sum of leadbridge_writes_total's samples."""
+def writes(port: int) -> float:
+    """The sum of leadbridge_writes_total's samples: grows while anything is written."""
     text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
-    total = 0.0
-    for line in text.splitlines():
-        if name == "writes" and line.startswith("leadbridge_writes_total{"):
-            total += float(line.split()[-1])
-        elif line.startswith(f"{name} "):
-            return float(line.split()[1])
-    return total if name == "writes" else -1.0
+    samples = [line for line in text.splitlines() if line.startswith("leadbridge_writes_total{")]
+    return sum(float(line.split()[-1]) for line in samples)
 
 
 def agreement(url: str, world: World) -> dict[str, Any]:

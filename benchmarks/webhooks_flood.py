@@ -25,15 +25,11 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import requests
-import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.harness
 from tests.harness import (
@@ -41,9 +37,11 @@ from tests.harness import (
     Daemon,
     daemon_env,
     free_port,
+    metric,
     push_connectors,
     start_sandbox,
     stop_process,
+    throwaway_database,
     wait_until,
 )
 
@@ -74,23 +72,6 @@ def main() -> None:
     print(json.dumps(figures))
 
 
-@contextmanager
-def throwaway_database(admin_url: str) -> Iterator[str]:
-    """A new, empty database beside the one at `admin_url`, dropped after (even if in use)."""
-    name = f"leadbridge_flood_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
 def run(args: argparse.Namespace, work: Path, database_url: str) -> dict[str, Any]:
     sandbox, info = start_sandbox(
         work / "tls", leads=args.leads, seed=args.seed, limits=False, timeout=120
@@ -114,13 +95,19 @@ def run(args: argparse.Namespace, work: Path, database_url: str) -> dict[str, An
         daemon = Daemon(argv, env)
         daemon.wait_for("listening", 120)
         daemon.wait_for("synced", 300, lambda e: e.get("leads", 0) > 0)
-        wait_until(lambda: inbox_depth(base) == 0, 300, "the preloaded people synced")
+        wait_until(
+            lambda: metric(base, "leadbridge_inbox_depth") == 0, 300, "the preloaded people synced"
+        )
         pool = contact_ids(info)[: args.contacts]
         log(f"flooding {public_url}: {args.deliveries} deliveries, {len(pool)} contacts")
         lines_before = len(daemon.lines)
         answers, wall = flood(args, public_url, secret, pool)
         # The hints the flood left are read and cleared by the inbox job: let it finish.
-        wait_until(lambda: inbox_depth(base) == 0, 120, "the inbox to empty after the flood")
+        wait_until(
+            lambda: metric(base, "leadbridge_inbox_depth") == 0,
+            120,
+            "the inbox to empty after the flood",
+        )
         time.sleep(2.0)
         after = daemon.lines[lines_before:]
     finally:
@@ -235,14 +222,6 @@ def percentile(values: list[float], q: float) -> float | None:
 
 def ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 1)
-
-
-def inbox_depth(base: str) -> float:
-    text = requests.get(f"{base}/metrics", timeout=10).text
-    for line in text.splitlines():
-        if line.startswith("leadbridge_inbox_depth "):
-            return float(line.split()[1])
-    return -1.0
 
 
 def log(message: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from contextlib import redirect_stdout
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,13 +78,22 @@ class World:
         ]
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    sandbox = Sandbox(seed=7, limits=False, tls_dir=tmp_path / "tls")
-    info = sandbox.start()
+@contextmanager
+def started_world(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **sandbox: Any
+) -> Iterator[World]:
+    """A sandbox serving (seed 7, no limits, and `sandbox`'s options), its variables set."""
+    world = Sandbox(**{"seed": 7, "limits": False, "tls_dir": tmp_path / "tls", **sandbox})
+    info = world.start()
     for name, value in sandbox_env(info).items():
         monkeypatch.setenv(name, value)
     try:
-        yield World(sandbox, f"sqlite:///{tmp_path / 'state.db'}")
+        yield World(world, f"sqlite:///{tmp_path / 'state.db'}")
     finally:
-        sandbox.stop()
+        world.stop()
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    with started_world(tmp_path, monkeypatch) as started:
+        yield started

@@ -10,9 +10,7 @@ from typing import Any
 
 import pytest
 
-from leadbridge.sandbox.world import Sandbox
-from leadbridge.sync.runtime import sandbox_env
-from tests.sync.conftest import DAY, World
+from tests.sync.conftest import DAY, World, started_world
 
 # Far beyond the look-back (30 s) and the polls' interval: an index in an incident.
 LAG = 600.0
@@ -22,14 +20,8 @@ PEOPLE = [f"pat{n}@firm{n}.io" for n in range(20)]
 
 @pytest.fixture
 def lagging(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    sandbox = Sandbox(seed=7, limits=False, tls_dir=tmp_path / "tls", search_lag_seconds=LAG)
-    info = sandbox.start()
-    for name, value in sandbox_env(info).items():
-        monkeypatch.setenv(name, value)
-    try:
-        yield World(sandbox, f"sqlite:///{tmp_path / 'state.db'}")
-    finally:
-        sandbox.stop()
+    with started_world(tmp_path, monkeypatch, search_lag_seconds=LAG) as world:
+        yield world
 
 
 def _reconcile(world: World) -> tuple[int, int]:
