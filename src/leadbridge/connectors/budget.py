@@ -4,12 +4,18 @@ HubSpot refuses the 191st call in ten seconds and every app on the portal
 shares that window; Salesforce's daily allocation is shared by every
 integration of the org, so burning it takes the whole org down. A governor
 per system paces calls under the rolling window (with headroom for the other
-apps) and stops at a configured share of the daily allocation, like the
-native connector's "allocated to HubSpot" cap. At the cap it pauses and says
-so through `health`; it never fails a record: the work waits for the next day.
+apps) and pauses at a daily limit. Paused, it says so through `health`; it
+never fails a record: the work waits.
 
-What the service reports in its headers wins over our own count, because
-other clients spend the same budget.
+Two kinds of daily limit, because a service's usage header counts everyone:
+
+- `daily_share` (HubSpot's): a share of the service's allocation, compared
+  with what the service reports, so other apps' calls count as ours.
+- `own_daily_cap` / `own_daily_share` and `org_floor` (Salesforce's): a cap
+  on the calls this governor let through itself (its own count, never the
+  header's), and a floor of the service's remaining calls (from the header):
+  below it leadbridge pauses so the org's other integrations keep room. A
+  busy org does not pause leadbridge until the floor is crossed.
 """
 
 from __future__ import annotations
@@ -20,23 +26,36 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+# A paused governor forgets the service's count after this long, so one call can read
+# the header again: the real allocation rolls over 24 hours, not at one instant.
+ORG_READING_SECONDS = 900.0
+
 
 class BudgetPaused(Exception):
-    """The daily share is spent: stop this cycle, keep the work, try again after the reset."""
+    """A daily limit is reached: stop this cycle, keep the work, try again after the reset.
+    `reason` says which limit, in words a person can act on."""
 
-    def __init__(self, used: int, allowed: int) -> None:
-        super().__init__(f"daily API budget spent: {used} of {allowed} calls allowed to leadbridge")
+    def __init__(self, used: int, allowed: int, reason: str | None = None) -> None:
+        reason = (
+            reason or f"daily API budget spent: {used} of {allowed} calls allowed to leadbridge"
+        )
+        super().__init__(reason)
         self.used = used
         self.allowed = allowed
+        self.reason = reason
 
 
 @dataclass(frozen=True)
 class BudgetState:
     window_used: int
     window_limit: int | None
-    daily_used: int
-    daily_allowed: int | None
+    daily_used: int  # with own limits: leadbridge's own calls today
+    daily_allowed: int | None  # with own limits: leadbridge's own cap
     paused: bool
+    reason: str | None = None  # which limit paused it, when paused
+    org_used: int | None = None  # the service's count of everyone's calls, as last reported
+    org_limit: int | None = None
+    org_floor: int | None = None
 
 
 class Governor:
@@ -49,17 +68,30 @@ class Governor:
         window_seconds: float = 10.0,
         headroom: float = 0.9,
         daily_limit: int | None = None,
-        daily_share: float = 1.0,
+        daily_share: float | None = 1.0,
+        own_daily_cap: int | None = None,
+        own_daily_share: float | None = None,
+        org_floor: int | None = None,
         day_seconds: float = 86_400.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if not 0 < headroom <= 1 or not 0 < daily_share <= 1:
+        """`daily_share` None turns the service-share limit off: then `own_daily_cap` (or
+        `own_daily_share` of the service's allocation) caps our own count, and the service's
+        remaining calls must stay at or above `org_floor` (and above zero)."""
+        shares = [s for s in (daily_share, own_daily_share) if s is not None]
+        if not 0 < headroom <= 1 or not all(0 < share <= 1 for share in shares):
             raise ValueError("headroom and daily_share are fractions in (0, 1]")
         self.window_limit = None if window_limit is None else max(int(window_limit * headroom), 1)
         self.window_seconds = window_seconds
         self._daily_share = daily_share
-        self.daily_allowed = None if daily_limit is None else int(daily_limit * daily_share)
+        self._own_cap = own_daily_cap
+        self._own_share = own_daily_share
+        self._org_floor = org_floor
+        self._org_limit = daily_limit
+        self._org_used: int | None = None
+        self._org_seen = 0.0
+        self.daily_allowed = self._allowed()
         self._day_seconds = day_seconds
         self._clock = clock
         self._sleep = sleep
@@ -69,14 +101,19 @@ class Governor:
         self._day_started = clock()
         self.waited = 0.0  # seconds spent pacing, for metrics
 
+    @property
+    def _own_limits(self) -> bool:
+        return self._daily_share is None
+
     def acquire(self) -> None:
-        """Blocks until a call fits in the window; raises BudgetPaused at the daily cap."""
+        """Blocks until a call fits in the window; raises BudgetPaused at a daily limit."""
         while True:
             with self._lock:
                 now = self._clock()
                 self._roll_day(now)
-                if self.daily_allowed is not None and self._daily_used >= self.daily_allowed:
-                    raise BudgetPaused(self._daily_used, self.daily_allowed)
+                reason = self._pause_reason(now)
+                if reason is not None:
+                    raise BudgetPaused(self._daily_used, self.daily_allowed or 0, reason)
                 wait = self._window_wait(now)
                 if wait <= 0:
                     self._calls.append(now)
@@ -95,11 +132,15 @@ class Governor:
         """Folds in what the service reported (rate-limit headers, Sforce-Limit-Info)."""
         with self._lock:
             if daily_limit is not None:
-                self.daily_allowed = int(daily_limit * self._daily_share)
+                self._org_limit = daily_limit
+                self.daily_allowed = self._allowed()
             if daily_used is not None:
-                # The service's count is the truth: it includes the org's other
-                # integrations, and it drops when the service's own day resets.
-                self._daily_used = daily_used
+                self._org_used = daily_used
+                self._org_seen = self._clock()
+                if not self._own_limits:
+                    # The service's count is the truth: it includes the other apps'
+                    # calls, and it drops when the service's own day resets.
+                    self._daily_used = daily_used
             if window_used is not None and self.window_limit is not None:
                 # Other apps spent part of the shared window: count their calls as ours.
                 now = self._clock()
@@ -107,15 +148,82 @@ class Governor:
                 for _ in range(window_used - len(self._calls)):
                     self._calls.append(now)
 
+    def org_spent(self) -> BudgetPaused:
+        """The service refused a call because its whole allocation is spent: note it (the
+        next calls pause here instead of being refused there) and say so."""
+        with self._lock:
+            self._org_seen = self._clock()
+            if self._org_limit is not None:
+                self._org_used = max(self._org_used or 0, self._org_limit)
+            if not self._own_limits:
+                self._daily_used = max(self._daily_used, self.daily_allowed or 0)
+            reason = self._pause_reason(self._org_seen) or self._org_reason(None)
+            return BudgetPaused(self._daily_used, self.daily_allowed or self._daily_used, reason)
+
     def state(self) -> BudgetState:
         with self._lock:
             now = self._clock()
             self._roll_day(now)
             self._expire(now)
-            paused = self.daily_allowed is not None and self._daily_used >= self.daily_allowed
+            reason = self._pause_reason(now)
+            fresh = self._org_fresh(now)
             return BudgetState(
-                len(self._calls), self.window_limit, self._daily_used, self.daily_allowed, paused
+                len(self._calls),
+                self.window_limit,
+                self._daily_used,
+                self.daily_allowed,
+                reason is not None,
+                reason,
+                self._org_used if fresh else None,
+                self._org_limit,
+                self._org_floor,
             )
+
+    def _allowed(self) -> int | None:
+        """The daily count `daily_used` may reach: a share of the service's allocation, or with
+        own limits, the cap on our own calls."""
+        share = self._daily_share if self._daily_share is not None else self._own_share
+        if self._own_limits and self._own_cap is not None:
+            return self._own_cap
+        if share is None or self._org_limit is None:
+            return None
+        return int(self._org_limit * share)
+
+    def _org_fresh(self, now: float) -> bool:
+        return self._org_used is not None and now - self._org_seen < ORG_READING_SECONDS
+
+    def _pause_reason(self, now: float) -> str | None:
+        used, allowed = self._daily_used, self.daily_allowed
+        if not self._own_limits:
+            if allowed is not None and used >= allowed:
+                return f"daily API budget spent: {used} of {allowed} calls allowed to leadbridge"
+            return None
+        if allowed is not None and used >= allowed:
+            return (
+                f"leadbridge's own daily cap is reached: it made {used} of the {allowed} daily "
+                "API calls it may make (budget.max_own_calls_per_day)"
+            )
+        if self._org_limit is None or not self._org_fresh(now):
+            return None
+        left = self._org_limit - (self._org_used or 0)
+        if left <= 0 or (self._org_floor is not None and left < self._org_floor):
+            return self._org_reason(left)
+        return None
+
+    def _org_reason(self, left: int | None) -> str:
+        own = f"leadbridge itself made {self._daily_used} of them"
+        if left is None or left <= 0:
+            counts = ""
+            if self._org_used is not None and self._org_limit is not None:
+                counts = f" ({self._org_used} of {self._org_limit})"
+            return (
+                f"the org's daily API allocation is spent by all its integrations together"
+                f"{counts}; {own}"
+            )
+        return (
+            f"the org's daily API headroom is below the floor: {left} of its {self._org_limit} "
+            f"calls left, fewer than budget.min_org_calls_left ({self._org_floor}); {own}"
+        )
 
     def _expire(self, now: float) -> None:
         while self._calls and self._calls[0] <= now - self.window_seconds:
@@ -133,3 +241,4 @@ class Governor:
         if now - self._day_started >= self._day_seconds:
             self._day_started = now
             self._daily_used = 0
+            self._org_used = None

@@ -49,7 +49,8 @@ def test_the_shipped_file_loads_with_its_variables_set() -> None:
     assert settings.external_id_field == "Leadbridge_Id__c"
     assert settings.look_back == timedelta(minutes=5)
     assert settings.poll_interval == timedelta(minutes=1)
-    assert settings.budget.daily_share == 0.25
+    assert settings.budget.max_own_calls_per_day == 25000
+    assert settings.budget.min_org_calls_left == 10000
     lead = settings.objects.get("Lead")
     assert lead is not None and "Status" in lead.fields
     account = settings.objects.get("Account")

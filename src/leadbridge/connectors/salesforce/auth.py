@@ -1,19 +1,29 @@
 """Getting a Salesforce session: the HTTP session we trust, and the OAuth token request.
 
-We log in ourselves (POST /services/oauth2/token, client-credentials or
-username-password) and hand simple-salesforce the token, because its own
-re-login on INVALID_SESSION_ID only works when it did the login, and it
-cannot do the client-credentials flow against a configured login URL.
+We log in ourselves (POST /services/oauth2/token: client credentials,
+username-password, or the JWT bearer flow) and hand simple-salesforce the
+token, because its own re-login on INVALID_SESSION_ID only works when it did
+the login, and it cannot do the client-credentials flow against a configured
+login URL.
+
+JWT bearer: every token request carries a freshly signed assertion (RS256,
+with the private key whose certificate the connected app holds): iss the
+client id, sub the run-as user, aud the login URL (or `auth.audience`), exp
+two minutes ahead, inside the three minutes Salesforce allows, with room
+for our clock running ahead of theirs.
 """
 
 from __future__ import annotations
 
 import re
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jwt
 import requests
 
 from leadbridge.connectors.errors import Action, Failure, RemoteError, action_for
@@ -22,6 +32,8 @@ from leadbridge.model import System
 
 _SF = System.SALESFORCE
 _IDENTITY = re.compile(r"/id/(?P<org>00D[A-Za-z0-9]{12,15})/")
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+ASSERTION_SECONDS = 120
 
 
 class PinnedSession(requests.Session):
@@ -79,18 +91,46 @@ class LoginRefused(Exception):
         self.action = Action.FAIL
 
 
-def request_token(session: requests.Session, settings: SalesforceSettings) -> Token:
-    """One token request. 5xx and transport faults raise RemoteError (retriable); a refusal
-    raises LoginRefused."""
+def assertion(settings: SalesforceSettings, now: float) -> str:
+    """A signed JWT bearer assertion for one token request (`now` in epoch seconds)."""
     auth = settings.auth
-    form = {
-        "grant_type": auth.grant,
-        "client_id": auth.client_id,
-        "client_secret": auth.client_secret.get_secret_value(),
+    if auth.private_key_file is None or auth.username is None:
+        raise ValueError("the jwt_bearer grant needs username and private_key_file")
+    claims = {
+        "iss": auth.client_id,
+        "sub": auth.username,
+        "aud": auth.audience or settings.login_url,
+        "exp": int(now) + ASSERTION_SECONDS,
+        "jti": uuid.uuid4().hex,  # Salesforce ignores it; it keeps each assertion unique
     }
+    try:
+        return jwt.encode(claims, auth.private_key_file.pem.get_secret_value(), algorithm="RS256")
+    except (ValueError, TypeError, jwt.PyJWTError) as exc:
+        # The key's text never goes into the message: only its file and what is wrong.
+        detail = f"{auth.private_key_file.path} is not an RSA private key leadbridge can sign with"
+        raise LoginRefused(Failure(_SF, None, "INVALID_PRIVATE_KEY", detail)) from exc
+
+
+def _form(settings: SalesforceSettings, now: float) -> dict[str, str]:
+    auth = settings.auth
+    if auth.grant == "jwt_bearer":
+        return {"grant_type": JWT_BEARER, "assertion": assertion(settings, now)}
+    secret = auth.client_secret.get_secret_value() if auth.client_secret else ""
+    form = {"grant_type": auth.grant, "client_id": auth.client_id, "client_secret": secret}
     if auth.grant == "password" and auth.username and auth.password:
         form["username"] = auth.username
         form["password"] = auth.password.get_secret_value()
+    return form
+
+
+def request_token(
+    session: requests.Session,
+    settings: SalesforceSettings,
+    clock: Callable[[], float] = time.time,
+) -> Token:
+    """One token request. 5xx and transport faults raise RemoteError (retriable); a refusal
+    raises LoginRefused. `clock` dates a JWT assertion (the org's clock, in a test)."""
+    form = _form(settings, clock())
     url = f"{settings.login_url}/services/oauth2/token"
     try:
         answer = session.post(url, data=form, headers={"Accept": "application/json"})

@@ -24,7 +24,7 @@ import tenacity
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
-from leadbridge.connectors.budget import BudgetPaused, Governor
+from leadbridge.connectors.budget import Governor
 from leadbridge.connectors.errors import Failure, RemoteError, retrying
 from leadbridge.connectors.salesforce.auth import (
     LoginRefused,
@@ -81,8 +81,10 @@ class SalesforceClient:
         settings: SalesforceSettings,
         governor: Governor,
         tuning: RetryTuning | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
+        self._clock = clock  # dates JWT assertions
         self.governor = governor
         self.tuning = tuning = tuning or RetryTuning()
         self.stats = CallStats()
@@ -132,7 +134,7 @@ class SalesforceClient:
             if self._sf is not None:
                 return self._sf
         # Called inside an attempt: a failed token request is retried as the call is.
-        token = request_token(self.session, self.settings)
+        token = request_token(self.session, self.settings, self._clock)
         self.stats.logins += 1
         sf = Salesforce(
             instance_url=token.instance_url,
@@ -163,6 +165,8 @@ class SalesforceClient:
         )
 
     def _observe(self, response: requests.Response) -> None:
+        # api-usage counts every integration of the org: the governor keeps it apart from
+        # leadbridge's own count (the calls it let through), see budget.Governor.
         match = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
         if match:
             self.governor.observe(daily_used=int(match[1]), daily_limit=int(match[2]))
@@ -171,6 +175,5 @@ class SalesforceClient:
         """The org's whole daily allocation is spent (every integration gets 403 until the
         24-hour window rolls): retrying within seconds is pointless, pause like the governor."""
         if failure.code == "REQUEST_LIMIT_EXCEEDED" and "TotalRequests" in failure.message:
-            state = self.governor.state()
             _log.warning("Salesforce refused the call: the org's daily API allocation is spent")
-            raise BudgetPaused(state.daily_used, state.daily_allowed or state.daily_used)
+            raise self.governor.org_spent()

@@ -16,7 +16,8 @@ governed, retried call), .reads, .writes, .soql.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -44,6 +45,23 @@ __all__ = ["ApplyPaused", "LoginRefused", "RetryTuning", "SalesforceConnector"]
 _log = logging.getLogger(__name__)
 
 
+def governor_for(settings: SalesforceSettings) -> Governor:
+    """The budget as configured. Salesforce has no per-10-second request window (only a daily
+    allocation and a concurrency cap the retry policy absorbs), so it paces by the day alone:
+    leadbridge's own calls against its cap, the org's remaining calls against the floor."""
+    budget = settings.budget
+    # daily_share (older files) is a share of the org's allocation for leadbridge's own calls.
+    own_share = budget.daily_share if budget.max_own_calls_per_day is None else None
+    return Governor(
+        window_limit=None,
+        daily_limit=budget.daily_limit,
+        daily_share=None,
+        own_daily_cap=budget.max_own_calls_per_day,
+        own_daily_share=own_share,
+        org_floor=budget.min_org_calls_left,
+    )
+
+
 class SalesforceConnector:
     def __init__(
         self,
@@ -51,16 +69,12 @@ class SalesforceConnector:
         *,
         governor: Governor | None = None,
         tuning: RetryTuning | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`clock` (epoch seconds) dates JWT bearer assertions: the org's clock in a test."""
         self.settings = settings
-        # Salesforce has no per-10-second request window (only a daily allocation and a
-        # concurrency cap the retry policy absorbs), so the governor paces by the day alone.
-        self.governor = governor or Governor(
-            window_limit=None,
-            daily_limit=settings.budget.daily_limit,
-            daily_share=settings.budget.daily_share,
-        )
-        self.client = SalesforceClient(settings, self.governor, tuning or RetryTuning())
+        self.governor = governor or governor_for(settings)
+        self.client = SalesforceClient(settings, self.governor, tuning or RetryTuning(), clock)
         self._healthy: bool | None = None
 
     @property
@@ -131,8 +145,7 @@ class SalesforceConnector:
         if state.paused:
             health = Health(
                 False,
-                f"paused: {state.daily_used} of the {state.daily_allowed} daily API calls "
-                "allowed to leadbridge are spent; waiting for the allocation to roll",
+                f"paused: {state.reason}; waiting for the allocation to roll",
                 state,
                 paused=True,
             )
@@ -140,7 +153,11 @@ class SalesforceConnector:
             health = Health(False, f"the last call failed: {failure}", state)
         else:
             allowed = f" of {state.daily_allowed} allowed" if state.daily_allowed else ""
-            health = Health(True, f"ok: {state.daily_used} API calls used today{allowed}", state)
+            org = ""
+            if state.org_used is not None and state.org_limit is not None:
+                org = f"; the org has {state.org_limit - state.org_used} left today"
+            detail = f"ok: leadbridge made {state.daily_used} API calls today{allowed}{org}"
+            health = Health(True, detail, state)
         if health.healthy != self._healthy:
             # Log when health changes, not on every probe (Home Assistant's rule).
             _log.log(

@@ -2,10 +2,14 @@
 
 Secrets (client_secret, password) are accepted only as ${ENV_VAR} references
 (settings.load_settings refuses anything else) and are held as SecretStr, so
-printing the settings never prints them. Object and field names end up inside
-SOQL, where names cannot be quoted, so they are checked here against the
-identifier shape: a typo or an injection attempt is a config error at its
-line, never a query.
+printing the settings never prints them. The JWT bearer flow's private key is
+named by its file's path; the key is read once, here, into a SecretStr, so a
+missing or unreadable key is a config error at its line and the redactor learns
+the key's text (telemetry.logs.secrets_of finds it inside `PrivateKey`).
+
+Object and field names end up inside SOQL, where names cannot be quoted, so
+they are checked here against the identifier shape: a typo or an injection
+attempt is a config error at its line, never a query.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
     AfterValidator,
@@ -97,6 +101,41 @@ def _ca_bundle(value: Any) -> Path | None:
     return path
 
 
+class PrivateKey(NamedTuple):
+    """The connected app's private key: where it came from, and its PEM text.
+
+    A tuple (not a model) so the YAML key stays one key, `auth.private_key_file`,
+    while telemetry.logs.secrets_of, which walks tuples, still finds the SecretStr.
+    """
+
+    path: Path
+    pem: SecretStr
+
+    def __repr__(self) -> str:
+        return f"PrivateKey(path={str(self.path)!r}, pem=SecretStr('**********'))"
+
+
+def _private_key(value: Any) -> PrivateKey | None:
+    text = _optional_text(value)
+    if text is None:
+        return None
+    path = Path(text).expanduser()
+    try:
+        pem = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        raise _fail(
+            value, "the path of a PEM private key file that exists and can be read"
+        ) from None
+    if "PRIVATE KEY-----" not in pem:
+        # Never quote the file: it may be the key in another encoding.
+        raise _fail(value, "a PEM private key (-----BEGIN PRIVATE KEY-----), not another file")
+    return PrivateKey(path, SecretStr(pem))
+
+
+def _optional_https_url(value: Any) -> str | None:
+    return None if value is None or value == "" else _https_url(value)
+
+
 def _some(names: tuple[str, ...]) -> tuple[str, ...]:
     # An AfterValidator, so a list of bad names is not also reported as empty.
     if not names:
@@ -121,14 +160,27 @@ class _Strict(BaseModel):
 
 
 class Auth(_Strict):
-    grant: Literal["client_credentials", "password"]
+    grant: Literal["client_credentials", "password", "jwt_bearer"]
     client_id: _Text
-    client_secret: SecretStr
+    client_secret: SecretStr | None = None  # client_credentials and password
     username: Annotated[str | None, PlainValidator(_optional_text)] = None
     password: SecretStr | None = None
+    # jwt_bearer: the key whose certificate the connected app holds, and the assertion's
+    # audience (None: login_url).
+    private_key_file: Annotated[PrivateKey | None, PlainValidator(_private_key)] = None
+    audience: Annotated[str | None, PlainValidator(_optional_https_url)] = None
 
     @model_validator(mode="after")
-    def _password_grant_needs_a_user(self) -> Auth:
+    def _each_grant_has_what_it_needs(self) -> Auth:
+        if self.grant == "jwt_bearer":
+            if self.username is None or self.private_key_file is None:
+                raise problem(
+                    "grant jwt_bearer needs username (the run-as user) and private_key_file "
+                    "(${SALESFORCE_PRIVATE_KEY_FILE}, a PEM file)"
+                )
+            return self
+        if self.client_secret is None:
+            raise problem(f"grant {self.grant} needs client_secret (as ${{ENV_VAR}})")
         if self.grant == "password" and (self.username is None or self.password is None):
             raise problem("grant password needs username and password (as ${ENV_VAR})")
         return self
@@ -154,9 +206,30 @@ class Objects(_Strict):
 
 
 class Budget(_Strict):
+    """Two limits that mean different things, because Sforce-Limit-Info counts the whole org.
+
+    max_own_calls_per_day caps the calls leadbridge itself sends (its own count);
+    min_org_calls_left pauses leadbridge while the org's remaining daily calls (from the
+    header, every integration's spending) are below it, leaving them to the others.
+    """
+
     # The org's daily allocation until Sforce-Limit-Info reports the real one.
     daily_limit: Annotated[int, Field(gt=0)] | None = None
+    max_own_calls_per_day: Annotated[int, Field(gt=0)] | None = None
+    min_org_calls_left: Annotated[int, Field(ge=0)] | None = None
+    # Before max_own_calls_per_day: kept for old files, read as "leadbridge's own calls may be
+    # this share of the org's daily allocation" (its own count, not the org's). Ignored when
+    # max_own_calls_per_day is set.
     daily_share: Annotated[float, Field(gt=0, le=1)] = 1.0
+
+    @model_validator(mode="after")
+    def _one_own_cap(self) -> Budget:
+        if "daily_share" in self.model_fields_set and self.max_own_calls_per_day is not None:
+            raise problem(
+                "daily_share and max_own_calls_per_day both cap leadbridge's own calls; "
+                "keep max_own_calls_per_day (and min_org_calls_left for the org's headroom)"
+            )
+        return self
 
 
 def _optional_secret(value: Any) -> SecretStr | None:

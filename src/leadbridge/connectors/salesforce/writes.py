@@ -36,7 +36,7 @@ class ApplyPaused(BudgetPaused):
     settled before it (landed or refused); the others were not sent and should wait."""
 
     def __init__(self, paused: BudgetPaused, results: list[WriteResult]) -> None:
-        super().__init__(paused.used, paused.allowed)
+        super().__init__(paused.used, paused.allowed, paused.reason)
         self.results = results
 
 

@@ -1,5 +1,10 @@
-"""OAuth 2.0: the token endpoint (client credentials, username-password, refresh token) and
-the sessions it issues.
+"""OAuth 2.0: the token endpoint (client credentials, username-password, refresh token, JWT
+bearer) and the sessions it issues.
+
+The JWT bearer grant checks the signed assertion against the connected app's
+certificate (`Credentials.apps`, see connected_apps): the default app holds a
+throwaway key pair, `apps.private_key_pem()`; `apps.register(...)` or
+`POST /_sandbox/oauth/certificates` puts another certificate on an app.
 
 Refresh tokens come where Salesforce issues them: from an interactive flow (the web-server
 flow a person approves in a browser), never from the client-credentials or
@@ -21,14 +26,17 @@ import hmac
 import secrets
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from leadbridge.sandbox.clock import SimClock
-from leadbridge.sandbox.http import JSON
+from leadbridge.sandbox.http import JSON, read_json
+from leadbridge.sandbox.salesforce.connected_apps import JWT_BEARER, ConnectedApps, JwtRefused
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,12 @@ class Credentials:
     client_secret: str
     username: str
     password: str
+    # The connected apps that sign JWT assertions; the default app is `client_id`, with
+    # `username` pre-authorized.
+    apps: ConnectedApps = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "apps", ConnectedApps(self.client_id, self.username))
 
 
 class Sessions:
@@ -121,6 +135,18 @@ def token_endpoint(
             params.setdefault("client_id", basic[0])
             params.setdefault("client_secret", basic[1])
         grant = params.get("grant_type")
+        base = f"{request.url.scheme}://{request.url.netloc}"
+        if grant == JWT_BEARER:
+            try:
+                # The org has one user who signs in over the API, the integration user: the
+                # assertion's user is checked against the app's pre-authorized ones, and the
+                # session runs as the integration user.
+                credentials.apps.verify(
+                    params.get("assertion", ""), now=sessions.now(), audiences=[base]
+                )
+            except JwtRefused as refused:
+                return _error(refused.error, refused.description)
+            return JSON(grant_answer(sessions, credentials, org_id, user_id, base))
         if grant not in ("client_credentials", "password", "refresh_token"):
             return _error("unsupported_grant_type", "grant type not supported")
         if params.get("client_id") != credentials.client_id:
@@ -138,7 +164,6 @@ def token_endpoint(
             if found is None:
                 return _error("invalid_grant", "expired access/refresh token")
             session_user = found
-        base = f"{request.url.scheme}://{request.url.netloc}"
         scope = "refresh_token api" if grant == "refresh_token" else "api"
         return JSON(grant_answer(sessions, credentials, org_id, session_user, base, scope))
 
@@ -184,6 +209,46 @@ def approve_endpoint(
         return JSON(answer)
 
     return approve
+
+
+def jwt_routes(apps: ConnectedApps) -> list[Route]:
+    """The connected apps' certificates, outside auth, limits and faults like every /_sandbox
+    endpoint:
+
+        GET  /_sandbox/oauth/certificates  the default app: {client_id, username, certificate,
+                                           private_key} (a throwaway key, for the demo)
+        POST /_sandbox/oauth/certificates  {"client_id"?, "certificate": PEM, "users"?: [...]}
+                                           uploads a certificate to an app (default: the
+                                           default app) and pre-authorizes the users
+    """
+
+    async def default_app(request: Request) -> Response:
+        return JSON(
+            {
+                "client_id": apps.default_client_id,
+                "username": apps.default_username,
+                "certificate": apps.certificate_pem(),
+                "private_key": apps.private_key_pem(),
+            }
+        )
+
+    async def upload(request: Request) -> Response:
+        try:
+            body: Any = await read_json(request)
+            if not isinstance(body, dict) or not isinstance(body.get("certificate"), str):
+                raise ValueError('expected {"certificate": PEM, "client_id"?, "users"?}')
+            client_id = str(body.get("client_id") or apps.default_client_id)
+            users = [str(user) for user in body.get("users") or []]
+            apps.register(client_id, body["certificate"], users)
+        except (ValueError, TypeError) as exc:
+            return JSON({"error": "BAD_REQUEST", "message": str(exc)}, status_code=400)
+        return JSON({"client_id": client_id, "registered": True})
+
+    path = "/_sandbox/oauth/certificates"
+    return [
+        Route(path, default_app, methods=["GET"]),
+        Route(path, upload, methods=["POST"]),
+    ]
 
 
 def _basic_auth(header: str) -> tuple[str, str] | None:

@@ -19,6 +19,7 @@ from leadbridge.sandbox.salesforce.oauth import (
     Credentials,
     Sessions,
     approve_endpoint,
+    jwt_routes,
     token_endpoint,
 )
 from leadbridge.sandbox.salesforce.orgschema import Unprepared
@@ -97,6 +98,7 @@ class SalesforceSim:
                 *rep_routes(self.rep),
                 *org_routes(self.state, self.sessions, self.outbound, self.deliveries),
                 *setup_routes(self.state),
+                *jwt_routes(self.credentials.apps),
                 Route(
                     "/_sandbox/oauth/approve",
                     approve_endpoint(
