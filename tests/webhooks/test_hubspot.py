@@ -11,8 +11,8 @@ from leadbridge.connectors.hubspot.settings import Push
 from leadbridge.model import Hint, System
 from leadbridge.telemetry.metrics import Metrics
 from leadbridge.webhooks import Readiness, create_app
-from leadbridge.webhooks.hubspot_signature import signature_v3, verify
 from leadbridge.webhooks.intake import MAX_BODY, Rejected
+from leadbridge.webhooks.signature import signature_v3, verify
 from tests.webhooks.support import (
     NOW,
     NOW_MS,

@@ -17,8 +17,8 @@ from starlette.requests import Request
 
 from leadbridge.connectors.hubspot.settings import Push
 from leadbridge.model import Hint, System
-from leadbridge.webhooks.hubspot_signature import verify
 from leadbridge.webhooks.intake import Intake, Rejected, malformed, read_body, unique
+from leadbridge.webhooks.signature import verify
 
 _MAX_EVENTS = 100
 # Contact events that name the changed contact in objectId. Others (companies, deals,
