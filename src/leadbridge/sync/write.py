@@ -96,13 +96,12 @@ def flush(
             continue
         with store.transaction() as uow:
             uow.writes.sent(logged.key for logged in batch)
-        outgoing = [logged.write for logged in batch]
         try:
-            results = connector.apply(outgoing)
+            results = connector.apply([logged.write for logged in batch])
         except ApplyPaused as paused:
-            _settle(store, _pairs(batch, outgoing, paused.results), now, sent)
+            _settle(store, _pairs(batch, paused.results), now, sent)
             raise
-        _settle(store, _pairs(batch, outgoing, results), now, sent)
+        _settle(store, _pairs(batch, results), now, sent)
         sent.calls[system] = sent.calls.get(system, 0) + -(-len(batch) // BATCH[system])
     return sent
 
@@ -129,7 +128,7 @@ def _whole(batch: Sequence[LoggedWrite], size: int) -> list[LoggedWrite]:
 
 
 def _pairs(
-    batch: Sequence[LoggedWrite], outgoing: Sequence[RecordWrite], results: Sequence[WriteResult]
+    batch: Sequence[LoggedWrite], results: Sequence[WriteResult]
 ) -> list[tuple[LoggedWrite, WriteResult]]:
     """Each result with the logged write it answers. A paused apply answers only the writes
     it settled, not necessarily the first ones: those are found by the write sent."""
@@ -138,7 +137,7 @@ def _pairs(
     free = list(range(len(batch)))
     pairs = []
     for result in results:
-        index = next((i for i in free if outgoing[i] == result.write), None)
+        index = next((i for i in free if batch[i].write == result.write), None)
         if index is not None:
             free.remove(index)
             pairs.append((batch[index], result))
@@ -155,7 +154,7 @@ def _settle(
         for logged, result in pairs:
             write = logged.write
             if result.ok and result.id is not None:
-                _landed(uow, logged, result.write, result.id)
+                _landed(uow, logged, result.id)
                 sent.written[write.system] = sent.written.get(write.system, 0) + 1
                 continue
             reason = str(result.failure) if result.failure is not None else "no id answered"
@@ -184,13 +183,11 @@ def _fix(result: WriteResult) -> str | None:
     return rule.why if rule is not None else None
 
 
-def _landed(uow: UnitOfWork, logged: LoggedWrite, written: RecordWrite, record: str) -> None:
-    """`written`: the write as sent (a create's placeholders filled in), which the record now
-    shows."""
+def _landed(uow: UnitOfWork, logged: LoggedWrite, record: str) -> None:
     write = logged.write
     uow.writes.confirm(logged.key, record)
     shown = uow.snapshots.get(write.system, write.object, record) or {}
-    known = planner.remember({(write.system, write.object, record): shown}, written, record)
+    known = planner.remember({(write.system, write.object, record): shown}, write, record)
     uow.snapshots.put_all(known, origin="write")
     uow.parked.unpark(write.system, write.object, _parked_key(write, logged.lead_id))
     if write.id is None:
