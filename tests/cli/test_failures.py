@@ -54,8 +54,9 @@ def test_a_wrong_hubspot_token_names_the_variable_to_fix(
     monkeypatch.setenv("HUBSPOT_TOKEN", "pat-na1-not-the-token")
     code, _, err = leadbridge(*sync(tmp_path))
     assert code == 2
-    assert "HubSpot refused the credentials" in plain(err)
-    assert "fix: check HUBSPOT_TOKEN" in err
+    # The doctor's checks run first: nothing is decided or written past a refused login.
+    assert "✗ HubSpot token: refused: 401" in plain(err)
+    assert "into HUBSPOT_TOKEN" in err
 
 
 def test_a_wrong_salesforce_secret_names_the_variables_to_fix(
@@ -64,7 +65,7 @@ def test_a_wrong_salesforce_secret_names_the_variables_to_fix(
     monkeypatch.setenv("SALESFORCE_CLIENT_SECRET", "not-the-secret")
     code, _, err = leadbridge(*sync(tmp_path))
     assert code == 2
-    assert "Salesforce refused the credentials" in plain(err)
+    assert "✗ Salesforce login: refused: 400 invalid_client" in plain(err)
     assert "SALESFORCE_CLIENT_SECRET" in err
 
 

@@ -62,7 +62,13 @@ def test_ready_once_running_and_the_metrics_show_the_sync(
     assert ready.status_code == 200
     assert ready.json() == {
         "ready": True,
-        "checks": {"store": "ok", "hubspot": "ok", "salesforce": "ok", "budget": "ok"},
+        "checks": {
+            "store": "ok",
+            "hubspot": "ok",
+            "salesforce": "ok",
+            "schema": "ok",
+            "budget": "ok",
+        },
     }
 
     def written() -> str | None:

@@ -1,6 +1,6 @@
 """Issue 12: start-up survives what steady state survives. A HubSpot 429 burst or a
 PostgreSQL that is not up yet costs a wait, not the process; meanwhile /healthz answers
-and /readyz says why."""
+and /readyz says why (issue 13: the burst meets the schema gate's first check)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,8 @@ def _waiting(url: str) -> dict[str, object] | None:
 
 
 def test_a_hubspot_429_burst_at_start_up_costs_a_wait_not_the_process(tmp_path: Path) -> None:
+    """The schema gate's first check meets the burst: the daemon serves (webhooks are
+    stored), says it waits, asks again sooner than the recheck, and syncs once it ends."""
     sandbox, info = start_sandbox(tmp_path / "tls", leads=5)
     daemon = None
     try:
@@ -59,18 +61,23 @@ def test_a_hubspot_429_burst_at_start_up_costs_a_wait_not_the_process(tmp_path: 
         _faults(info, {"rate_limit_rate": 1.0, "path_prefix": "/crm/v3/properties"})
         port = free_port()
         env = daemon_env(info, LEADBRIDGE_DATABASE_URL=f"sqlite:///{tmp_path / 'state.db'}")
-        daemon = Daemon(_argv(port), env)
-        waited = daemon.wait_for("start-up waits", 120)
-        assert "hubspot is not answering" in str(waited["reason"])
-        body = wait_until(lambda: _waiting(f"http://127.0.0.1:{port}"), 30, "the stand-in")
-        assert "hubspot" in str(body["starting"])
-        assert daemon.process.poll() is None  # alive, waiting
+        daemon = Daemon([*_argv(port), "--recheck", "600"], env)
+        said = daemon.wait_for("schema missing", 120)
+        assert [m["what"] for m in said["missing"]][0] == "contact properties"
+        assert "429" in said["missing"][0]["found"]
+        assert said["next_check_in"] < 600  # a busy system is asked again sooner
+        url = f"http://127.0.0.1:{port}"
+        assert requests.get(f"{url}/healthz", timeout=5).status_code == 200
+        ready = requests.get(f"{url}/readyz", timeout=5)
+        assert ready.status_code == 503 and "contact properties" in ready.json()["checks"]["schema"]
+        assert daemon.last("synced") is None
         _faults(info, {})  # the burst is over
-        daemon.wait_for("listening", 120)
+        daemon.wait_for("schema ready", 120)
+        daemon.wait_for("synced", 120, lambda e: e.get("leads", 0) > 0)
         ready = wait_until(
-            lambda: requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200,
+            lambda: requests.get(f"{url}/readyz", timeout=5).status_code == 200,
             60,
-            "ready once started",
+            "ready once the systems answer",
         )
         assert ready
         assert daemon.process.poll() is None

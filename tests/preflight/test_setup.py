@@ -19,6 +19,7 @@ from leadbridge.cli import doctor, setup
 from leadbridge.connectors.hubspot.scopes import REQUIRED_SCOPES
 from leadbridge.sandbox.world import Sandbox
 from leadbridge.sync.runtime import sandbox_env
+from tests.harness import Daemon, daemon_env, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 NS = {"md": "http://soap.sforce.com/2006/04/metadata"}
@@ -160,6 +161,12 @@ def test_setup_plans_then_applies_and_the_doctor_passes(world: Sandbox, tmp_path
     assert code == 0 and "nothing to create" in text and "nothing to deploy" in text, text
 
 
+def _staged(world: Sandbox) -> list[str]:
+    """The contacts leadbridge has written a stage to."""
+    contacts = world.hubspot.state.all_contacts()
+    return [c["id"] for c in contacts if c["properties"].get("leadbridge_stage")]
+
+
 def test_the_package_xml_parses_and_defines_each_missing_field(
     world: Sandbox, tmp_path: Path
 ) -> None:
@@ -233,3 +240,49 @@ def test_the_package_xml_parses_and_defines_each_missing_field(
         "PermissionSet": {"Leadbridge_Integration"},
         "StandardValueSet": {"LeadStatus"},
     }
+
+
+def test_from_an_unprepared_org_to_a_running_bridge_without_a_restart(
+    world: Sandbox, tmp_path: Path
+) -> None:
+    """Issue 13's done-when: the daemon started before setup waits, says what is missing
+    (log, /readyz, one Slack message) and writes nothing; setup and the manual steps bring
+    the systems to what the mappings need, and the same process then syncs."""
+    world.populate(6)
+    world.clock.advance(60)
+    database = f"sqlite:///{tmp_path / 'state.db'}"
+    argv = ["--connectors", str(ROOT / "connectors"), "--mappings", str(ROOT / "mappings")]
+    argv += ["--port", str(free_port()), "--recheck", "1", "--database", database]
+    daemon = Daemon(argv, daemon_env(world.info()))
+    try:
+        url = daemon.url()
+        said = daemon.wait_for("schema missing", 60)
+        missing = {(entry["system"], entry["what"]) for entry in said["missing"]}
+        assert ("HubSpot", "property leadbridge_stage") in missing
+        assert ("Salesforce", "Lead.Leadbridge_Id__c") in missing
+        assert all(entry["fix"] for entry in said["missing"])
+        ready = requests.get(f"{url}/readyz", timeout=5)
+        assert ready.status_code == 503
+        assert "nothing is decided or written" in ready.json()["checks"]["schema"]
+        alerts = wait_until(
+            lambda: [m for m in world.slack.messages if "schema" in (m.text or "")], 90, "a health alert"
+        )
+        assert len(alerts) == 1, [m.text for m in alerts]
+
+        # Setup: the package (HubSpot waits for its scopes), the admin's steps, setup again.
+        assert _setup(tmp_path / "package", apply=True)[0] == 0
+        _control(world, "salesforce", "/_sandbox/setup/deploy", _deploy_body(tmp_path / "package"))
+        scopes = {"token": world.info()["hubspot"]["token"], "scopes": list(REQUIRED_SCOPES)}
+        _control(world, "hubspot", "/_sandbox/private-apps", scopes)
+        # Until then nothing was written: no contact holds a leadbridge stage.
+        assert not _staged(world)
+        assert _setup(tmp_path / "again", apply=True)[0] == 0
+
+        daemon.wait_for("schema ready", 60)
+        daemon.wait_for("synced", 90, lambda e: e.get("leads", 0) > 0)
+        assert _staged(world)
+        assert requests.get(f"{url}/readyz", timeout=5).status_code == 200
+        assert daemon.process.poll() is None
+    finally:
+        stopped = daemon.stop()
+    assert stopped == 0

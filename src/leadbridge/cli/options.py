@@ -16,6 +16,7 @@ from leadbridge.config.defaults import shipped
 
 if TYPE_CHECKING:
     from leadbridge.alerts.slack import Slack
+    from leadbridge.preflight import Check
     from leadbridge.sync.pipeline import Pipeline
     from leadbridge.sync.runtime import Runtime
 
@@ -38,10 +39,20 @@ Commands = argparse._SubParsersAction  # the `add_subparsers()` result each comm
 
 @dataclass
 class Opened:
-    """A runtime and, when slack.yaml sits beside the connection files, its Slack."""
+    """A runtime and, when slack.yaml sits beside the connection files, its Slack; the
+    files and environment it was built from, for the doctor's checks (`diagnose`)."""
 
     runtime: Runtime
     slack: Slack | None
+    mappings: Path
+    connectors: Path
+    env: Mapping[str, str]
+
+    def diagnose(self) -> list[Check]:
+        """The doctor's checks of these files against the live systems (reads only)."""
+        from leadbridge.preflight import diagnose
+
+        return diagnose(self.mappings, self.connectors, self.env)
 
     @property
     def pipeline(self) -> Pipeline:
@@ -115,14 +126,22 @@ def opened(
 
         runtime = starting(make) if starting is not None else make()
         try:
-            yield Opened(runtime, slack_for(args.connectors, os.environ))
+            yield Opened(
+                runtime,
+                slack_for(args.connectors, os.environ),
+                args.mappings,
+                args.connectors,
+                os.environ,
+            )
         finally:
             runtime.close()
         return
     from leadbridge.cli import embedded
 
     with embedded.opened(args, announce) as (runtime, env):
-        yield Opened(runtime, slack_for(SHIPPED_CONNECTORS, env))
+        yield Opened(
+            runtime, slack_for(SHIPPED_CONNECTORS, env), args.mappings, SHIPPED_CONNECTORS, env
+        )
 
 
 def slack_for(connectors: Path, env: Mapping[str, str]) -> Slack | None:
@@ -140,6 +159,16 @@ def port(text: str) -> int:
         value = -1
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return value
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above zero")
     return value
 
 

@@ -25,8 +25,9 @@ from leadbridge.cli.options import (
     count,
     opened,
     port,
+    seconds,
 )
-from leadbridge.cli.sync import run_loop
+from leadbridge.cli.sync import run_loop, unprepared
 
 if TYPE_CHECKING:
     from leadbridge.alerts.slack import Slack
@@ -57,6 +58,14 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     run_.add_argument(
         "--max-cycles", type=count, help="run this many sync cycles in the foreground, then stop"
+    )
+    run_.add_argument(
+        "--recheck",
+        type=seconds,
+        metavar="SECONDS",
+        default=300.0,
+        help="while HubSpot or Salesforce lacks what the mappings need (what `leadbridge "
+        "doctor` lists), nothing is decided or written; check again this often (default 300)",
     )
     run_.add_argument(
         "--host", help=f"address to serve on (${ENV_HOST}; default 127.0.0.1, in a container all)"
@@ -96,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             with opened(args, announce=log.info, starting=startup.build) as wired:
                 startup.close()
-                clean = _run_daemon(wired, _daemon_settings(args, wired), stop, redactor)
+                settings = _daemon_settings(args, wired)
+                clean = _run_daemon(wired, settings, stop, redactor, recheck=args.recheck)
                 if not clean:
                     # A batch is still running in a worker thread, which the interpreter
                     # would wait for at exit. Everything it did is committed or in the write
@@ -131,11 +141,13 @@ def _run_daemon(
     *,
     sweep: Sweep | None = None,
     metrics: Metrics | None = None,
+    recheck: float = 300.0,
 ) -> bool:
     """The daemon until `stop` is set; True when it stopped cleanly (no batch left
     running). The connection files' secrets join the redactor first."""
     import structlog
 
+    from leadbridge.daemon.schema import SchemaGate
     from leadbridge.daemon.service import Daemon
     from leadbridge.telemetry.logs import secrets_of
     from leadbridge.telemetry.metrics import Metrics
@@ -147,7 +159,8 @@ def _run_daemon(
     metrics = metrics or Metrics()
     if sweep is None and slack is not None:
         sweep = _alerting(runtime.pipeline, slack, metrics, lambda: daemon.board)
-    daemon = Daemon(runtime.pipeline, settings, metrics=metrics, sweep=sweep)
+    gate = SchemaGate(wired.diagnose, recheck=recheck)
+    daemon = Daemon(runtime.pipeline, settings, metrics=metrics, sweep=sweep, gate=gate)
     clean = daemon.run(stop)
     structlog.get_logger(__name__).info(
         "api calls",
@@ -218,6 +231,8 @@ def _run_cycles(args: argparse.Namespace) -> int:
     }
     try:
         with opened(args) as wired:
+            if unprepared(wired, sys.stderr, "run"):
+                return 2
             interval = args.interval
             if interval is None:
                 interval = min(

@@ -8,7 +8,7 @@ import threading
 import time
 from typing import TextIO
 
-from leadbridge.cli.options import Commands, add_runtime_options, opened
+from leadbridge.cli.options import Commands, Opened, add_runtime_options, opened
 from leadbridge.model import System
 from leadbridge.sync.pipeline import Pipeline, Summary, cycle
 from leadbridge.sync.reconcile import reconcile
@@ -29,7 +29,26 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with opened(args) as wired:
+        if unprepared(wired, sys.stderr, "sync"):
+            return 2
         return sync_once(wired.pipeline, sys.stdout, reconciling=args.reconcile)
+
+
+def unprepared(wired: Opened, out: TextIO, who: str) -> bool:
+    """True, having said what is missing, when HubSpot or Salesforce lacks what the mappings
+    need (the doctor's checks): nothing is decided or written then, as in the daemon."""
+    from leadbridge.preflight import blocking
+
+    missing = blocking(wired.diagnose())
+    if not missing:
+        return False
+    count = f"{len(missing)} check{'s' if len(missing) != 1 else ''}"
+    print(f"leadbridge: {who} did nothing: {count} of HubSpot and Salesforce failed", file=out)
+    for check in missing:
+        print(f"  ✗ {check.group} {check.name}: {check.detail}", file=out)
+        print(f"      fix: {check.fix}", file=out)
+    print("`leadbridge setup` makes what can be made; `leadbridge doctor` checks again", file=out)
+    return True
 
 
 def sync_once(pipeline: Pipeline, out: TextIO, *, reconciling: bool = False) -> int:

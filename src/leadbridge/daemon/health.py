@@ -2,7 +2,8 @@
 
 Ready means: the store answers a trivial query (within _PROBE_TIMEOUT, so a hung
 database makes /readyz say so instead of hanging with it), every connector says
-it is healthy, and no budget paused the last sync. Health is logged when it
+it is healthy, both systems hold what the mappings need (daemon.schema), and no
+budget paused the last sync. Health is logged when it
 changes, not on every probe.
 """
 
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 import structlog
 
 from leadbridge.connectors.base import Connector
+from leadbridge.daemon.schema import SchemaGate
 from leadbridge.model import System
 from leadbridge.store import Store
 from leadbridge.sync.pipeline import Summary
@@ -64,9 +66,11 @@ class Board:
         metrics: Metrics,
         clock: Callable[[], datetime],
         *,
+        gate: SchemaGate | None = None,
         probe_timeout: float = _PROBE_TIMEOUT,
     ) -> None:
         self._store = store
+        self.gate = gate or SchemaGate.passed()
         self._connectors = connectors
         self.metrics = metrics
         self._clock = clock
@@ -151,6 +155,7 @@ class Board:
         for system, connector in self._connectors.items():
             health = connector.health()
             checks[system.value] = _OK if health.healthy else health.detail
+        checks["schema"] = self.gate.status()
         paused = self.paused
         checks["budget"] = _OK if paused is None else f"paused: {paused}"
         # /readyz is unauthenticated and the health alerts go to Slack: an error's text may

@@ -1,5 +1,8 @@
 """What each scheduled job does; the daemon (daemon.py) decides when, and stops them.
 
+Nothing is read, decided or written while the schema gate (daemon.schema) says a
+system lacks what the mappings need; webhooks are still stored meanwhile.
+
 Leased work runs on `fenced`, the pipeline whose store checks the lease at each
 transaction (daemon.lease.FencedStore). The connectors are not thread-safe, so the
 jobs that drive them (the polls, the reconciliations and the inbox job) take turns on
@@ -52,10 +55,18 @@ class Jobs:
         self._stopping = stopping
         self._work = threading.Lock()
 
+    def schema(self, on_ready: Callable[[], None]) -> None:
+        """Checks the systems for what the mappings need when a check is due
+        (daemon.schema); once they hold it, `on_ready` starts the leased jobs at once."""
+        if self.board.gate.tick():
+            on_ready()
+
     def poll(self, system: System) -> None:
         if not self.leases.holds(SYNC):
             _log.debug("skipped: another replica holds the sync lease")
             return
+        if not self.board.gate.ready:
+            return  # daemon.schema: nothing read, decided or written until it is
         summary = Summary()
         started = time.monotonic()
         with self._work:
@@ -73,7 +84,7 @@ class Jobs:
     def reconcile(self, system: System, every: float) -> None:
         """Once `every` seconds have passed since the last one: what the polls of `system`
         missed, into the inbox (sync.reconcile). Asked often, it calls nothing until due."""
-        if not self.leases.holds(SYNC):
+        if not self.leases.holds(SYNC) or not self.board.gate.ready:
             return
         started = time.monotonic()
         with self._work:
@@ -96,8 +107,10 @@ class Jobs:
 
     def inbox(self) -> None:
         with self.nudger.running():
-            if not self.leases.holds(SYNC):
-                self._report_depth()  # the shared inbox's depth is known on every replica
+            if not self.leases.holds(SYNC) or not self.board.gate.ready:
+                # The shared inbox's depth is known on every replica, and grows with the
+                # webhooks stored while the schema gate holds the sync back.
+                self._report_depth()
                 return
             summary = Summary()
             started = time.monotonic()

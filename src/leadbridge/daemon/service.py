@@ -13,7 +13,9 @@ coalesced, with jitter:
   when its connection file's `reconcile.every` is set: it asks every
   `reconcile_check` whether that long has passed since the last one, and then
   reads what the polls missed into the inbox (sync.reconcile);
-- the SLA sweep, every minute, when the daemon was given one.
+- the SLA sweep, every minute, when the daemon was given one;
+- the schema gate's check (daemon.schema), until both systems hold what the mappings
+  need: the jobs above that read, decide or write wait for it.
 
 uvicorn serves the webhook app (leadbridge.webhooks) in a thread: webhooks only
 verify, store a hint and nudge, so pushed and polled changes take one path.
@@ -71,6 +73,7 @@ from leadbridge.daemon.lease import (
     holder_id,
 )
 from leadbridge.daemon.nudge import Nudger
+from leadbridge.daemon.schema import SchemaGate
 from leadbridge.model import System
 from leadbridge.sync.pipeline import Pipeline
 from leadbridge.sync.reconcile import can_reconcile
@@ -81,6 +84,8 @@ __all__ = ["Daemon", "DaemonSettings", "Sweep", "poll_job", "reconcile_job"]
 
 _INBOX = "inbox"
 _SWEEP_JOB = "sweep"
+_SCHEMA_JOB = "schema"
+_SCHEMA_TICK = 5.0  # seconds; the gate itself decides when a check is due
 
 _log = structlog.get_logger(__name__)
 
@@ -125,7 +130,10 @@ class Daemon:
         metrics: Metrics | None = None,
         sweep: Sweep | None = None,
         holder: str | None = None,
+        gate: SchemaGate | None = None,
     ) -> None:
+        """`gate`: what both systems must hold before anything is decided or written
+        (daemon.schema); without one, the caller vouches that they hold it."""
         self.pipeline = pipeline
         self.settings = settings
         self.metrics = metrics or Metrics()
@@ -140,7 +148,9 @@ class Daemon:
             margin=settings.lease_margin,
             on_gained=self._gained,
         )
-        self.board = Board(pipeline.store, pipeline.connectors, self.metrics, pipeline.clock)
+        self.board = Board(
+            pipeline.store, pipeline.connectors, self.metrics, pipeline.clock, gate=gate
+        )
         self.nudger = Nudger(self._wake_inbox, delay=settings.nudge_delay)
         self._stopping = threading.Event()
         self.jobs = Jobs(pipeline, self.leases, self.board, self.nudger, self._stopping, sweep)
@@ -173,6 +183,8 @@ class Daemon:
         try:
             self.leases.start()
             now = datetime.now(UTC)
+            on_ready = partial(self.run_now, SYNC)
+            self._add(_SCHEMA_JOB, partial(self.jobs.schema, on_ready), _SCHEMA_TICK, now)
             for system in self.pipeline.connectors:
                 every = self.settings.poll_every.get(system, 60.0)
                 self._add(poll_job(system), partial(self.jobs.poll, system), every, now, system)

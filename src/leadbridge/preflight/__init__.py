@@ -5,7 +5,7 @@ to a list of `Check`s; the gathering (connectors, reading only) is separate (.ga
 and `diagnose` runs both."""
 
 from leadbridge.preflight.checks import Check
-from leadbridge.preflight.doctor import diagnose
+from leadbridge.preflight.doctor import blocking, diagnose
 from leadbridge.preflight.usage import SlackFacts, slack_checks
 
-__all__ = ["Check", "SlackFacts", "diagnose", "slack_checks"]
+__all__ = ["Check", "SlackFacts", "blocking", "diagnose", "slack_checks"]

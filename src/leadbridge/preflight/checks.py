@@ -16,14 +16,23 @@ class Check:
     detail: str
     fix: str = ""
     group: str = ""  # the section it is listed under: "HubSpot", "Salesforce", "Slack"
+    # The system did not answer (no answer, 429, 5xx): asking again later may pass.
+    transient: bool = False
 
 
 def passed(group: str, name: str, detail: str) -> Check:
     return Check(name, True, detail, "", group)
 
 
-def failed(group: str, name: str, detail: str, fix: str) -> Check:
-    return Check(name, False, detail, fix, group)
+def failed(group: str, name: str, detail: str, fix: str, *, transient: bool = False) -> Check:
+    return Check(name, False, detail, fix, group, transient)
+
+
+def failed_on(group: str, name: str, detail: str, fix: str, failure: Failure) -> Check:
+    """A ✗ caused by `failure`: transient when the system did not answer or was busy."""
+    status = failure.status
+    waits = (status is None and "SSL" not in failure.code) or status == 429
+    return failed(group, name, detail, fix, transient=waits or (status or 0) >= 500)
 
 
 def said(failure: Failure) -> str:

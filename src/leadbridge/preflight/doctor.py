@@ -18,7 +18,7 @@ from leadbridge.preflight import hubspot, salesforce
 from leadbridge.preflight.checks import Check, failed, passed
 from leadbridge.preflight.gather import hubspot_facts, salesforce_facts
 from leadbridge.preflight.needs import Needs, needs
-from leadbridge.preflight.usage import budget_check
+from leadbridge.preflight.usage import USAGE, budget_check
 
 CONFIGURATION = "Configuration"
 # A doctor answers within seconds: a service that does not answer is a ✗, not a long wait.
@@ -49,6 +49,12 @@ def diagnose(mappings: Path, connectors: Path, env: Mapping[str, str]) -> list[C
     if sf_settings is not None:
         checks += _salesforce(sf_settings, wanted, str(sf_file))
     return checks
+
+
+def blocking(checks: list[Check]) -> list[Check]:
+    """The ✗ that keep the sync from deciding and writing: everything but the API usage,
+    which the connectors' budgets pause on by themselves."""
+    return [check for check in checks if not check.ok and check.name != USAGE]
 
 
 def _hubspot(settings: HubSpotSettings, wanted: Needs | None, file: str) -> list[Check]:

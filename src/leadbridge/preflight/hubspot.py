@@ -13,7 +13,7 @@ from leadbridge.connectors.hubspot.scopes import (
     SCHEMAS_WRITE,
     TokenInfo,
 )
-from leadbridge.preflight.checks import Check, failed, passed, said, transport_fix
+from leadbridge.preflight.checks import Check, failed, failed_on, passed, said, transport_fix
 from leadbridge.preflight.needs import CHOICE, DATE, NUMBER, OWN, STAGE, TEXT, Need, Needs
 from leadbridge.preflight.values import fits, value_checks
 
@@ -82,7 +82,7 @@ def _token(facts: HubSpotFacts) -> Check:
             f"copy the access token from {_APP} > Auth into HUBSPOT_TOKEN "
             "(a rotated token invalidates the old one at once)"
         )
-    return failed(GROUP, "token", f"refused: {said(failure)}", fix)
+    return failed_on(GROUP, "token", f"refused: {said(failure)}", fix, failure)
 
 
 def _scopes(needs: Needs | None, facts: HubSpotFacts) -> list[Check]:
@@ -121,7 +121,11 @@ def _unlisted(needs: Needs | None, facts: HubSpotFacts) -> list[Check]:
             f"grant {SCHEMAS_READ} ({_APP} > Scopes), then run leadbridge doctor again: "
             "until then no property, type or option can be checked"
         )
-    checks = [failed(GROUP, "contact properties", detail, fix)]
+    checks = [
+        failed_on(GROUP, "contact properties", detail, fix, failure)
+        if failure is not None
+        else failed(GROUP, "contact properties", detail, fix)
+    ]
     for name in needs.own if needs is not None else ():
         unknown = "cannot tell whether it exists: the properties could not be listed"
         checks.append(failed(GROUP, f"property {name}", unknown, own_fix(name)))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leadbridge.connectors.errors import Failure
-from leadbridge.preflight.checks import Check, failed, passed, said, transport_fix
+from leadbridge.preflight.checks import Check, failed, failed_on, passed, said, transport_fix
 from leadbridge.preflight.needs import (
     CHOICE,
     CREATED,
@@ -139,7 +139,7 @@ def _login_refused(failure: Failure) -> Check:
             "check SALESFORCE_URL (the org's My Domain URL), the app's Client Credentials Flow "
             f"and its Run As user, or the username and password ({_DOCS} section 2)"
         )
-    return failed(GROUP, "login", f"refused: {said(failure)}", fix)
+    return failed_on(GROUP, "login", f"refused: {said(failure)}", fix, failure)
 
 
 def _org(facts: SalesforceFacts) -> Check:
@@ -170,7 +170,9 @@ def object_check(obj: str, described: SObject | Failure | None, wanted: list[Nee
             else None
         )
         fix = fix or f"give {_PERMISSIONS} Read and View All on {obj} ({_DOCS} section 4)"
-        return failed(GROUP, name, detail, fix)
+        if described is None:
+            return failed(GROUP, name, detail, fix)
+        return failed_on(GROUP, name, detail, fix, described)
     rights = {"Read": described.queryable}
     if any(need.creates for need in wanted) and obj == CREATED:
         rights["Create"] = described.createable

@@ -16,8 +16,11 @@ _WEBHOOK_PATH = re.compile(r"^/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9_-]+$")
 SLACK = "Slack"
 
 
+USAGE = "API usage"
+
+
 def budget_check(group: str, file: str, state: BudgetState | None) -> Check:
-    name = "API usage"
+    name = USAGE
     if state is None or state.daily_used == 0:
         return passed(group, name, "no answer reported usage: not known yet")
     allowed = state.daily_allowed

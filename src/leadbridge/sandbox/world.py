@@ -24,6 +24,12 @@ ALERT_CHANNEL = "#revops-alerts"
 PROFESSIONAL = tier_limits("professional")
 # `prepared=False`: a private app made with the contact scopes only (no property schemas).
 UNPREPARED_SCOPES = (CONTACTS_READ, CONTACTS_WRITE)
+# A prepared portal has what `leadbridge setup --apply` makes for the shipped mappings:
+# leadbridge's own contact properties (the daemon never creates schema itself).
+PREPARED_PROPERTIES = {
+    "leadbridge_stage": "leadbridge stage",
+    "leadbridge_handback_reason": "leadbridge hand-back reason",
+}
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,8 @@ class Sandbox:
         plain_external_ids: Iterable[str] | None = None,
     ) -> None:
         """The default is the prepared world. `prepared=False` plays a customer before setup:
-        the HubSpot private app has the contact scopes only, and the org lacks leadbridge's
+        the HubSpot private app has the contact scopes only, the portal lacks leadbridge's
+        own properties (PREPARED_PROPERTIES), and the org lacks leadbridge's
         custom fields (Lead.Leadbridge_Id__c, Lead.HubSpot_Contact_Id__c,
         Lead.Recycle_Reason__c, Opportunity.Loss_Reason__c) and the Lead Status values
         Nurture, Recycled and Disqualified. Each finer option, when given, replaces what
@@ -115,6 +122,7 @@ class Sandbox:
             search_lag_seconds=search_lag_seconds,
             scopes=hubspot_scopes,
             missing_options=hubspot_missing_options,
+            custom_properties=PREPARED_PROPERTIES if prepared else None,
         )
         self.salesforce = SalesforceSim(
             self.clock,

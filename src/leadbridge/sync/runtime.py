@@ -52,10 +52,10 @@ def build(
 ) -> Runtime:
     """The pipeline for these files; the database is brought to the latest schema first.
 
-    Raises what start-up can meet: ConfigError (the files), RemoteError (HubSpot, after the
-    connector's own retries), SQLAlchemy's OperationalError (the database). Whatever it
-    opened before failing is closed, so a caller may simply try again (daemon.startup).
-    `read_only` (a dry run) creates nothing: no HubSpot property, no migration, no file.
+    Raises what start-up can meet: ConfigError (the files), SQLAlchemy's OperationalError
+    (the database). Whatever it opened before failing is closed, so a caller may simply
+    try again (daemon.startup). It calls neither CRM. `read_only` (a dry run) creates
+    nothing: no migration, no file.
     """
     funnel = load_funnel(mappings)
     hubspot_settings = load_hubspot_settings(connectors / "hubspot.yaml", env)
@@ -64,8 +64,9 @@ def build(
     )
     salesforce_settings = load_salesforce_settings(connectors / "salesforce.yaml", env)
     hubspot = HubSpotConnector(hubspot_settings, clock=clock)
+    # The CRMs' schema is never made here: `leadbridge setup` makes it, with consent, and
+    # the daemon's schema gate (daemon.schema) waits until it exists.
     if not read_only:
-        hubspot.ensure_properties(funnel.own_hubspot_properties)
         upgrade(database)
     # A dry run (`plan`) reads the database as it is: never migrated, never created here.
     store = Store.open(database, clock=clock, existing=read_only)

@@ -238,11 +238,18 @@ def default_properties() -> list[PropertyDef]:
 class Catalog:
     """The portal's contact properties. Definitions are immutable values; the dict is guarded."""
 
-    def __init__(self, missing_options: Mapping[str, Iterable[str]] | None = None) -> None:
+    def __init__(
+        self,
+        missing_options: Mapping[str, Iterable[str]] | None = None,
+        custom: Mapping[str, str] | None = None,
+    ) -> None:
         """`missing_options` (property -> option values) plays a portal whose admin removed
-        those options (e.g. {"hs_lead_status": ["BAD_TIMING"]}): writing one is a 400."""
+        those options (e.g. {"hs_lead_status": ["BAD_TIMING"]}): writing one is a 400.
+        `custom` (name -> label): custom text properties the portal already has."""
         self._lock = threading.Lock()
         self._defs = {definition.name: definition for definition in default_properties()}
+        for name, label in (custom or {}).items():
+            self._defs[name] = make(name, label, "string", "text", hubspot_defined=False)
         for name, values in (missing_options or {}).items():
             self._defs[name] = _without(self._defs.get(name), name, set(values))
         self._stage_rank = _ranks(self._defs["lifecyclestage"])

@@ -55,15 +55,17 @@ class HubSpotSim:
         webhook_verify: str | bool = True,
         scopes: Iterable[str] | None = None,
         missing_options: Mapping[str, Iterable[str]] | None = None,
+        custom_properties: Mapping[str, str] | None = None,
     ) -> None:
         """`scopes` are the private app's (None: every scope); `missing_options` (property ->
-        option values) plays a portal whose admin removed those enumeration options."""
+        option values) plays a portal whose admin removed those enumeration options;
+        `custom_properties` (name -> label) are custom text properties it already has."""
         self.clock = clock
         self.token = token
         self.app_secret = app_secret
         self.portal_id = portal_id
         self.app_id = app_id
-        self.catalog = Catalog(missing_options)
+        self.catalog = Catalog(missing_options, custom_properties)
         self.state = ContactStore(
             clock, self.catalog, seed=seed, search_lag_seconds=search_lag_seconds
         )
