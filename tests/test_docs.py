@@ -34,7 +34,7 @@ SRC = ROOT / "src" / "leadbridge"
 
 # The HubSpot private app's scopes: the list `leadbridge doctor` checks the token against.
 REQUIRED_SCOPES = frozenset(HUBSPOT_SCOPES)
-# leadbridge's own HubSpot properties, created at start (Funnel.own_hubspot_properties).
+# leadbridge's own HubSpot properties, made by `setup --apply` (Funnel.own_hubspot_properties).
 OWN_PROPERTIES = frozenset({"leadbridge_stage", "leadbridge_handback_reason"})
 
 _BACKTICKED = re.compile(r"`([^`]+)`")

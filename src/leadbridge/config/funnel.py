@@ -144,8 +144,8 @@ class Funnel:
     @property
     def own_hubspot_properties(self) -> dict[str, str]:
         """leadbridge's own HubSpot properties, name -> label, under the names the mappings
-        give them (hubspot_stage_property; the hand-back reason field's property): made
-        where missing at start and by `leadbridge setup`, checked by `leadbridge doctor`."""
+        give them (hubspot_stage_property; the hand-back reason field's property): made by
+        `leadbridge setup`, checked by `leadbridge doctor` and the daemon's schema gate."""
         reason = self.fields.get(self.reason_field) if self.reason_field else None
         named = {
             self.hubspot_stage_property: "leadbridge stage",

@@ -22,6 +22,7 @@ returns the plans' field-level diffs instead: nothing is written anywhere.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field, replace
@@ -72,6 +73,9 @@ class Pipeline:
     connectors: Mapping[System, Connector]
     clock: Callable[[], datetime]
     external_id_field: str = planner.EXTERNAL_ID_FIELD
+    # Called with the cycle's Summary so far after each page read and each round decided
+    # and sent: a progress bar, the daemon's progress line. Must be quick; never raises.
+    on_progress: Callable[[Summary], None] | None = None
 
 
 @dataclass
@@ -86,6 +90,8 @@ class Summary:
     parked: int = 0
     paused: str | None = None  # why the cycle stopped early (a spent API budget)
     diffs: list[str] = field(default_factory=list)  # dry run: what would be written
+    # Dry run: records to write per (system, object, "create" | "update").
+    planned: Counter[tuple[System, str, str]] = field(default_factory=Counter)
 
 
 @dataclass
@@ -112,7 +118,7 @@ def cycle(pipeline: Pipeline, *, dry_run: bool = False) -> Summary:
             with pipeline.store.reading() as uow:
                 poll(pipeline, summary, lambda: _same(uow))
                 while _decide_round(pipeline, uow, summary, dry_run=True):
-                    pass
+                    _progress(pipeline, summary)
             return summary
         read_hints(pipeline, summary)
         poll(pipeline, summary, pipeline.store.transaction)
@@ -139,6 +145,7 @@ def process(
         # While rounds follow, only full calls go out; the last flush sends the remainders.
         sent = flush(pipeline.store, pipeline.connectors, pipeline.clock(), whole_batches=more)
         _account(summary, sent)
+        _progress(pipeline, summary)
         if not more:
             return
         if between_rounds is None:
@@ -224,6 +231,12 @@ def poll(
                 if page.cursor is not None:
                     uow.cursors.save(system, obj, page.cursor)
             summary.changes_read += len(page.changes) + len(page.removals)
+            _progress(pipeline, summary)
+
+
+def _progress(pipeline: Pipeline, summary: Summary) -> None:
+    if pipeline.on_progress is not None:
+        pipeline.on_progress(summary)
 
 
 def without_echoes(
@@ -301,6 +314,9 @@ def _conclude(
     summary.leads_decided += 1
     if dry_run:
         summary.diffs.extend(planner.diff_lines(plan, known))
+        for write in plan.records:
+            kind = "create" if write.id is None else "update"
+            summary.planned[(write.system, write.object, kind)] += 1
         return
     for write in plan.records:
         key = write_key(lead_id, write, f"inbox:{done.last_item}")
