@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from leadbridge.model import Change, Removal, System, Value
 from leadbridge.store import codec
-from leadbridge.store._sql import chunks, insert
+from leadbridge.store._sql import chunks, insert, quietly
 from leadbridge.store.tables import inbox, links
 
 PENDING, _DONE, _PARKED = "pending", "done", "parked"
@@ -80,9 +80,18 @@ def _email_of(fields: Mapping[str, Any]) -> str | None:
 
 
 class Inbox:
+    """The inbox table. Items finished (done, parked) are buffered and updated in one
+    statement at `flush`; which records wait in an email's line is remembered per email
+    (the twin check asks it for every create)."""
+
     def __init__(self, connection: sa.Connection, clock: Callable[[], datetime]) -> None:
         self._connection = connection
         self._clock = clock
+        self._finished: dict[int, tuple[str, str | None]] = {}  # id -> (status, reason)
+        # email line -> its pending items (id -> system); complete for each cached line
+        self._lines: dict[str, dict[int, System]] = {}
+        self._line_of: dict[tuple[System, str, str], set[int]] = {}  # record -> its items
+        self._item_line: dict[int, str] = {}
 
     def enqueue(self, changes: Sequence[Change], removals: Sequence[Removal] = ()) -> int:
         """Store what is not stored yet; returns how many items are new."""
@@ -178,23 +187,73 @@ class Inbox:
 
     def pending_with_email(self, system: System, email: str) -> bool:
         """Whether a record of `system` that no lead holds yet waits with this email."""
+        line = _email_key(email)
+        if line not in self._lines:
+            self.prefetch([email])
+        return system in self._lines[line].values()
+
+    def prefetch(self, emails: Iterable[str]) -> None:
+        """Learn which items wait in these emails' lines, one IN-list statement for all."""
+        wanted = {_email_key(email) for email in emails} - self._lines.keys()
+        if not wanted:
+            return
+        self.flush()
+        with quietly(self._connection) as connection:
+            for part in chunks(sorted(wanted)):
+                statement = sa.select(
+                    inbox.c.id, inbox.c.system, inbox.c.object, inbox.c.record_id, inbox.c.lead_key
+                ).where(inbox.c.status == PENDING, inbox.c.lead_key.in_(part))
+                for line in part:
+                    self._lines[line] = {}
+                for item, system, obj, record, line in connection.execute(statement):
+                    self._lines[line][int(item)] = System(system)
+                    self._line_of.setdefault((System(system), obj, record), set()).add(int(item))
+                    self._item_line[int(item)] = line
+
+    def relined(self, system: System, obj: str, record_id: str) -> None:
+        """The record joined a lead (store.links): its items leave their email's line."""
+        for item in self._line_of.pop((system, obj, record_id), ()):
+            self._leave_line(item)
+
+    def flush(self) -> None:
+        """Mark the finished items, one executemany per kind of finish, in id order (the
+        order every writer locks inbox rows in: no deadlock between them on PostgreSQL)."""
+        if not self._finished:
+            return
+        finished, self._finished = self._finished, {}
+        now = codec.iso(self._clock())
         statement = (
-            sa.select(inbox.c.id)
-            .where(
-                inbox.c.status == PENDING,
-                inbox.c.lead_key == _email_key(email),
-                inbox.c.system == system.value,
-            )
-            .limit(1)
+            inbox.update()
+            .where(inbox.c.id == sa.bindparam("item"))
+            .values(status=sa.bindparam("st"), reason=sa.bindparam("why"), done_at=now)
         )
-        return self._connection.execute(statement).first() is not None
+        rows = [
+            {"item": item, "st": status, "why": reason}
+            for item, (status, reason) in sorted(finished.items())
+        ]
+        with quietly(self._connection) as connection:
+            for part in chunks(rows, 5000):
+                connection.execute(statement, list(part))
+
+    def forget(self) -> None:
+        self._lines.clear()
+        self._line_of.clear()
+        self._item_line.clear()
+
+    def _leave_line(self, item: int) -> None:
+        line = self._item_line.pop(item, None)
+        if line is not None:
+            self._lines[line].pop(item, None)
 
     def reopen(self, system: System, obj: str, record_id: str) -> int:
         """Put the record's parked items back in line, for a retry of a parked record.
 
         Needed because enqueueing the same change again is a duplicate and adds nothing.
+        Its own statement, run quietly: the finished items go first (one may be among
+        these), and what it reopens joins the email lines remembered.
         """
-        result = self._connection.execute(
+        self.flush()
+        statement = (
             inbox.update()
             .where(
                 inbox.c.system == system.value,
@@ -203,8 +262,16 @@ class Inbox:
                 inbox.c.status == _PARKED,
             )
             .values(status=PENDING, reason=None, done_at=None)
+            .returning(inbox.c.id, inbox.c.lead_key)
         )
-        return result.rowcount
+        with quietly(self._connection) as connection:
+            reopened = connection.execute(statement).all()
+        for item, line in reopened:
+            if line in self._lines:
+                self._lines[line][int(item)] = system
+                self._line_of.setdefault((system, obj, record_id), set()).add(int(item))
+                self._item_line[int(item)] = line
+        return len(reopened)
 
     def reopen_lead(self, lead_id: str) -> int:
         """Put a held lead's parked items back in line, once a person resolved the hold."""
@@ -292,17 +359,9 @@ class Inbox:
         return int(self._connection.execute(statement).scalar_one())
 
     def _finish(self, ids: Iterable[int], status: str, reason: str | None) -> None:
-        now = codec.iso(self._clock())
-        for part in chunks(sorted(set(ids))):
-            chosen: sa.ColumnElement[bool] = inbox.c.id.in_(part)
-            if self._connection.dialect.name == "postgresql":
-                # An UPDATE locks rows in whatever order its plan scans them; a locking
-                # SELECT .. ORDER BY locks them in id order, as every other writer does.
-                ordered = sa.select(inbox.c.id).where(chosen).order_by(inbox.c.id)
-                chosen = inbox.c.id.in_(ordered.with_for_update())
-            self._connection.execute(
-                inbox.update().where(chosen).values(status=status, reason=reason, done_at=now)
-            )
+        for item in ids:
+            self._finished[item] = (status, reason)
+            self._leave_line(item)
 
     def _lead_keys(
         self, records: Sequence[tuple[System, str, str]]

@@ -11,16 +11,17 @@ to another and leaves a forward pointer on the folded lead (leads.merged_into).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from leadbridge.model import Identity, System
 from leadbridge.store import codec
-from leadbridge.store._sql import insert
-from leadbridge.store.inbox import PENDING, record_key
+from leadbridge.store._sql import chunks, quietly, upsert_many
+from leadbridge.store.inbox import PENDING, Inbox, record_key
 from leadbridge.store.tables import inbox, leads, links
 
 ACTIVE, _CONVERTED, MERGED = "active", "converted", "merged"
@@ -51,10 +52,26 @@ def _normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+_RecordKey = tuple[System, str, str]  # (system, object, record id)
+
+
 class Links:
-    def __init__(self, connection: sa.Connection, clock: Callable[[], datetime]) -> None:
+    """The links table, remembered for the transaction: what was read is kept (a prefetch
+    loads a round's worth at once), links made are buffered and upserted in one statement
+    at `flush` (the unit of work flushes before any other statement and at commit)."""
+
+    def __init__(
+        self, connection: sa.Connection, clock: Callable[[], datetime], inbox: Inbox
+    ) -> None:
         self._connection = connection
         self._clock = clock
+        self._inbox = inbox
+        # Complete answers only: every link of a cached record, lead or email.
+        self._by_record: dict[_RecordKey, dict[str, Link]] = {}
+        self._by_lead: dict[str, dict[_RecordKey, Link]] = {}
+        self._by_email: dict[str, dict[tuple[_RecordKey, str], Link]] = {}
+        self._rows: dict[tuple[_RecordKey, str], dict[str, Any]] = {}  # to upsert
+        self._relined: dict[_RecordKey, str] = {}  # records whose pending items join a lead
 
     def link(
         self,
@@ -68,50 +85,28 @@ class Links:
     ) -> None:
         """Record (or refresh) that this record belongs to this lead; `email` None keeps
         the email already known, so pass the record's current email when it may have changed."""
-        row = {
+        key = (system, obj, record_id)
+        old = self._record(key).get(lead_id)
+        # Linking again without an email must not forget the one we know.
+        known = _normalize_email(email) if email is not None else old.email if old else None
+        new = Link(lead_id, system, obj, record_id, known, role)
+        self._remember(new, old)
+        self._rows[(key, lead_id)] = {
             "lead_id": lead_id,
             "system": system.value,
             "object": obj,
             "record_id": record_id,
-            "email": None if email is None else _normalize_email(email),
+            "email": known,
             "role": role,
             "updated_at": codec.iso(self._clock()),
         }
-        statement = insert(self._connection, links).values(row)
-        statement = statement.on_conflict_do_update(
-            index_elements=["system", "object", "record_id", "lead_id"],
-            set_={
-                # Linking again without an email must not forget the one we know.
-                "email": sa.func.coalesce(statement.excluded.email, links.c.email),
-                "role": statement.excluded.role,
-                "updated_at": statement.excluded.updated_at,
-            },
-        )
-        self._connection.execute(statement)
         # Items enqueued before the record had a lead wait in the record's own
         # line (or its email's); from now on they queue behind the lead's other items.
-        self._connection.execute(
-            inbox.update()
-            .where(
-                inbox.c.system == system.value,
-                inbox.c.object == obj,
-                inbox.c.record_id == record_id,
-                inbox.c.status == PENDING,
-            )
-            .values(lead_key=lead_id)
-        )
+        self._relined[key] = lead_id
+        self._inbox.relined(system, obj, record_id)
 
     def leads_for(self, system: System, obj: str, record_id: str) -> list[str]:
-        statement = (
-            sa.select(links.c.lead_id)
-            .where(
-                links.c.system == system.value,
-                links.c.object == obj,
-                links.c.record_id == record_id,
-            )
-            .order_by(links.c.lead_id)
-        )
-        return list(self._connection.execute(statement).scalars())
+        return sorted(self._record((system, obj, record_id)))
 
     def lead_for(self, system: System, obj: str, record_id: str) -> str | None:
         """The one lead a person record belongs to; AmbiguousLink if it is linked to several."""
@@ -121,25 +116,111 @@ class Links:
         return found[0] if found else None
 
     def links_of(self, lead_id: str) -> list[Link]:
-        statement = (
-            sa.select(links)
-            .where(links.c.lead_id == lead_id)
-            .order_by(links.c.system, links.c.object, links.c.record_id)
-        )
-        return [_link(row) for row in self._connection.execute(statement).mappings()]
+        if lead_id not in self._by_lead:
+            self.prefetch(leads=[lead_id])
+        return [link for _, link in sorted(self._by_lead[lead_id].items(), key=_by_key)]
 
     def by_email(
         self, email: str, system: System | None = None, obj: str | None = None
     ) -> list[Link]:
         """Linked records with this email, any case. More than one person record of one
         object (say two Salesforce Leads) means the email is ambiguous: park, never guess."""
-        statement = sa.select(links).where(links.c.email == _normalize_email(email))
-        if system is not None:
-            statement = statement.where(links.c.system == system.value)
-        if obj is not None:
-            statement = statement.where(links.c.object == obj)
-        statement = statement.order_by(links.c.system, links.c.object, links.c.record_id)
-        return [_link(row) for row in self._connection.execute(statement).mappings()]
+        normal = _normalize_email(email)
+        if normal not in self._by_email:
+            self.prefetch(emails=[normal])
+        return [
+            link
+            for _, link in sorted(self._by_email[normal].items(), key=_by_key)
+            if (system is None or link.system is system) and (obj is None or link.object == obj)
+        ]
+
+    def prefetch(
+        self,
+        *,
+        records: Iterable[_RecordKey] = (),
+        emails: Iterable[str] = (),
+        leads: Iterable[str] = (),
+    ) -> None:
+        """Load every link of these records, emails and leads not known yet, a few IN-list
+        statements for all of them (pending links are flushed first, so the answers hold)."""
+        records = {key for key in records if key not in self._by_record}
+        emails = {_normalize_email(e) for e in emails} - self._by_email.keys()
+        leads = set(leads) - self._by_lead.keys()
+        if not (records or emails or leads):
+            return
+        self.flush()
+        found: list[Link] = []
+        with quietly(self._connection) as connection:
+            by_object: dict[tuple[System, str], list[str]] = {}
+            for system, obj, record in records:
+                by_object.setdefault((system, obj), []).append(record)
+            for (system, obj), ids in by_object.items():
+                found += _select(
+                    connection,
+                    links.c.system == system.value,
+                    links.c.object == obj,
+                    column=links.c.record_id,
+                    values=ids,
+                )
+            found += _select(connection, column=links.c.email, values=list(emails))
+            found += _select(connection, column=links.c.lead_id, values=list(leads))
+        for key in records:
+            self._by_record[key] = {}
+        for email in emails:
+            self._by_email[email] = {}
+        for lead in leads:
+            self._by_lead[lead] = {}
+        for link in found:
+            self._remember(link, None)
+
+    def flush(self) -> None:
+        """Send the buffered links and re-lined items: one executemany each."""
+        if not self._rows and not self._relined:
+            return
+        rows, relined = list(self._rows.values()), self._relined
+        self._rows, self._relined = {}, {}
+        with quietly(self._connection) as connection:
+            upsert_many(connection, links, rows, ("system", "object", "record_id", "lead_id"))
+            if relined:
+                connection.execute(
+                    inbox.update()
+                    .where(
+                        inbox.c.system == sa.bindparam("s"),
+                        inbox.c.object == sa.bindparam("o"),
+                        inbox.c.record_id == sa.bindparam("r"),
+                        inbox.c.status == PENDING,
+                    )
+                    .values(lead_key=sa.bindparam("lead")),
+                    [
+                        {"s": system.value, "o": obj, "r": record, "lead": lead}
+                        for (system, obj, record), lead in relined.items()
+                    ],
+                )
+
+    def forget(self) -> None:
+        """Drop what was remembered (another statement changed the table); flush first."""
+        self._by_record.clear()
+        self._by_lead.clear()
+        self._by_email.clear()
+
+    def _record(self, key: _RecordKey) -> dict[str, Link]:
+        if key not in self._by_record:
+            self.prefetch(records=[key])
+        return self._by_record[key]
+
+    def _remember(self, new: Link, old: Link | None) -> None:
+        """Put `new` (replacing `old`, the same record and lead) into every cached answer
+        it belongs to."""
+        key = (new.system, new.object, new.record_id)
+        both = (key, new.lead_id)
+        if key in self._by_record:
+            self._by_record[key][new.lead_id] = new
+        if new.lead_id in self._by_lead:
+            self._by_lead[new.lead_id][key] = new
+        if old is not None and old.email and old.email != new.email:
+            self._by_email.get(old.email, {}).pop(both, None)
+        if new.email and new.email in self._by_email:
+            self._by_email[new.email][both] = new
 
     def identity(self, lead_id: str) -> Identity:
         """The lead's person records; a converted Lead stays known so its id still reads."""
@@ -249,6 +330,24 @@ class Links:
             return losing
         self.fold(losing, winning)
         return winning
+
+
+def _by_key(item: tuple[Any, Link]) -> tuple[str, str, str, str]:
+    link = item[1]
+    return (link.system.value, link.object, link.record_id, link.lead_id)
+
+
+def _select(
+    connection: sa.Connection,
+    *where: sa.ColumnElement[bool],
+    column: sa.Column[Any],
+    values: Sequence[str],
+) -> list[Link]:
+    found: list[Link] = []
+    for part in chunks(sorted(values)):
+        statement = sa.select(links).where(*where, column.in_(part))
+        found += [_link(row) for row in connection.execute(statement).mappings()]
+    return found
 
 
 def _link(row: sa.RowMapping) -> Link:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from leadbridge.model import Cause, RecordWrite, System, Transition
 from leadbridge.store import codec
-from leadbridge.store._sql import chunks, insert
+from leadbridge.store._sql import chunks, insert, quietly
 from leadbridge.store.tables import journal, parked, write_log
 
 _PLANNED, _SENT, _CONFIRMED, _REFUSED = "planned", "sent", "confirmed", "refused"
@@ -70,16 +70,20 @@ class ParkedRecord:
 
 
 class Journal:
+    """The journal table; entries appended are buffered and inserted in one statement at
+    `flush` (the unit of work flushes before any other statement, `entries` included)."""
+
     def __init__(self, connection: sa.Connection) -> None:
         self._connection = connection
+        self._rows: list[dict[str, Any]] = []
 
     def append(
         self, lead_id: str, transitions: Sequence[Transition], writes: Sequence[RecordWrite] = ()
-    ) -> int:
+    ) -> None:
         """Journal transitions once: one already journaled for its (lead, cause, rule) is
-        skipped, so replaying a change adds nothing. Returns how many were new."""
+        skipped, so replaying a change adds nothing."""
         if not transitions:
-            return 0
+            return
         written = [_write_json(write) for write in writes]
         rows = [
             {
@@ -97,21 +101,24 @@ class Journal:
             }
             for t in transitions
         ]
-        statement = (
-            insert(self._connection, journal)
-            .on_conflict_do_nothing(
-                index_elements=[
-                    "lead_id",
-                    "cause_system",
-                    "cause_object",
-                    "cause_id",
-                    "cause_modified_at",
-                    "rule",
-                ]
-            )
-            .returning(journal.c.id)
+        self._rows.extend(rows)
+
+    def flush(self) -> None:
+        if not self._rows:
+            return
+        rows, self._rows = self._rows, []
+        statement = insert(self._connection, journal).on_conflict_do_nothing(
+            index_elements=[
+                "lead_id",
+                "cause_system",
+                "cause_object",
+                "cause_id",
+                "cause_modified_at",
+                "rule",
+            ]
         )
-        return len(self._connection.execute(statement, rows).all())
+        with quietly(self._connection) as connection:
+            connection.execute(statement, rows)
 
     def entries(self, lead_id: str) -> list[JournalEntry]:
         """The lead's story, oldest first (for `leadbridge explain`)."""
@@ -138,9 +145,12 @@ class WriteLog:
     def __init__(self, connection: sa.Connection, clock: Callable[[], datetime]) -> None:
         self._connection = connection
         self._clock = clock
+        self._begun: dict[str, dict[str, Any]] = {}  # to insert
+        self._confirmed: dict[str, str | None] = {}  # key -> created record's id
 
-    def begin(self, key: str, lead_id: str, write: RecordWrite) -> bool:
-        """Log a planned write; False if this key was logged before (do not plan it twice)."""
+    def begin(self, key: str, lead_id: str, write: RecordWrite) -> None:
+        """Log a planned write (buffered until `flush`); a key logged before stays as it was,
+        so the same write for the same cause is never planned twice."""
         now = codec.iso(self._clock())
         data = _write_json(write)
         row = {
@@ -156,13 +166,7 @@ class WriteLog:
             "created_at": now,
             "updated_at": now,
         }
-        statement = (
-            insert(self._connection, write_log)
-            .values(row)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(write_log.c.key)
-        )
-        return self._connection.execute(statement).first() is not None
+        self._begun.setdefault(key, row)
 
     def sent(self, keys: Iterable[str]) -> None:
         now = codec.iso(self._clock())
@@ -174,11 +178,29 @@ class WriteLog:
             )
 
     def confirm(self, key: str, record_id: str | None = None) -> None:
-        """The write is done; `record_id` is the id of a record the write created."""
-        values: dict[str, Any] = {"status": _CONFIRMED, "updated_at": codec.iso(self._clock())}
-        if record_id is not None:
-            values["record_id"] = record_id
-        self._connection.execute(write_log.update().where(write_log.c.key == key).values(values))
+        """The write is done (buffered until `flush`); `record_id` is the id of a record the
+        write created."""
+        self._confirmed[key] = record_id or self._confirmed.get(key)
+
+    def flush(self) -> None:
+        """The planned writes in one insert, the confirmations in one update each kind."""
+        begun, self._begun = list(self._begun.values()), {}
+        confirmed, self._confirmed = self._confirmed, {}
+        with quietly(self._connection) as connection:
+            if begun:
+                statement = insert(connection, write_log).on_conflict_do_nothing(
+                    index_elements=["key"]
+                )
+                connection.execute(statement, begun)
+            now = codec.iso(self._clock())
+            with_id = [{"k": k, "r": r} for k, r in sorted(confirmed.items()) if r is not None]
+            without = [{"k": k} for k, r in sorted(confirmed.items()) if r is None]
+            done = write_log.update().where(write_log.c.key == sa.bindparam("k"))
+            if with_id:
+                values = {"status": _CONFIRMED, "updated_at": now}
+                connection.execute(done.values(record_id=sa.bindparam("r"), **values), with_id)
+            if without:
+                connection.execute(done.values(status=_CONFIRMED, updated_at=now), without)
 
     def refuse(self, key: str) -> None:
         """The service refused the write's values: sending them again cannot help."""
@@ -204,8 +226,15 @@ class WriteLog:
 
 
 class Parked:
+    """The parked table. Which leads are held is remembered for the transaction; records
+    unparked are buffered and deleted in one statement at `flush`."""
+
     def __init__(self, connection: sa.Connection) -> None:
         self._connection = connection
+        # lead -> its records parked for good, with their reasons (complete per cached lead)
+        self._held: dict[str, dict[tuple[str, str, str], str]] = {}
+        self._held_by: dict[tuple[str, str, str], str] = {}  # record -> the lead it holds
+        self._unparked: set[tuple[str, str, str]] = set()
 
     def park(
         self,
@@ -244,30 +273,58 @@ class Parked:
         row = self._connection.execute(statement.returning(parked)).mappings().one()
         return _parked(row)
 
-    def unpark(self, system: System, obj: str, record_id: str) -> bool:
-        result = self._connection.execute(
-            parked.delete().where(
-                parked.c.system == system.value,
-                parked.c.object == obj,
-                parked.c.record_id == record_id,
-            )
-        )
-        return result.rowcount > 0
+    def unpark(self, system: System, obj: str, record_id: str) -> None:
+        """The record is parked no more (buffered until `flush`)."""
+        key = (system.value, obj, record_id)
+        self._unparked.add(key)
+        lead = self._held_by.pop(key, None)
+        if lead is not None:
+            self._held.get(lead, {}).pop(key, None)
 
     def holding(self, lead_id: str, reason_prefix: str) -> str | None:
         """The reason a person must act before this lead is decided or written again: one of
         its records parked for good (no retry) with a reason of this kind; None: not held."""
-        statement = (
-            sa.select(parked.c.reason)
-            .where(
-                parked.c.lead_id == lead_id,
-                parked.c.next_retry_at.is_(None),
-                parked.c.reason.startswith(reason_prefix, autoescape=True),
-            )
-            .limit(1)
+        if lead_id not in self._held:
+            self.prefetch([lead_id])
+        reasons = sorted(self._held[lead_id].values())
+        return next((reason for reason in reasons if reason.startswith(reason_prefix)), None)
+
+    def prefetch(self, lead_ids: Iterable[str]) -> None:
+        """Learn which of these leads have records parked for good, one IN-list for all."""
+        wanted = set(lead_ids) - self._held.keys()
+        if not wanted:
+            return
+        self.flush()
+        with quietly(self._connection) as connection:
+            for part in chunks(sorted(wanted)):
+                statement = sa.select(
+                    parked.c.lead_id,
+                    parked.c.system,
+                    parked.c.object,
+                    parked.c.record_id,
+                    parked.c.reason,
+                ).where(parked.c.lead_id.in_(part), parked.c.next_retry_at.is_(None))
+                for lead, system, obj, record, reason in connection.execute(statement):
+                    self._held.setdefault(lead, {})[(system, obj, record)] = str(reason)
+                    self._held_by[(system, obj, record)] = lead
+        for lead in wanted:
+            self._held.setdefault(lead, {})
+
+    def flush(self) -> None:
+        if not self._unparked:
+            return
+        gone, self._unparked = sorted(self._unparked), set()
+        statement = parked.delete().where(
+            parked.c.system == sa.bindparam("s"),
+            parked.c.object == sa.bindparam("o"),
+            parked.c.record_id == sa.bindparam("r"),
         )
-        reason = self._connection.execute(statement).scalar_one_or_none()
-        return None if reason is None else str(reason)
+        with quietly(self._connection) as connection:
+            connection.execute(statement, [{"s": s, "o": o, "r": r} for s, o, r in gone])
+
+    def forget(self) -> None:
+        self._held.clear()
+        self._held_by.clear()
 
     def held_leads(self, reason_prefix: str) -> set[str]:
         statement = sa.select(parked.c.lead_id).where(

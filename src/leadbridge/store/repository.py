@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from leadbridge.model import System
+from leadbridge.store._sql import is_quiet
 from leadbridge.store.alerts import Alerts
 from leadbridge.store.engine import READ_ONLY, make_engine, resolve_url
 from leadbridge.store.hints import Hints
@@ -49,22 +51,93 @@ def _utc_now() -> datetime:
 
 
 class UnitOfWork:
-    """One transaction's view of the store; each part speaks for one table or two."""
+    """One transaction's view of the store; each part speaks for one table or two.
+
+    The parts the sync asks once per record (links, leads, snapshots, the inbox's email
+    lines, held leads) remember what they read, and `prefetch` loads a whole round's worth
+    in a few IN-list statements. What they write (links, leads, snapshots, finished inbox
+    items, planned and confirmed writes, unparked records) is buffered and sent in one
+    executemany per kind at `flush`: a round of thousands of people costs a handful of
+    statements, not dozens per person. `flush` runs at commit and before any other
+    statement (a connection event), so every other query sees the buffered writes; and a
+    statement that changes a remembered table makes its part forget what it remembered.
+    """
 
     def __init__(self, connection: sa.Connection, clock: _Clock) -> None:
         self.connection = connection
         self.clock = clock
         self.inbox = Inbox(connection, clock)
         self.cursors = Cursors(connection, clock)
-        self.links = Links(connection, clock)
+        self.links = Links(connection, clock, self.inbox)
         self.leads = Leads(connection, clock, self.links)
-        self.snapshots = Snapshots(connection, clock)
+        self.snapshots = Snapshots(connection, clock, self.links)
         self.journal = Journal(connection)
         self.writes = WriteLog(connection, clock)
         self.parked = Parked(connection)
         self.hints = Hints(connection, clock)
         self.leases = Leases(connection, clock)
         self.alerts = Alerts(connection, self.links)
+        self._remembering: dict[str, Links | Leads | Snapshots | Inbox | Parked] = {
+            "links": self.links,
+            "leads": self.leads,
+            "snapshots": self.snapshots,
+            "inbox": self.inbox,
+            "parked": self.parked,
+        }
+        sa.event.listen(connection, "before_execute", self._before_execute)
+
+    def prefetch(
+        self,
+        *,
+        records: Iterable[tuple[System, str, str]] = (),
+        emails: Iterable[str] = (),
+        lead_ids: Iterable[str] = (),
+    ) -> None:
+        """Load what deciding these records will ask: their links and snapshots, the links
+        of their emails, the leads all of those belong to (with their links, their records'
+        snapshots, whether they are held), and which records wait in the emails' lines."""
+        records, emails = list(records), [email.strip().lower() for email in emails]
+        self.links.prefetch(records=records, emails=emails)
+        found = set(lead_ids)
+        for key in records:
+            found.update(self.links.leads_for(*key))
+        for email in emails:
+            found.update(link.lead_id for link in self.links.by_email(email))
+        self.leads.prefetch(found)
+        current = {self.leads.resolve(lead) for lead in found}
+        self.links.prefetch(leads=current)
+        linked = [
+            (link.system, link.object, link.record_id)
+            for lead in current
+            for link in self.links.links_of(lead)
+        ]
+        self.snapshots.prefetch([*records, *linked])
+        self.parked.prefetch(current)
+        self.inbox.prefetch(emails)
+
+    def flush(self) -> None:
+        """Send every buffered write."""
+        self.links.flush()
+        self.leads.flush()
+        self.snapshots.flush()
+        self.inbox.flush()
+        self.writes.flush()
+        self.parked.flush()
+        self.journal.flush()
+
+    def _before_execute(self, connection: sa.Connection, statement: Any, *_: Any) -> None:
+        if is_quiet(connection):
+            return
+        self.flush()
+        if isinstance(statement, sa.sql.dml.UpdateBase):
+            changed = [self._remembering.get(str(getattr(statement.table, "name", "")))]
+        elif isinstance(statement, sa.TextClause):
+            changed = list(self._remembering.values())
+        else:
+            return
+        for part in changed:
+            if part is not None:
+                part.forget()
 
 
 class Store:
@@ -91,7 +164,9 @@ class Store:
     def transaction(self) -> Iterator[UnitOfWork]:
         """Commit when the block ends, roll back everything if it raises."""
         with self.engine.begin() as connection:
-            yield UnitOfWork(connection, self.clock)
+            uow = UnitOfWork(connection, self.clock)
+            yield uow
+            uow.flush()
 
     def run(
         self,

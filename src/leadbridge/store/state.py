@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 
-from leadbridge.model import Lead, System, Value, Values
+from leadbridge.model import Identity, Lead, System, Value, Values
 from leadbridge.store import codec
-from leadbridge.store._sql import chunks, upsert
+from leadbridge.store._sql import chunks, quietly, upsert, upsert_many
 from leadbridge.store.links import Links
-from leadbridge.store.tables import cursors, leads, links, snapshots
+from leadbridge.store.tables import cursors, leads, snapshots
 
 _T = TypeVar("_T")
 _RecordKey = tuple[System, str, str]  # (system, object, record id)
@@ -51,19 +52,25 @@ class Cursors:
 
 
 class Leads:
+    """The leads table, remembered for the transaction (decoded once); saves are buffered
+    and upserted in one statement at `flush`."""
+
     def __init__(
         self, connection: sa.Connection, clock: Callable[[], datetime], links: Links
     ) -> None:
         self._connection = connection
         self._clock = clock
         self._links = links
+        # id -> (merged_into, the lead without its identity); None: no such lead
+        self._known: dict[str, tuple[str | None, Lead] | None] = {}
+        self._rows: dict[str, dict[str, Any]] = {}  # to upsert
 
     def resolve(self, lead_id: str) -> str:
         """The lead that `lead_id` is now, following folds."""
         current = lead_id
         for _ in range(_MAX_FOLDS):
-            statement = sa.select(leads.c.merged_into).where(leads.c.id == current)
-            forward = self._connection.execute(statement).scalar_one_or_none()
+            known = self._get(current)
+            forward = known[0] if known is not None else None
             if forward is None:
                 return current
             current = forward
@@ -72,21 +79,54 @@ class Leads:
     def load(self, lead_id: str) -> Lead | None:
         """The lead (the one it was folded into, if it was), with its identity from the links."""
         current = self.resolve(lead_id)
-        statement = sa.select(leads).where(leads.c.id == current)
-        row = self._connection.execute(statement).mappings().one_or_none()
-        if row is None:
+        known = self._get(current)
+        if known is None:
             return None
-        return Lead(identity=self._links.identity(current), **codec.lead_fields(row))
+        return replace(known[1], identity=self._links.identity(current))
 
     def save(self, lead: Lead) -> None:
         row = codec.lead_row(lead)
         row["updated_at"] = codec.iso(self._clock())
-        upsert(self._connection, leads, row, ("id",))
+        self._rows[lead.id] = row
+        if lead.id in self._known:  # else a fold may point it elsewhere: read it when asked
+            known = self._known[lead.id]
+            forward = known[0] if known is not None else None
+            self._known[lead.id] = (forward, replace(lead, identity=Identity()))
+
+    def prefetch(self, lead_ids: Iterable[str]) -> None:
+        """Load these leads and the ones they were folded into, a statement per fold level."""
+        wanted = set(lead_ids) - self._known.keys()
+        while wanted:
+            self.flush()
+            with quietly(self._connection) as connection:
+                for part in chunks(sorted(wanted)):
+                    statement = sa.select(leads).where(leads.c.id.in_(part))
+                    for row in connection.execute(statement).mappings():
+                        lead = Lead(**codec.lead_fields(row))
+                        self._known[row["id"]] = (row["merged_into"], lead)
+            for lead_id in wanted:
+                self._known.setdefault(lead_id, None)
+            forwards = {known[0] for known in map(self._known.get, wanted) if known and known[0]}
+            wanted = forwards - self._known.keys()
+
+    def flush(self) -> None:
+        if self._rows:
+            rows, self._rows = list(self._rows.values()), {}
+            with quietly(self._connection) as connection:
+                upsert_many(connection, leads, rows, ("id",))
+
+    def forget(self) -> None:
+        self._known.clear()
 
     def ids(self) -> list[str]:
         """Every live lead (not folded into another), for sweeps and reports."""
         statement = sa.select(leads.c.id).where(leads.c.merged_into.is_(None)).order_by(leads.c.id)
         return list(self._connection.execute(statement).scalars())
+
+    def _get(self, lead_id: str) -> tuple[str | None, Lead] | None:
+        if lead_id not in self._known:
+            self.prefetch([lead_id])
+        return self._known[lead_id]
 
 
 class Snapshots:
@@ -94,36 +134,33 @@ class Snapshots:
 
     The planner subtracts these from the desired values, so only real
     differences are written, and a change that only repeats our own write
-    (an echo) differs in nothing.
+    (an echo) differs in nothing. Remembered for the transaction; what is put is
+    buffered and upserted in one statement at `flush`.
     """
 
-    def __init__(self, connection: sa.Connection, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, connection: sa.Connection, clock: Callable[[], datetime], links: Links
+    ) -> None:
         self._connection = connection
         self._clock = clock
+        self._links = links
+        self._known: dict[_RecordKey, dict[str, Value] | None] = {}
+        self._rows: dict[_RecordKey, dict[str, Any]] = {}  # to upsert
 
     def get(self, system: System, obj: str, record_id: str) -> dict[str, Value] | None:
-        statement = sa.select(snapshots.c["values"]).where(
-            snapshots.c.system == system.value,
-            snapshots.c.object == obj,
-            snapshots.c.record_id == record_id,
-        )
-        data = self._connection.execute(statement).scalar_one_or_none()
-        return None if data is None else codec.decode_values(data)
+        key = (system, obj, record_id)
+        if key not in self._known:
+            self.prefetch([key])
+        known = self._known[key]
+        return None if known is None else dict(known)
 
     def get_many(
         self, system: System, obj: str, record_ids: Sequence[str]
     ) -> dict[str, dict[str, Value]]:
         """The snapshots of these records of one object that are known, by record id."""
-        found: dict[str, dict[str, Value]] = {}
-        for part in chunks(sorted(set(record_ids))):
-            statement = sa.select(snapshots.c.record_id, snapshots.c["values"]).where(
-                snapshots.c.system == system.value,
-                snapshots.c.object == obj,
-                snapshots.c.record_id.in_(part),
-            )
-            for record_id, values in self._connection.execute(statement):
-                found[record_id] = codec.decode_values(values)
-        return found
+        keys = [(system, obj, record_id) for record_id in record_ids]
+        self.prefetch(keys)
+        return {key[2]: dict(known) for key in keys if (known := self._known[key]) is not None}
 
     def put(
         self,
@@ -137,9 +174,11 @@ class Snapshots:
     ) -> dict[str, Value]:
         """Merge `values` over what is known (a write covers only the fields it changed);
         `replace` forgets fields not given. Returns the values now known."""
+        key = (system, obj, record_id)
         known = {} if replace else (self.get(system, obj, record_id) or {})
         known.update(values)
-        row = {
+        self._known[key] = known
+        self._rows[key] = {
             "system": system.value,
             "object": obj,
             "record_id": record_id,
@@ -147,31 +186,48 @@ class Snapshots:
             "origin": origin,
             "updated_at": codec.iso(self._clock()),
         }
-        upsert(self._connection, snapshots, row, ("system", "object", "record_id"))
-        return known
+        return dict(known)
 
     def of_lead(self, lead_id: str) -> dict[_RecordKey, dict[str, Value]]:
         """Every known snapshot of the lead's linked records, keyed as the planner's `Known`."""
-        statement = (
-            sa.select(snapshots)
-            .join(
-                links,
-                sa.and_(
-                    links.c.system == snapshots.c.system,
-                    links.c.object == snapshots.c.object,
-                    links.c.record_id == snapshots.c.record_id,
-                ),
-            )
-            .where(links.c.lead_id == lead_id)
-        )
-        return {
-            (System(row["system"]), row["object"], row["record_id"]): codec.decode_values(
-                row["values"]
-            )
-            for row in self._connection.execute(statement).mappings()
-        }
+        keys = [
+            (link.system, link.object, link.record_id) for link in self._links.links_of(lead_id)
+        ]
+        self.prefetch(keys)
+        return {key: dict(known) for key in keys if (known := self._known[key]) is not None}
 
     def put_all(self, known: Mapping[_RecordKey, Values], *, origin: str = "write") -> None:
         """Store whole snapshots (e.g. planner.remember's result), replacing what was known."""
         for (system, obj, record_id), values in known.items():
             self.put(system, obj, record_id, values, origin=origin, replace=True)
+
+    def prefetch(self, keys: Iterable[_RecordKey]) -> None:
+        """Load the snapshots of these records not known yet, an IN-list per object."""
+        wanted = set(keys) - self._known.keys()
+        if not wanted:
+            return
+        self.flush()
+        by_object: dict[tuple[System, str], list[str]] = {}
+        for system, obj, record_id in wanted:
+            by_object.setdefault((system, obj), []).append(record_id)
+        with quietly(self._connection) as connection:
+            for (system, obj), record_ids in by_object.items():
+                for part in chunks(sorted(record_ids)):
+                    statement = sa.select(snapshots.c.record_id, snapshots.c["values"]).where(
+                        snapshots.c.system == system.value,
+                        snapshots.c.object == obj,
+                        snapshots.c.record_id.in_(part),
+                    )
+                    for record_id, values in connection.execute(statement):
+                        self._known[(system, obj, record_id)] = codec.decode_values(values)
+        for key in wanted:
+            self._known.setdefault(key, None)
+
+    def flush(self) -> None:
+        if self._rows:
+            rows, self._rows = list(self._rows.values()), {}
+            with quietly(self._connection) as connection:
+                upsert_many(connection, snapshots, rows, ("system", "object", "record_id"))
+
+    def forget(self) -> None:
+        self._known.clear()

@@ -281,6 +281,8 @@ def _decide_round(pipeline: Pipeline, uow: UnitOfWork, summary: Summary, *, dry_
         if not items:
             break
         taken += len(items)
+        changes = [item.change() for item in items if item.kind == "change"]
+        resolve.prefetch(uow, changes, pipeline.external_id_field)
         for item in items:
             _take(pipeline, uow, item, work, summary, now, dry_run=dry_run)
     for done in work.values():

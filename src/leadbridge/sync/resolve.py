@@ -8,6 +8,7 @@ the Account of a deal) and records what it found (links, a conversion's new keys
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 from leadbridge.core import planner
 from leadbridge.core.identity import (
@@ -44,6 +45,27 @@ def new_lead_id(change: Change) -> str:
     lead, and so the same external id: a retried create upserts instead of duplicating."""
     seed = f"{change.system.value}:{change.object}:{change.id}"
     return hashlib.sha256(seed.encode()).hexdigest()[:16]
+
+
+def prefetch(uow: UnitOfWork, changes: Iterable[Change], external_id_field: str) -> None:
+    """Load in a few statements what `look_up`, `link` and the planner will ask about these
+    changes: their records, the records their native id fields name, their emails, the
+    leads their external ids name (store.UnitOfWork.prefetch)."""
+    records: list[tuple[System, str, str]] = []
+    emails: list[str] = []
+    leads: list[str] = []
+    for change in changes:
+        leads.append(new_lead_id(change))  # the lead it starts, if it is a new person
+        records.append((change.system, change.object, change.id))
+        records.extend(native_ids(change))
+        records.extend(_related(change))
+        email = email_of(change)
+        if email is not None:
+            emails.append(email)
+        lead_of = planner.lead_id_of(change.fields.get(external_id_field))
+        if lead_of is not None:
+            leads.append(lead_of)
+    uow.prefetch(records=records, emails=emails, lead_ids=leads)
 
 
 def look_up(uow: UnitOfWork, change: Change, external_id_field: str) -> Resolution:
@@ -160,6 +182,23 @@ def _follow_conversion(uow: UnitOfWork, lead_id: str, change: Change, contact: s
     uow.inbox.reopen(_SF, "Contact", contact)
     if uow.links.lead_for(_SF, "Lead", change.id) == lead_id:
         uow.links.convert(change.id, contact, account, opportunity)
+
+
+def _related(change: Change) -> list[tuple[System, str, str]]:
+    """The Salesforce records a change names that a deal's look-up (its Account) or a
+    conversion's re-keying (the Contact, Account and Opportunity it made) will ask about."""
+    if change.system is not _SF:
+        return []
+    named = [
+        (obj, _text(change.fields.get(field)))
+        for field, obj in (
+            ("AccountId", "Account"),
+            ("ConvertedContactId", "Contact"),
+            ("ConvertedAccountId", "Account"),
+            ("ConvertedOpportunityId", "Opportunity"),
+        )
+    ]
+    return [(_SF, obj, record) for obj, record in named if record is not None]
 
 
 def _text(value: object) -> str | None:

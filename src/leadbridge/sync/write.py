@@ -151,6 +151,13 @@ def _settle(
     sent: Sent,
 ) -> None:
     with store.transaction() as uow:
+        # What settling reads (the records' snapshots, their links), in a few statements.
+        landed = [
+            (logged.write.system, logged.write.object, result.id)
+            for logged, result in pairs
+            if result.ok and result.id is not None
+        ]
+        uow.prefetch(records=landed)
         for logged, result in pairs:
             write = logged.write
             if result.ok and result.id is not None:
