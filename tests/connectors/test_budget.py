@@ -1,4 +1,4 @@
-"""The budget governor paces under the window and pauses at the daily share."""
+"""The budget governor paces under the window and pauses at its own cap or the service's floor."""
 
 from __future__ import annotations
 
@@ -45,14 +45,18 @@ def test_never_more_than_the_limit_in_any_window() -> None:
         assert len(inside) <= 190
 
 
-def test_pauses_at_the_daily_share_and_resumes_the_next_day() -> None:
+def test_pauses_at_its_own_share_and_resumes_the_next_day() -> None:
     time = FakeTime()
     governor = Governor(
-        window_limit=None, daily_limit=1000, daily_share=0.25, clock=time.clock, sleep=time.sleep
+        window_limit=None,
+        daily_limit=1000,
+        own_daily_share=0.25,
+        clock=time.clock,
+        sleep=time.sleep,
     )
     for _ in range(250):
         governor.acquire()
-    with pytest.raises(BudgetPaused, match="250 of 250"):
+    with pytest.raises(BudgetPaused, match="250 of the 250 daily API calls"):
         governor.acquire()
     assert governor.state().paused
     time.now += 86_400
@@ -60,28 +64,57 @@ def test_pauses_at_the_daily_share_and_resumes_the_next_day() -> None:
     assert not governor.state().paused
 
 
-def test_what_the_service_reports_wins_over_our_count() -> None:
+def test_the_services_count_meets_the_floor_not_our_own_cap() -> None:
     time = FakeTime()
     governor = Governor(
         window_limit=100,
         headroom=1.0,
         daily_limit=1000,
-        daily_share=0.5,
+        own_daily_cap=500,
+        org_floor=100,
         clock=time.clock,
         sleep=time.sleep,
     )
-    governor.observe(daily_used=499)
+    governor.observe(daily_used=899)  # the other apps' calls: 101 left, above the floor
     governor.acquire()
-    with pytest.raises(BudgetPaused):
+    state = governor.state()
+    assert (state.daily_used, state.daily_allowed, state.org_used) == (1, 500, 899)
+    governor.observe(daily_used=901)
+    with pytest.raises(BudgetPaused, match=r"fewer than budget\.min_org_calls_left"):
         governor.acquire()
     governor.observe(daily_used=10)  # the service's day rolled over: calls are free again
     governor.acquire()
+    assert governor.state().daily_used == 2  # only our own calls count against our cap
     other = Governor(window_limit=100, headroom=1.0, clock=time.clock, sleep=time.sleep)
     other.observe(window_used=100)  # another app on the portal spent the window
     other.acquire()
     assert time.slept, "a full shared window must make us wait"
 
 
+def test_the_pause_reasons_name_the_services_whole_and_floor_setting() -> None:
+    time = FakeTime()
+    governor = Governor(
+        window_limit=None,
+        daily_limit=1000,
+        org_floor=100,
+        whole="the portal",
+        floor_setting="budget.min_portal_calls_left",
+        clock=time.clock,
+    )
+    governor.observe(daily_used=950)
+    with pytest.raises(BudgetPaused) as paused:
+        governor.acquire()
+    assert str(paused.value) == (
+        "the portal's daily API headroom is below the floor: 50 of its 1000 calls left, "
+        "fewer than budget.min_portal_calls_left (100); leadbridge itself made 0 of them"
+    )
+    spent = governor.org_spent()
+    assert spent.reason.startswith("the portal's daily API allocation is spent by all its")
+    assert "(1000 of 1000)" in spent.reason
+
+
 def test_fractions_are_checked() -> None:
     with pytest.raises(ValueError, match="fractions"):
-        Governor(window_limit=10, daily_share=1.5)
+        Governor(window_limit=10, own_daily_share=1.5)
+    with pytest.raises(ValueError, match="fractions"):
+        Governor(window_limit=10, own_daily_share=0.0)

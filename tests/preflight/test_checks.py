@@ -335,7 +335,7 @@ def test_a_describe_as_the_checks_read_it() -> None:
 def test_api_headroom(state: BudgetState | None, ok: bool) -> None:
     check = budget_check("HubSpot", "connectors/hubspot.yaml", state)
     assert check.ok is ok
-    assert ok or "daily_share" in check.fix
+    assert ok or "budget.max_own_calls_per_day" in check.fix
 
 
 _HOOK = "https://hooks.slack.com/services/T0ABC/B0DEF/xyzSECRET123"

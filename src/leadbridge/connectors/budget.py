@@ -1,21 +1,19 @@
 """The budget governor: spend a system's API limits without ever tripping them.
 
 HubSpot refuses the 191st call in ten seconds and every app on the portal
-shares that window; Salesforce's daily allocation is shared by every
-integration of the org, so burning it takes the whole org down. A governor
-per system paces calls under the rolling window (with headroom for the other
-apps) and pauses at a daily limit. Paused, it says so through `health`; it
-never fails a record: the work waits.
+shares that window; a Salesforce org's (a HubSpot portal's) daily allocation is
+shared by all its integrations, so burning it takes the whole account down. A
+governor per system paces calls under the rolling window (with headroom for the
+other apps) and pauses at a daily limit. Paused, it says so through `health`;
+it never fails a record: the work waits.
 
-Two kinds of daily limit, because a service's usage header counts everyone:
+Two daily limits, because a service's usage header counts everyone:
 
-- `daily_share` (HubSpot's): a share of the service's allocation, compared
-  with what the service reports, so other apps' calls count as ours.
-- `own_daily_cap` / `own_daily_share` and `org_floor` (Salesforce's): a cap
-  on the calls this governor let through itself (its own count, never the
-  header's), and a floor of the service's remaining calls (from the header):
-  below it leadbridge pauses so the org's other integrations keep room. A
-  busy org does not pause leadbridge until the floor is crossed.
+- `own_daily_cap` (or `own_daily_share` of the service's allocation) caps the
+  calls this governor let through itself: its own count, never the header's.
+- `org_floor` is a floor of the service's remaining calls (from the header):
+  below it leadbridge pauses so the other integrations keep room. A busy org
+  or portal does not pause leadbridge until the floor is crossed.
 """
 
 from __future__ import annotations
@@ -49,8 +47,8 @@ class BudgetPaused(Exception):
 class BudgetState:
     window_used: int
     window_limit: int | None
-    daily_used: int  # with own limits: leadbridge's own calls today
-    daily_allowed: int | None  # with own limits: leadbridge's own cap
+    daily_used: int  # leadbridge's own calls today
+    daily_allowed: int | None  # leadbridge's own cap
     paused: bool
     reason: str | None = None  # which limit paused it, when paused
     org_used: int | None = None  # the service's count of everyone's calls, as last reported
@@ -68,26 +66,32 @@ class Governor:
         window_seconds: float = 10.0,
         headroom: float = 0.9,
         daily_limit: int | None = None,
-        daily_share: float | None = 1.0,
         own_daily_cap: int | None = None,
         own_daily_share: float | None = None,
         org_floor: int | None = None,
+        whole: str = "the org",
+        floor_setting: str = "budget.min_org_calls_left",
+        daily_share: None = None,
         day_seconds: float = 86_400.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        """`daily_share` None turns the service-share limit off: then `own_daily_cap` (or
-        `own_daily_share` of the service's allocation) caps our own count, and the service's
-        remaining calls must stay at or above `org_floor` (and above zero)."""
-        shares = [s for s in (daily_share, own_daily_share) if s is not None]
-        if not 0 < headroom <= 1 or not all(0 < share <= 1 for share in shares):
-            raise ValueError("headroom and daily_share are fractions in (0, 1]")
+        """`own_daily_cap` (or `own_daily_share` of the service's allocation) caps our own
+        count; the service's remaining calls must stay at or above `org_floor` (and above
+        zero). `whole` ("the org", "the portal") and `floor_setting` (the key that sets
+        `org_floor`) word the pause reasons for the service's admin. `daily_share` may only
+        be None: the limit it set (a share of everyone's count) is gone, the keyword stays
+        for callers that still turn it off by name."""
+        share = 1.0 if own_daily_share is None else own_daily_share
+        if not 0 < headroom <= 1 or not 0 < share <= 1:
+            raise ValueError("headroom and own_daily_share are fractions in (0, 1]")
         self.window_limit = None if window_limit is None else max(int(window_limit * headroom), 1)
         self.window_seconds = window_seconds
-        self._daily_share = daily_share
         self._own_cap = own_daily_cap
         self._own_share = own_daily_share
         self._org_floor = org_floor
+        self._whole = whole
+        self._floor_setting = floor_setting
         self._org_limit = daily_limit
         self._org_used: int | None = None
         self._org_seen = 0.0
@@ -100,10 +104,6 @@ class Governor:
         self._daily_used = 0
         self._day_started = clock()
         self.waited = 0.0  # seconds spent pacing, for metrics
-
-    @property
-    def _own_limits(self) -> bool:
-        return self._daily_share is None
 
     def acquire(self) -> None:
         """Blocks until a call fits in the window; raises BudgetPaused at a daily limit."""
@@ -135,12 +135,9 @@ class Governor:
                 self._org_limit = daily_limit
                 self.daily_allowed = self._allowed()
             if daily_used is not None:
+                # Everyone's calls: checked against the floor, never against our own cap.
                 self._org_used = daily_used
                 self._org_seen = self._clock()
-                if not self._own_limits:
-                    # The service's count is the truth: it includes the other apps'
-                    # calls, and it drops when the service's own day resets.
-                    self._daily_used = daily_used
             if window_used is not None and self.window_limit is not None:
                 # Other apps spent part of the shared window: count their calls as ours.
                 now = self._clock()
@@ -155,8 +152,6 @@ class Governor:
             self._org_seen = self._clock()
             if self._org_limit is not None:
                 self._org_used = max(self._org_used or 0, self._org_limit)
-            if not self._own_limits:
-                self._daily_used = max(self._daily_used, self.daily_allowed or 0)
             reason = self._pause_reason(self._org_seen) or self._org_reason(None)
             return BudgetPaused(self._daily_used, self.daily_allowed or self._daily_used, reason)
 
@@ -180,24 +175,18 @@ class Governor:
             )
 
     def _allowed(self) -> int | None:
-        """The daily count `daily_used` may reach: a share of the service's allocation, or with
-        own limits, the cap on our own calls."""
-        share = self._daily_share if self._daily_share is not None else self._own_share
-        if self._own_limits and self._own_cap is not None:
+        """The cap on our own calls: set outright, or a share of the service's allocation."""
+        if self._own_cap is not None:
             return self._own_cap
-        if share is None or self._org_limit is None:
+        if self._own_share is None or self._org_limit is None:
             return None
-        return int(self._org_limit * share)
+        return int(self._org_limit * self._own_share)
 
     def _org_fresh(self, now: float) -> bool:
         return self._org_used is not None and now - self._org_seen < ORG_READING_SECONDS
 
     def _pause_reason(self, now: float) -> str | None:
         used, allowed = self._daily_used, self.daily_allowed
-        if not self._own_limits:
-            if allowed is not None and used >= allowed:
-                return f"daily API budget spent: {used} of {allowed} calls allowed to leadbridge"
-            return None
         if allowed is not None and used >= allowed:
             return (
                 f"leadbridge's own daily cap is reached: it made {used} of the {allowed} daily "
@@ -217,12 +206,13 @@ class Governor:
             if self._org_used is not None and self._org_limit is not None:
                 counts = f" ({self._org_used} of {self._org_limit})"
             return (
-                f"the org's daily API allocation is spent by all its integrations together"
+                f"{self._whole}'s daily API allocation is spent by all its integrations together"
                 f"{counts}; {own}"
             )
         return (
-            f"the org's daily API headroom is below the floor: {left} of its {self._org_limit} "
-            f"calls left, fewer than budget.min_org_calls_left ({self._org_floor}); {own}"
+            f"{self._whole}'s daily API headroom is below the floor: {left} of its "
+            f"{self._org_limit} calls left, fewer than {self._floor_setting} ({self._org_floor}); "
+            f"{own}"
         )
 
     def _expire(self, now: float) -> None:

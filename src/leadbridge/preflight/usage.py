@@ -27,8 +27,8 @@ def budget_check(group: str, file: str, state: BudgetState | None) -> Check:
     if allowed is None:
         return passed(group, name, f"{state.daily_used} calls used today; no limit reported")
     fix = (
-        "wait for the daily reset, or raise leadbridge's own cap (budget.max_own_calls_per_day "
-        f"for Salesforce, budget.daily_share for HubSpot) in {file}"
+        "wait for the daily reset, or raise leadbridge's own cap (budget.max_own_calls_per_day) "
+        f"in {file}"
     )
     left = allowed - state.daily_used
     detail = f"{state.daily_used} of the {allowed} daily calls allowed to leadbridge used"

@@ -101,14 +101,13 @@ def test_a_429_waits_out_the_interval_hubspot_names(tls_files: TLSFiles) -> None
         assert slept == [10.0]
 
 
-def test_at_the_daily_share_it_pauses_reports_unhealthy_and_fails_no_record(
+def test_at_its_own_daily_cap_it_pauses_reports_unhealthy_and_fails_no_record(
     tls_files: TLSFiles,
 ) -> None:
     with hs.running_portal(tls_files, daily_limit=1000) as portal:
         ids = hs.people(portal, 1000)
-        # 0.5% of HubSpot's 1,000 a day (its header replaces our guess): 5 calls.
-        connector = portal.connector(budget={"daily_limit": 10**6, "daily_share": 0.005})
-        with pytest.raises(BudgetPaused):
+        connector = portal.connector(budget={"daily_limit": 1000, "max_own_calls_per_day": 5})
+        with pytest.raises(BudgetPaused, match="own daily cap"):
             connector.apply([_write(i, lastname="Budget") for i in ids])
         assert connector.stats.calls == {"update": 5}
         landed = [portal.contact(i)["properties"].get("lastname") for i in ids]
@@ -120,6 +119,59 @@ def test_at_the_daily_share_it_pauses_reports_unhealthy_and_fails_no_record(
         with pytest.raises(BudgetPaused):  # reads pause the same way, before any call
             list(connector.changes("contact", None, now=portal.clock.now()))
         assert connector.stats.attempts == {"update": 5}
+
+
+def test_a_busy_portal_does_not_pause_leadbridge_above_the_floor(tls_files: TLSFiles) -> None:
+    with hs.running_portal(tls_files, daily_limit=1000) as portal:
+        (contact,) = hs.people(portal, 1)
+        for _ in range(900):  # the portal's other apps, before leadbridge starts
+            assert portal.sim.limits.daily is not None and portal.sim.limits.daily.hit().allowed
+        budget = {"daily_limit": 1000, "max_own_calls_per_day": 500, "min_portal_calls_left": 50}
+        connector = portal.connector(budget=budget)
+        for _ in range(10):  # each answer says 90% or more of the portal's day is used
+            assert len(connector.read("contact", [contact])) == 1
+        health = connector.health()
+        assert health.healthy and not health.paused, health.detail
+        state = health.budget
+        assert state is not None
+        assert (state.daily_used, state.daily_allowed, state.org_used) == (10, 500, 910)
+
+
+def test_below_the_portals_floor_leadbridge_pauses_and_says_why(tls_files: TLSFiles) -> None:
+    with hs.running_portal(tls_files, daily_limit=1000) as portal:
+        (contact,) = hs.people(portal, 1)
+        budget = {"daily_limit": 1000, "max_own_calls_per_day": 500, "min_portal_calls_left": 50}
+        connector = portal.connector(budget=budget)
+        connector.read("contact", [contact])
+        daily = portal.sim.limits.daily
+        assert daily is not None
+        for _ in range(954):  # another app's nightly job
+            daily.hit()
+        connector.read("contact", [contact])  # its answer says 956 of 1000 are used: 44 left
+        with pytest.raises(BudgetPaused) as paused:
+            connector.read("contact", [contact])
+        assert str(paused.value) == (
+            "the portal's daily API headroom is below the floor: 44 of its 1000 calls left, "
+            "fewer than budget.min_portal_calls_left (50); leadbridge itself made 2 of them"
+        )
+        health = connector.health()
+        assert health.paused and health.budget is not None
+        assert health.budget.reason == str(paused.value)
+        assert daily.used == 956  # paused before the third call, not refused by HubSpot
+
+
+def test_daily_share_in_an_older_file_caps_leadbridges_own_calls(tls_files: TLSFiles) -> None:
+    with hs.running_portal(tls_files, daily_limit=1000) as portal:
+        (contact,) = hs.people(portal, 1)
+        for _ in range(900):  # once "900 of 5 calls allowed to leadbridge": paused at once
+            assert portal.sim.limits.daily is not None and portal.sim.limits.daily.hit().allowed
+        # 0.5% of HubSpot's 1,000 a day (its header replaces our guess): 5 calls of our own.
+        connector = portal.connector(budget={"daily_limit": 10**6, "daily_share": 0.005})
+        for _ in range(5):
+            assert len(connector.read("contact", [contact])) == 1
+        with pytest.raises(BudgetPaused, match="5 of the 5 daily API calls"):
+            connector.read("contact", [contact])
+        assert connector.stats.attempts == {"read": 5}
 
 
 def test_when_the_portal_says_its_day_is_spent_the_connector_pauses(tls_files: TLSFiles) -> None:

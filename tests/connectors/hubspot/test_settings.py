@@ -28,7 +28,9 @@ def test_the_shipped_file_loads_with_only_the_token_set() -> None:
     assert "pat-na1-secret" not in repr(settings)  # a secret never reaches a log
     assert settings.ca_bundle is None
     assert settings.look_back == 30.0 and settings.poll_interval == 60.0
-    assert settings.budget.ten_second_limit == 190 and settings.budget.daily_share == 0.5
+    assert settings.budget.ten_second_limit == 190
+    assert settings.budget.max_own_calls_per_day == 300000
+    assert settings.budget.min_portal_calls_left == 50000
     assert settings.push.enabled is False
     assert {"email", "lastmodifieddate", "hs_merged_object_ids"} <= set(settings.read_properties)
 
@@ -74,6 +76,40 @@ def test_bad_values_are_reported_with_file_line_and_field(tmp_path: Path) -> Non
     assert found[(6, "properties[1]")].startswith("got 'Last Name', expected a HubSpot property")
     assert found[(7, "colour")].startswith("unknown key 'colour', expected one of: base_url")
     assert all(p.path.endswith("hubspot.yaml") for p in error.problems)
+
+
+def test_a_file_without_the_daily_limits_takes_the_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "hubspot.yaml"
+    path.write_text("token: ${HUBSPOT_TOKEN}\n")
+    budget = load_hubspot_settings(path, ENV).budget
+    assert budget.max_own_calls_per_day is None and budget.min_portal_calls_left is None
+    assert budget.daily_share == 0.5  # leadbridge's own calls: half the portal's allocation
+
+
+def test_the_daily_limits_are_checked(tmp_path: Path) -> None:
+    error = _load(
+        tmp_path,
+        "token: ${HUBSPOT_TOKEN}\n"
+        "budget:\n"
+        "  max_own_calls_per_day: 0\n"
+        "  min_portal_calls_left: -1\n",
+    )
+    found = {(p.line, p.field): p.message for p in error.problems}
+    assert found == {
+        (3, "budget.max_own_calls_per_day"): "got 0, expected a whole number above 0",
+        (4, "budget.min_portal_calls_left"): "got -1, expected a whole number, 0 or above",
+    }
+
+
+def test_daily_share_and_max_own_calls_per_day_together_are_refused(tmp_path: Path) -> None:
+    error = _load(
+        tmp_path,
+        "token: ${HUBSPOT_TOKEN}\nbudget:\n  daily_share: 0.5\n  max_own_calls_per_day: 1000\n",
+    )
+    (problem,) = error.problems
+    assert problem.field == "budget"
+    assert "daily_share and max_own_calls_per_day both cap" in problem.message
+    assert "min_portal_calls_left" in problem.message
 
 
 def test_a_pasted_token_is_refused(tmp_path: Path) -> None:

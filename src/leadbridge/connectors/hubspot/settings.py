@@ -22,6 +22,7 @@ from pydantic import (
     SecretStr,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from leadbridge.config.settings import load_settings
@@ -90,6 +91,12 @@ def _optional_positive_int(value: Any) -> int | None:
     return None if value is None else _positive_int(value)
 
 
+def _optional_count(value: Any) -> int | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    raise _fail(value, "a whole number, 0 or above")
+
+
 _Seconds = Annotated[float, PlainValidator(_seconds)]
 _Url = Annotated[str, PlainValidator(_url)]
 _Secret = Annotated[SecretStr, PlainValidator(_secret)]
@@ -99,6 +106,7 @@ _Property = Annotated[str, PlainValidator(_property)]
 _Fraction = Annotated[float, PlainValidator(_fraction)]
 _PositiveInt = Annotated[int, PlainValidator(_positive_int)]
 _Limit = Annotated[int | None, PlainValidator(_optional_positive_int)]
+_Floor = Annotated[int | None, PlainValidator(_optional_count)]
 
 
 class _Model(BaseModel):
@@ -106,13 +114,33 @@ class _Model(BaseModel):
 
 
 class Budget(_Model):
-    """HubSpot's limits for the portal, and leadbridge's share of them."""
+    """HubSpot's limits for the portal, and leadbridge's part of them.
+
+    The daily limits mean what Salesforce's mean, because X-HubSpot-RateLimit-Daily(-Remaining)
+    counts every app of the portal: max_own_calls_per_day caps the calls leadbridge itself
+    sends (its own count); min_portal_calls_left pauses leadbridge while the portal's remaining
+    daily calls (from the headers) are below it, leaving them to the other apps.
+    """
 
     ten_second_limit: _Limit = 100  # the portal's rolling 10-second limit (None: unpaced)
     headroom: _Fraction = 0.95  # of the 10-second limit: 5% stays free for the portal's other apps
     daily_limit: _Limit = 250_000  # replaced by X-HubSpot-RateLimit-Daily once HubSpot answers
-    daily_share: _Fraction = 0.5  # of the daily allocation leadbridge may spend, then it pauses
+    max_own_calls_per_day: _Limit = None
+    min_portal_calls_left: _Floor = None
+    # Before max_own_calls_per_day: kept for old files, read as "leadbridge's own calls may be
+    # this share of the portal's daily allocation" (its own count, not the portal's). Ignored
+    # when max_own_calls_per_day is set.
+    daily_share: _Fraction = 0.5
     search_per_second: _Limit = 5  # search's own limit; its answers carry no headers
+
+    @model_validator(mode="after")
+    def _one_own_cap(self) -> Budget:
+        if "daily_share" in self.model_fields_set and self.max_own_calls_per_day is not None:
+            raise _problem(
+                "daily_share and max_own_calls_per_day both cap leadbridge's own calls; "
+                "keep max_own_calls_per_day (and min_portal_calls_left for the portal's headroom)"
+            )
+        return self
 
 
 class Retry(_Model):

@@ -63,11 +63,18 @@ class Transport:
     ) -> None:
         budget = settings.budget
         self.settings = settings
+        # The portal's daily headers count every app: they are held against the floor only,
+        # and leadbridge's own cap against its own count (budget.Governor).
         self.governor = Governor(
             window_limit=budget.ten_second_limit,
             headroom=budget.headroom,
             daily_limit=budget.daily_limit,
-            daily_share=budget.daily_share,
+            # daily_share (older files) is a share of the portal's allocation for our own calls.
+            own_daily_cap=budget.max_own_calls_per_day,
+            own_daily_share=budget.daily_share if budget.max_own_calls_per_day is None else None,
+            org_floor=budget.min_portal_calls_left,
+            whole="the portal",
+            floor_setting="budget.min_portal_calls_left",
             clock=monotonic,
             sleep=sleep,
         )
@@ -160,11 +167,8 @@ class Transport:
 
     def _daily_spent(self) -> BudgetPaused:
         # HubSpot says the portal's day is spent (search answers say so without headers):
-        # no retry can help before the reset, so the governor pauses like at its own cap.
-        state = self.governor.state()
-        allowed = state.daily_allowed if state.daily_allowed is not None else state.daily_used
-        self.governor.observe(daily_used=allowed)
-        return BudgetPaused(max(state.daily_used, allowed), allowed)
+        # no retry can help before the reset, so the governor pauses as at the floor.
+        return self.governor.org_spent()
 
     def _observe(self, headers: Mapping[str, str]) -> None:
         limit = _int(headers.get("X-HubSpot-RateLimit-Max"))
