@@ -110,7 +110,9 @@ def test_a_check_that_fails_itself_is_said_and_tried_again() -> None:
 
 @pytest.mark.parametrize("count", [1, 3, 7])
 def test_the_status_line_names_a_few_and_counts_the_rest(count: int) -> None:
-    checks = [Check(f"field F{n}__c", False, "missing", "deploy", "Salesforce") for n in range(count)]
+    checks = [
+        Check(f"field F{n}__c", False, "missing", "deploy", "Salesforce") for n in range(count)
+    ]
     gate = SchemaGate(Systems(checks))
     gate.tick()
     status = gate.status()

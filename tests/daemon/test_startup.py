@@ -63,7 +63,7 @@ def test_a_hubspot_429_burst_at_start_up_costs_a_wait_not_the_process(tmp_path: 
         env = daemon_env(info, LEADBRIDGE_DATABASE_URL=f"sqlite:///{tmp_path / 'state.db'}")
         daemon = Daemon([*_argv(port), "--recheck", "600"], env)
         said = daemon.wait_for("schema missing", 120)
-        assert [m["what"] for m in said["missing"]][0] == "contact properties"
+        assert next(m["what"] for m in said["missing"]) == "contact properties"
         assert "429" in said["missing"][0]["found"]
         assert said["next_check_in"] < 600  # a busy system is asked again sooner
         url = f"http://127.0.0.1:{port}"

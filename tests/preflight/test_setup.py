@@ -265,7 +265,9 @@ def test_from_an_unprepared_org_to_a_running_bridge_without_a_restart(
         assert ready.status_code == 503
         assert "nothing is decided or written" in ready.json()["checks"]["schema"]
         alerts = wait_until(
-            lambda: [m for m in world.slack.messages if "schema" in (m.text or "")], 90, "a health alert"
+            lambda: [m for m in world.slack.messages if "schema" in (m.text or "")],
+            90,
+            "a health alert",
         )
         assert len(alerts) == 1, [m.text for m in alerts]
 
