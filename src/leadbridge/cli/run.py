@@ -27,6 +27,7 @@ from leadbridge.cli.options import (
     port,
     seconds,
 )
+from leadbridge.cli.progress import console_for
 from leadbridge.cli.sync import run_loop, unprepared
 
 if TYPE_CHECKING:
@@ -239,7 +240,14 @@ def _run_cycles(args: argparse.Namespace) -> int:
                     wired.runtime.hubspot.settings.poll_interval,
                     wired.runtime.salesforce.settings.poll_interval.total_seconds(),
                 )
-            return run_loop(wired.pipeline, interval, stop, sys.stdout, args.max_cycles)
+            return run_loop(
+                wired.pipeline,
+                interval,
+                stop,
+                sys.stdout,
+                args.max_cycles,
+                progress=console_for(sys.stderr),
+            )
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

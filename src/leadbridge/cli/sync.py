@@ -6,12 +6,16 @@ import argparse
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from leadbridge.cli.options import Commands, Opened, add_runtime_options, opened
+from leadbridge.cli.progress import console_for, watching
 from leadbridge.model import System
 from leadbridge.sync.pipeline import Pipeline, Summary, cycle
 from leadbridge.sync.reconcile import reconcile
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -31,7 +35,12 @@ def run(args: argparse.Namespace) -> int:
     with opened(args) as wired:
         if unprepared(wired, sys.stderr, "sync"):
             return 2
-        return sync_once(wired.pipeline, sys.stdout, reconciling=args.reconcile)
+        return sync_once(
+            wired.pipeline,
+            sys.stdout,
+            reconciling=args.reconcile,
+            progress=console_for(sys.stderr),
+        )
 
 
 def unprepared(wired: Opened, out: TextIO, who: str) -> bool:
@@ -51,10 +60,24 @@ def unprepared(wired: Opened, out: TextIO, who: str) -> bool:
     return True
 
 
-def sync_once(pipeline: Pipeline, out: TextIO, *, reconciling: bool = False) -> int:
+def sync_once(
+    pipeline: Pipeline,
+    out: TextIO,
+    *,
+    reconciling: bool = False,
+    progress: Console | None = None,
+) -> int:
     """One cycle (after a reconciliation, when asked), under the "sync" lease (`run_loop`)."""
     return run_loop(
-        pipeline, 0.0, threading.Event(), out, 1, quiet=True, who="sync", reconciling=reconciling
+        pipeline,
+        0.0,
+        threading.Event(),
+        out,
+        1,
+        quiet=True,
+        who="sync",
+        reconciling=reconciling,
+        progress=progress,
     )
 
 
@@ -68,9 +91,11 @@ def run_loop(
     quiet: bool = False,
     who: str = "run",
     reconciling: bool = False,
+    progress: Console | None = None,
 ) -> int:
     """Cycles every `interval` seconds until `stop` is set; the cycle in flight finishes first,
     so a SIGTERM never cuts a batch in half (its writes are logged and would resume anyway).
+    With a `progress` console (stderr, a terminal) each cycle shows how far it has got.
 
     All of it under the "sync" lease: beside a running daemon on the same database this
     would be a second decider (identity matching assumes one), so it refuses instead."""
@@ -90,7 +115,8 @@ def run_loop(
                 _reconcile(fenced, out)
             while not stop.is_set() and (max_cycles is None or cycles < max_cycles):
                 started = time.monotonic()
-                summary = cycle(fenced)
+                with watching(fenced, progress) as watched:
+                    summary = cycle(watched)
                 cycles += 1
                 print(summary_line(summary), file=out, flush=True)
                 if summary.paused:

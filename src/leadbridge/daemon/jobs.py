@@ -24,6 +24,7 @@ from leadbridge.connectors.budget import BudgetPaused
 from leadbridge.daemon.health import Board
 from leadbridge.daemon.lease import SWEEP, SYNC, FencedStore, LeaseKeeper, LeaseLost
 from leadbridge.daemon.nudge import Nudger
+from leadbridge.daemon.progress import ProgressLog
 from leadbridge.model import System
 from leadbridge.sync.pipeline import HINTS_PER_READ, Pipeline, Summary, poll, process, read_hints
 from leadbridge.sync.reconcile import reconcile
@@ -72,8 +73,9 @@ class Jobs:
         with self._work:
             if self._stopping.is_set():
                 return  # waited for the lock while the daemon began to stop: no new work
+            watched = self._watched()
             try:
-                poll(self.fenced, summary, self.fenced.store.transaction, only=system)
+                poll(watched, summary, watched.store.transaction, only=system)
             except BudgetPaused as paused:
                 summary.paused = str(paused)
         self.board.polled(system, summary)
@@ -118,9 +120,10 @@ class Jobs:
                 if self._stopping.is_set():
                     return
                 pushed = self._hinted()
+                watched = self._watched()
                 try:
-                    read_hints(self.fenced, summary)
-                    process(self.fenced, summary, between_rounds=self._go_on)
+                    read_hints(watched, summary)
+                    process(watched, summary, between_rounds=self._go_on)
                 except BudgetPaused as paused:
                     summary.paused = str(paused)
             self.board.processed(summary, pushed=pushed)
@@ -136,6 +139,14 @@ class Jobs:
                     written_salesforce=summary.written.get(System.SALESFORCE, 0),
                     seconds=_since(started),
                 )
+
+    def _watched(self) -> Pipeline:
+        """The fenced pipeline, logging a progress line every 10 s while a backlog lasts."""
+        return replace(self.fenced, on_progress=ProgressLog(self._pending))
+
+    def _pending(self) -> int:
+        with self.pipeline.store.reading() as uow:
+            return uow.inbox.pending_count()
 
     def _go_on(self) -> None:
         """Between two rounds of a backlog: stop here, cleanly, on SIGTERM or a lost lease."""
