@@ -71,7 +71,6 @@ class Governor:
         org_floor: int | None = None,
         whole: str = "the org",
         floor_setting: str = "budget.min_org_calls_left",
-        daily_share: None = None,
         day_seconds: float = 86_400.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -79,9 +78,7 @@ class Governor:
         """`own_daily_cap` (or `own_daily_share` of the service's allocation) caps our own
         count; the service's remaining calls must stay at or above `org_floor` (and above
         zero). `whole` ("the org", "the portal") and `floor_setting` (the key that sets
-        `org_floor`) word the pause reasons for the service's admin. `daily_share` may only
-        be None: the limit it set (a share of everyone's count) is gone, the keyword stays
-        for callers that still turn it off by name."""
+        `org_floor`) word the pause reasons for the service's admin."""
         share = 1.0 if own_daily_share is None else own_daily_share
         if not 0 < headroom <= 1 or not 0 < share <= 1:
             raise ValueError("headroom and own_daily_share are fractions in (0, 1]")

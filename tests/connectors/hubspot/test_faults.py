@@ -114,7 +114,7 @@ def test_at_its_own_daily_cap_it_pauses_reports_unhealthy_and_fails_no_record(
         assert landed == ["Budget"] * 500 + [None] * 500  # paused between batches, nothing lost
         health = connector.health()
         assert not health.healthy and health.paused
-        assert "5 of the 5 daily calls" in health.detail
+        assert "it made 5 of the 5 daily API calls it may make" in health.detail
 
         with pytest.raises(BudgetPaused):  # reads pause the same way, before any call
             list(connector.changes("contact", None, now=portal.clock.now()))

@@ -25,9 +25,7 @@ class FakeTime:
 
 
 def _governor(time: FakeTime, **limits: int | None) -> Governor:
-    return Governor(
-        window_limit=None, daily_limit=100_000, daily_share=None, clock=time.clock, **limits
-    )
+    return Governor(window_limit=None, daily_limit=100_000, clock=time.clock, **limits)
 
 
 def test_a_busy_org_does_not_pause_leadbridge_above_the_floor() -> None:

@@ -105,10 +105,8 @@ class HubSpotConnector:
         transport = self._transport
         state = transport.governor.state()
         if state.paused:
-            detail = (
-                f"paused: {state.daily_used} of the {state.daily_allowed} daily calls allowed "
-                f"to leadbridge are spent; resumes when the day's allocation resets"
-            )
+            # The governor's reason says which limit: leadbridge's own cap or the portal's floor.
+            detail = f"paused: {state.reason}; resumes when the day's allocation resets"
             return Health(False, detail, state, paused=True)
         failure = transport.last_failure
         if failure is not None and (

@@ -55,7 +55,6 @@ def governor_for(settings: SalesforceSettings) -> Governor:
     return Governor(
         window_limit=None,
         daily_limit=budget.daily_limit,
-        daily_share=None,
         own_daily_cap=budget.max_own_calls_per_day,
         own_daily_share=own_share,
         org_floor=budget.min_org_calls_left,
