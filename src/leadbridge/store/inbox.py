@@ -194,7 +194,7 @@ class Inbox:
 
     def prefetch(self, emails: Iterable[str]) -> None:
         """Learn which items wait in these emails' lines, one IN-list statement for all."""
-        wanted = {_email_key(email) for email in emails} - self._lines.keys()
+        wanted = {line for e in emails if (line := _email_key(e)) not in self._lines}
         if not wanted:
             return
         self.flush()

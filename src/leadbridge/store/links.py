@@ -144,8 +144,8 @@ class Links:
         """Load every link of these records, emails and leads not known yet, a few IN-list
         statements for all of them (pending links are flushed first, so the answers hold)."""
         records = {key for key in records if key not in self._by_record}
-        emails = {_normalize_email(e) for e in emails} - self._by_email.keys()
-        leads = set(leads) - self._by_lead.keys()
+        emails = {n for e in emails if (n := _normalize_email(e)) not in self._by_email}
+        leads = {lead for lead in leads if lead not in self._by_lead}
         if not (records or emails or leads):
             return
         self.flush()

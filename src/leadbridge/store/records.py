@@ -291,7 +291,7 @@ class Parked:
 
     def prefetch(self, lead_ids: Iterable[str]) -> None:
         """Learn which of these leads have records parked for good, one IN-list for all."""
-        wanted = set(lead_ids) - self._held.keys()
+        wanted = {lead for lead in lead_ids if lead not in self._held}
         if not wanted:
             return
         self.flush()

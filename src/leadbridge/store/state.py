@@ -95,7 +95,7 @@ class Leads:
 
     def prefetch(self, lead_ids: Iterable[str]) -> None:
         """Load these leads and the ones they were folded into, a statement per fold level."""
-        wanted = set(lead_ids) - self._known.keys()
+        wanted = {lead for lead in lead_ids if lead not in self._known}
         while wanted:
             self.flush()
             with quietly(self._connection) as connection:
@@ -107,7 +107,7 @@ class Leads:
             for lead_id in wanted:
                 self._known.setdefault(lead_id, None)
             forwards = {known[0] for known in map(self._known.get, wanted) if known and known[0]}
-            wanted = forwards - self._known.keys()
+            wanted = {lead for lead in forwards if lead not in self._known}
 
     def flush(self) -> None:
         if self._rows:
@@ -203,7 +203,7 @@ class Snapshots:
 
     def prefetch(self, keys: Iterable[_RecordKey]) -> None:
         """Load the snapshots of these records not known yet, an IN-list per object."""
-        wanted = set(keys) - self._known.keys()
+        wanted = {key for key in keys if key not in self._known}
         if not wanted:
             return
         self.flush()
