@@ -1,7 +1,7 @@
 """Value parsers every configuration file shares, so one spelling means one thing everywhere.
 
 A duration is written the same way in stages.yaml (an SLA) and in the
-connection files (a poll interval, a look-back): a number and a unit, ms, s,
+connection files (a poll interval, a lag tolerance): a number and a unit, ms, s,
 m, h, d or w. A bare number is refused, because `sla: 2` could mean two
 seconds or two days and guessing is how an alert fires a day late.
 """
@@ -41,3 +41,12 @@ def duration(value: Any, example: str = "30s, 5m, 2h, 2d or 1w") -> timedelta:
     if match is None:
         raise invalid(value, f"a duration with a unit, such as {example}")
     return float(match[1]) * _UNIT[match[2]]
+
+
+def spelled(span: timedelta) -> str:
+    """A duration as a file would write it: the largest unit that keeps it whole (90s, 10m)."""
+    for unit in ("w", "d", "h", "m", "s"):
+        count = span / _UNIT[unit]
+        if count >= 1 and count == int(count):
+            return f"{int(count)}{unit}"
+    return f"{round(span / _UNIT['ms'])}ms"

@@ -20,29 +20,54 @@ from leadbridge.connectors.errors import Action, Failure
 # Removal lives in the model (the store and identity speak it too); connectors import it here.
 from leadbridge.model import Change, RecordWrite, Removal, System
 
+# Cursors saved since the lag tolerance is paid once say so; older ones (no "v") still load.
+_CURSOR_VERSION = 2
+
 
 @dataclass(frozen=True)
 class Cursor:
     """How far an incremental read has got.
 
-    Every change modified before `since` has been delivered. Reads start
-    `look_back` earlier because a search index (HubSpot) or a commit in
-    flight (Salesforce SystemModstamp) can surface a change late; `recent`
-    remembers the (id, stamp) pairs already delivered inside that window so
-    reading it again delivers each change once. `since` never runs ahead of
-    the read's start minus the look-back (singer-sdk's signpost).
+    Every change modified before `since` has been delivered, and the next read starts at
+    `since`. A search index (HubSpot) or a commit in flight (Salesforce SystemModstamp) can
+    surface a change late, so `since` trails the end of the read that made it by the
+    connection's lag tolerance (singer-sdk's signpost), and the next read covers that stretch
+    again: `recent` remembers the (id, stamp) pairs already delivered at or after `since`, so
+    reading them again delivers none of them. The tolerance is paid once, here; a change
+    surfacing later than it is the reconciliation's to find (sync.reconcile).
+
+    `deletions_since` is the same for deletions where a system lists them apart and less
+    often (Salesforce's sobjects/X/deleted): each one before it has been delivered; None when
+    none were read yet. `legacy` marks a cursor saved before the tolerance was paid once (its
+    JSON lacks "v"): its `since` still expects the next read to start a tolerance earlier.
     """
 
     since: datetime
     recent: frozenset[tuple[str, str]] = frozenset()
+    deletions_since: datetime | None = None
+    legacy: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"since": self.since.isoformat(), "recent": sorted(map(list, self.recent))}
+        data: dict[str, Any] = {
+            "since": self.since.isoformat(),
+            "recent": sorted(map(list, self.recent)),
+        }
+        if self.deletions_since is not None:
+            data["deletions_since"] = self.deletions_since.isoformat()
+        if not self.legacy:
+            data["v"] = _CURSOR_VERSION
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Cursor:
         recent = frozenset((str(i), str(stamp)) for i, stamp in data.get("recent", ()))
-        return cls(datetime.fromisoformat(data["since"]), recent)
+        deletions = data.get("deletions_since")
+        return cls(
+            datetime.fromisoformat(data["since"]),
+            recent,
+            datetime.fromisoformat(deletions) if deletions else None,
+            legacy="v" not in data,
+        )
 
 
 @dataclass(frozen=True)

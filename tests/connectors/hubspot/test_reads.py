@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from leadbridge.sandbox.tls import TLSFiles
 from tests.connectors.hubspot import support as hs
 
 Portal = hs.Portal
-LOOK_BACK = timedelta(seconds=30)
+TOLERANCE = timedelta(seconds=60)  # lag_tolerance's default
 
 
 def _drain(connector: HubSpotConnector, cursor: Cursor | None, portal: Portal) -> list[Page]:
@@ -23,7 +24,7 @@ def _ids(pages: list[Page]) -> list[str]:
     return [change.id for page in pages for change in page.changes]
 
 
-def test_a_backfill_lists_every_contact_once_and_ends_at_its_start_minus_look_back(
+def test_a_backfill_lists_every_contact_once_and_ends_at_its_start_minus_the_tolerance(
     portal: Portal,
 ) -> None:
     created = hs.people(portal, 250)
@@ -34,7 +35,7 @@ def test_a_backfill_lists_every_contact_once_and_ends_at_its_start_minus_look_ba
     assert connector.stats.calls == {"list": 3}  # 100 a page, no empty page at the end
     assert [page.cursor for page in pages[:-1]] == [None, None]  # ids are no measure of time
     last = pages[-1].cursor
-    assert last is not None and last.since == start - LOOK_BACK
+    assert last is not None and last.since == start - TOLERANCE
     # Everything was made moments ago: the next poll reads it again, and delivers none of it.
     assert len(last.recent) == 250
     change = pages[0].changes[0]
@@ -54,7 +55,7 @@ def test_incremental_reads_deliver_each_change_once_per_window(portal: Portal) -
     saved = pages[-1].cursor
     assert saved is not None
 
-    portal.clock.advance(5)  # inside the look-back: the first 30 are read again, not delivered
+    portal.clock.advance(5)  # inside the tolerance: the first 30 are read again, not delivered
     for contact_id in first[:4]:
         portal.sim.state.update_contact(contact_id, {"lastname": "Moved"})
     new = hs.people(portal, 3, prefix="late")
@@ -69,8 +70,8 @@ def test_a_change_made_just_before_a_poll_is_not_missed_under_search_lag(
     tls_files: TLSFiles,
 ) -> None:
     with hs.running_portal(tls_files, search_lag_seconds=20) as portal:
-        careful = portal.connector()  # look_back 30 s: longer than the lag
-        hasty = portal.connector(look_back=0)
+        careful = portal.connector()  # lag_tolerance 60 s: longer than the lag
+        hasty = portal.connector(lag_tolerance=0)
         cursors = {"careful": Cursor(portal.clock.now()), "hasty": Cursor(portal.clock.now())}
         portal.clock.advance(99)
         (late,) = hs.people(portal, 1, prefix="late")
@@ -84,13 +85,51 @@ def test_a_change_made_just_before_a_poll_is_not_missed_under_search_lag(
                 delivered[name] += _ids(pages)
                 cursor = pages[-1].cursor
                 assert cursor is not None
-                look_back = timedelta(seconds=connector.settings.look_back)
-                assert cursor.since <= now - look_back  # the signpost
+                tolerance = timedelta(seconds=connector.settings.lag_tolerance)
+                assert cursor.since == now - tolerance  # the signpost, paid once
                 cursors[name] = cursor
             portal.clock.advance(15)
 
         assert delivered["careful"] == [late]  # found once the index caught up, and only once
-        assert delivered["hasty"] == []  # without a look-back the lagging change is lost
+        assert delivered["hasty"] == []  # without a tolerance the lagging change is lost
+
+
+@pytest.mark.parametrize(("lag", "read"), [(50, True), (80, False)])
+def test_the_tolerance_is_paid_once_and_a_later_change_is_left_to_reconcile(
+    tls_files: TLSFiles, lag: float, read: bool
+) -> None:
+    with hs.running_portal(tls_files, search_lag_seconds=lag) as portal:
+        connector = portal.connector()  # lag_tolerance 60 s
+        cursor = Cursor(portal.clock.now() - TOLERANCE)
+        portal.clock.advance(30)
+        (late,) = hs.people(portal, 1, prefix="late")
+        delivered: list[str] = []
+        for _ in range(8):
+            portal.clock.advance(15)
+            now = portal.clock.now()
+            pages = list(connector.changes("contact", cursor, now=now))
+            delivered += _ids(pages)
+            found = pages[-1].cursor
+            assert found is not None
+            assert found.since == now - TOLERANCE  # the next poll starts here: paid once
+            cursor = found
+        # Findable 50 s after it was made: inside the tolerance, read once. 80 s: past it, and
+        # past every poll's start by then (the reconciliation lists it).
+        assert delivered == ([late] if read else [])
+
+
+def test_an_idle_poll_is_one_search_and_delivers_nothing(portal: Portal) -> None:
+    hs.people(portal, 150)
+    portal.clock.advance(5)
+    connector = portal.connector()
+    cursor = _drain(connector, None, portal)[-1].cursor
+    for _ in range(6):
+        portal.clock.advance(15)  # inside the tolerance: the 150 are read again at first
+        before = connector.stats.calls.copy()
+        pages = _drain(connector, cursor, portal)
+        assert [(p.changes, p.removals) for p in pages] == [((), ())]
+        assert connector.stats.calls - before == Counter({"search": 1})
+        cursor = pages[-1].cursor
 
 
 @pytest.mark.slow
@@ -103,7 +142,7 @@ def test_25000_changes_in_one_window_are_all_read(portal: Portal) -> None:
     seen: list[str] = []
     for page in connector.changes("contact", cursor, now=now):
         seen += [change.id for change in page.changes]
-        assert page.cursor is not None and page.cursor.since <= now - LOOK_BACK
+        assert page.cursor is not None and page.cursor.since <= now - TOLERANCE
     assert len(seen) == len(set(seen)) == 25_000
     assert set(seen) == set(created)
     assert connector.stats.calls == {"search": 125}  # 200 a page: the minimum

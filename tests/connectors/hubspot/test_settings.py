@@ -27,7 +27,7 @@ def test_the_shipped_file_loads_with_only_the_token_set() -> None:
     assert settings.token.get_secret_value() == "pat-na1-secret"
     assert "pat-na1-secret" not in repr(settings)  # a secret never reaches a log
     assert settings.ca_bundle is None
-    assert settings.look_back == 30.0 and settings.poll_interval == 60.0
+    assert settings.lag_tolerance == 60.0 and settings.poll_interval == 60.0
     assert settings.budget.ten_second_limit == 190
     assert settings.budget.max_own_calls_per_day == 300000
     assert settings.budget.min_portal_calls_left == 50000
@@ -59,7 +59,7 @@ def test_bad_values_are_reported_with_file_line_and_field(tmp_path: Path) -> Non
     error = _load(
         tmp_path,
         "token: ${HUBSPOT_TOKEN}\n"
-        "look_back: soon\n"
+        "lag_tolerance: soon\n"
         "budget:\n"
         "  daily_share: 1.5\n"
         "  ten_second_limit: -3\n"
@@ -67,7 +67,7 @@ def test_bad_values_are_reported_with_file_line_and_field(tmp_path: Path) -> Non
         "colour: blue\n",
     )
     found = {(p.line, p.field): p.message for p in error.problems}
-    assert found[(2, "look_back")].startswith("got 'soon', expected a duration")
+    assert found[(2, "lag_tolerance")].startswith("got 'soon', expected a duration")
     assert (
         found[(4, "budget.daily_share")]
         == "got 1.5, expected a fraction above 0 and at most 1, such as 0.5"
@@ -110,6 +110,20 @@ def test_daily_share_and_max_own_calls_per_day_together_are_refused(tmp_path: Pa
     assert problem.field == "budget"
     assert "daily_share and max_own_calls_per_day both cap" in problem.message
     assert "min_portal_calls_left" in problem.message
+
+
+def test_an_older_files_look_back_is_refused_with_the_lag_tolerance_to_write(
+    tmp_path: Path,
+) -> None:
+    # look_back was paid twice (the cursor trailed now by it, the read began that far before
+    # the cursor): the same window is a lag_tolerance of twice its value.
+    error = _load(tmp_path, "token: ${HUBSPOT_TOKEN}\nlook_back: 30s\n")
+    (problem,) = error.problems
+    assert (problem.line, problem.field) == (2, "look_back")
+    assert problem.message == (
+        "replaced by lag_tolerance, which each poll pays once; write lag_tolerance: 1m "
+        "for the window this file had"
+    )
 
 
 def test_a_pasted_token_is_refused(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Incremental reads on SystemModstamp against the simulated org: windows, look-back, deletions,
+"""Incremental reads on SystemModstamp against the simulated org: windows, lag tolerance, deletions,
 pages of 2,000, converted leads, reads by id and value, and the configured CA bundle."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def test_backfill_then_windows_deliver_each_change_once(
     assert "attributes" not in change.fields
 
     org.clock.advance(30)
-    # Nothing new: the look-back re-reads the first leads, the cursor keeps them from repeating.
+    # Nothing new: the tolerance re-reads the first leads, the cursor keeps them from repeating.
     quiet = drain(salesforce, "Lead", backfill.cursor, org.clock.now())
     assert quiet.changes == []
 
@@ -50,10 +50,11 @@ def test_backfill_then_windows_deliver_each_change_once(
     assert sorted(ids(window.changes)) == sorted([first[0], later])
     assert next(c for c in window.changes if c.id == first[0]).fields["Title"] == "CFO"
     assert window.cursor is not None
-    assert window.cursor.since <= org.clock.now() - salesforce.settings.look_back
+    upper = org.clock.now().replace(microsecond=0)
+    assert window.cursor.since == upper - salesforce.settings.lag_tolerance  # paid once
 
 
-def test_a_change_committed_late_inside_the_look_back_is_not_missed(
+def test_a_change_committed_late_inside_the_tolerance_is_not_missed(
     org: RunningOrg, salesforce: SalesforceConnector
 ) -> None:
     backfill = drain(salesforce, "Lead", None, org.clock.now())
@@ -78,11 +79,15 @@ def test_deletions_arrive_as_removals_once(
     backfill = drain(salesforce, "Lead", None, org.clock.now())
     org.clock.advance(20)
     org.sim.state.delete("Lead", doomed)
-    org.clock.advance(90)  # the deleted resource answers whole minutes already past
-    window = drain(salesforce, "Lead", backfill.cursor, org.clock.now())
+    org.clock.advance(60)
+    # Deletions are asked every deletions_every (5m), counted from the backfill: not yet.
+    early = drain(salesforce, "Lead", backfill.cursor, org.clock.now())
+    assert early.removals == [] and early.changes == []
+    org.clock.advance(240)
+    window = drain(salesforce, "Lead", early.cursor, org.clock.now())
     assert [(r.id, r.object) for r in window.removals] == [(doomed, "Lead")]
     assert kept not in ids(window.changes)
-    org.clock.advance(60)
+    org.clock.advance(300)  # the next check reads the same stretch again: nothing repeats
     again = drain(salesforce, "Lead", window.cursor, org.clock.now())
     assert again.removals == [] and again.changes == []
 
@@ -100,8 +105,8 @@ def test_twenty_five_thousand_changes_in_one_window_are_all_read(
     assert len(window.changes) == 25_000
     assert Counter(ids(window.changes)) == Counter(made)
     assert len(window.pages) == 13  # pages of 2,000
-    # 13 query pages and one deleted call: the minimum.
-    assert salesforce.stats.calls - before == 14
+    # 13 query pages, the minimum: deletions are not due yet (deletions_every from the backfill).
+    assert salesforce.stats.calls - before == 13
     stamps = [c.modified_at for c in window.changes]
     assert stamps == sorted(stamps)
     # Each page's cursor can be saved with it: resuming from any one misses nothing.
@@ -136,7 +141,7 @@ def test_a_query_locator_that_idled_out_is_replaced_by_a_new_query(
     with org.sim.state.atomic():
         made = [org.lead(Email=f"i{n}@example.com") for n in range(4500)]
     org.sim.state.delete("Lead", doomed)
-    org.clock.advance(70)
+    org.clock.advance(300)  # deletions are due: deletions_every after the backfill
     before = salesforce.stats.calls
     pages = salesforce.changes("Lead", backfill.cursor, now=org.clock.now())
     got = list(next(pages).changes)
@@ -147,7 +152,8 @@ def test_a_query_locator_that_idled_out_is_replaced_by_a_new_query(
         removed.extend(r.id for r in page.removals)
     assert Counter(ids(got)) == Counter(made)
     assert removed == [doomed]
-    # query, the refused query_more, the new query and its two more pages, deleted.
+    # One Composite call (the query and the deletions due), the refused query_more, the new
+    # query and its two more pages, and deleted again (the new window's own).
     assert salesforce.stats.calls - before == 6
 
 

@@ -47,7 +47,8 @@ def test_the_shipped_file_loads_with_its_variables_set() -> None:
     assert settings.org_id == "00D5g000004XyzAEAS"
     assert settings.ca_bundle is None  # ${SALESFORCE_CA_BUNDLE:-} left empty
     assert settings.external_id_field == "Leadbridge_Id__c"
-    assert settings.look_back == timedelta(minutes=5)
+    assert settings.lag_tolerance == timedelta(minutes=10)
+    assert settings.deletions_every == timedelta(minutes=5)
     assert settings.poll_interval == timedelta(minutes=1)
     assert settings.budget.max_own_calls_per_day == 25000
     assert settings.budget.min_org_calls_left == 10000
@@ -93,7 +94,12 @@ def test_a_secret_pasted_into_the_file_is_refused(tmp_path: Path) -> None:
         (("    fields: [Email, Status]", "    fields: []"), ":8:5: objects.Lead.fields:",
          "expected at least one field"),
         (("  Lead:", "  Leed:"), ":7:3: objects.Leed:", "unknown key 'Leed', expected one of"),
-        (("objects:", "look_back: 30s\nobjects:"), ":6:1: look_back:", "expected at least 1m"),
+        (("objects:", "lag_tolerance: 30s\nobjects:"), ":6:1: lag_tolerance:",
+         "expected at least 1m"),
+        (("objects:", "look_back: 5m\nobjects:"), ":6:1: look_back:",
+         "replaced by lag_tolerance, which each poll pays once; write lag_tolerance: 10m"),
+        (("objects:", "deletions_every: often\nobjects:"), ":6:1: deletions_every:",
+         "expected a duration"),
         (("objects:", "poll_interval: soon\nobjects:"), ":6:1: poll_interval:",
          "expected a duration"),
         (("objects:", "org_id: 12345\nobjects:"), ":6:1: org_id:", "expected an organization id"),

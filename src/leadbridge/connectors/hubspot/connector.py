@@ -39,7 +39,7 @@ class HubSpotConnector:
         self._transport = Transport(settings, sleep=sleep, monotonic=monotonic)
         self._clock = clock
         self._names = settings.read_properties
-        self._look_back = timedelta(seconds=settings.look_back)
+        self._tolerance = timedelta(seconds=settings.lag_tolerance)
 
     @property
     def system(self) -> System:
@@ -55,8 +55,8 @@ class HubSpotConnector:
         a backfill through the list endpoint when there is no cursor yet."""
         _only_contacts(object)
         if cursor is None:
-            return reads.backfill(self._transport, self._names, now, self._look_back)
-        return reads.incremental(self._transport, self._names, cursor, now, self._look_back)
+            return reads.backfill(self._transport, self._names, now, self._tolerance)
+        return reads.incremental(self._transport, self._names, cursor, now, self._tolerance)
 
     def modified_since(
         self, object: str, since: datetime | None, *, now: datetime
@@ -64,7 +64,7 @@ class HubSpotConnector:
         """Contacts modified at or after `since`, through the list endpoint, which does not
         wait for search's index (sync.reconcile); the last page carries the next `since`."""
         _only_contacts(object)
-        return reads.modified_since(self._transport, self._names, since, now, self._look_back)
+        return reads.modified_since(self._transport, self._names, since, now, self._tolerance)
 
     def read(self, object: str, ids: Sequence[str]) -> list[Change]:
         """The current state of these contacts (a merged id answers with the survivor)."""

@@ -75,18 +75,21 @@ def incremental(
     names: Sequence[str],
     cursor: Cursor,
     now: datetime,
-    look_back: timedelta,
+    tolerance: timedelta,
 ) -> Iterator[Page]:
-    """Changes in (cursor.since - look_back, now], once per (id, lastmodifieddate).
+    """Changes in [cursor.since, now], once per (id, lastmodifieddate).
 
     Each page carries a cursor to save with it. Search may surface a change up
-    to `look_back` late, so a cursor never claims more than `now - look_back`
-    (the signpost); the pairs already delivered inside the next read's
-    look-back ride along in `recent`, so reading them again delivers nothing.
+    to `tolerance` late, so a cursor never claims more than `now - tolerance`
+    (the signpost), and the next read starts there: the tolerance is paid once.
+    The pairs already delivered from that point on ride along in `recent`, so
+    reading them again delivers nothing (an idle poll: one search, no change).
     """
-    signpost = max(cursor.since, now - look_back)
+    signpost = max(cursor.since, now - tolerance)
     until = _millis(now)
-    position = max(_millis(cursor.since - look_back), 0)  # every visible change before it is read
+    start = cursor.since - tolerance if cursor.legacy else cursor.since
+    # Keyset queries ask for stamps after `position`: one millisecond before the start.
+    position = max(_millis(start), 0) - 1
     seen: set[str] = set()  # ids read at exactly `position`
     drain_after: int | None = None  # reading `position` by id ranges, after this id
     delivered = {pair: _millis(_parse_time(pair[1])) for pair in cursor.recent}
@@ -98,7 +101,7 @@ def incremental(
         drain_after, seen, more = _next_mode(drain_after, seen, more)
         done = not more
         since = signpost if done else max(cursor.since, min(_from_millis(position), signpost))
-        bound = _millis(since - look_back)
+        bound = _millis(since)
         delivered = {pair: ms for pair, ms in delivered.items() if ms >= bound}
         yield Page(tuple(changes), tuple(removals), Cursor(since, frozenset(delivered)))
         if done:
@@ -117,7 +120,7 @@ def _undelivered(
     found: list[_Contact], delivered: dict[tuple[str, str], int]
 ) -> tuple[list[Change], list[Removal]]:
     """What of `found` was not delivered before; it is entered in `delivered` as it goes,
-    so a pair met twice (look-back overlap, a page read again) is delivered once."""
+    so a pair met twice (the tolerance read again, a page read again) is delivered once."""
     changes: list[Change] = []
     removals: list[Removal] = []
     for contact in found:
@@ -158,17 +161,17 @@ def _next_mode(
 
 
 def backfill(
-    transport: Transport, names: Sequence[str], now: datetime, look_back: timedelta
+    transport: Transport, names: Sequence[str], now: datetime, tolerance: timedelta
 ) -> Iterator[Page]:
     """Every live contact through the list endpoint, in id order, 100 a page.
 
     Only the last page carries a cursor: ids are no measure of time, so a
     backfill cut short starts again. That cursor is the backfill's start minus
-    the look-back; anything changed since is read again by the next poll
+    the tolerance; anything changed since is read again by the next poll
     (and the pairs this backfill already delivered there are in `recent`).
     """
-    since = now - look_back
-    bound = _millis(since - look_back)
+    since = now - tolerance
+    bound = _millis(since)
     recent: set[tuple[str, str]] = set()
     for found, last in _list(transport, names):
         recent.update((c.id, c.stamp) for c in found if c.ms >= bound)
@@ -182,7 +185,7 @@ def modified_since(
     names: Sequence[str],
     since: datetime | None,
     now: datetime,
-    look_back: timedelta,
+    tolerance: timedelta,
 ) -> Iterator[Page]:
     """Contacts whose lastmodifieddate is at or after `since` (every one when None), read
     through the list endpoint: it answers from the records, not from the search index, so
@@ -190,14 +193,14 @@ def modified_since(
 
     The list cannot filter, so this pages through every live contact, 100 a call, and keeps
     what is recent enough. Only the last page carries a cursor (ids are no measure of time):
-    `now - look_back`, so a change made while the pages were read is read again next time.
+    `now - tolerance`, so a change made while the pages were read is read again next time.
     """
     bound = None if since is None else _millis(since)
     for found, last in _list(transport, names):
         kept = [c for c in found if bound is None or c.ms >= bound]
         changes = tuple(c.change for c in kept)
         removals = tuple(r for c in kept for r in c.removals())
-        yield Page(changes, removals, Cursor(now - look_back) if last else None)
+        yield Page(changes, removals, Cursor(now - tolerance) if last else None)
 
 
 def _list(transport: Transport, names: Sequence[str]) -> Iterator[tuple[list[_Contact], bool]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,9 +25,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from leadbridge.config.settings import load_settings
-from leadbridge.config.values import duration
+from leadbridge.config.values import duration, spelled
 from leadbridge.config.values import invalid as _fail
 from leadbridge.config.values import problem as _problem
 
@@ -41,6 +43,19 @@ def _seconds(value: Any) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
         return float(value)
     return duration(value, "500ms, 30s, 5m or 1h").total_seconds()
+
+
+def _look_back(value: Any) -> None:
+    """Older files' look_back, refused with its replacement: each poll paid it twice (the
+    cursor trailed now by it, and the read began that far before the cursor)."""
+    try:
+        replacement = f"lag_tolerance: {spelled(2 * timedelta(seconds=_seconds(value)))}"
+    except PydanticCustomError:
+        replacement = "lag_tolerance set to twice this value"
+    raise _problem(
+        f"replaced by lag_tolerance, which each poll pays once; write {replacement} "
+        "for the window this file had"
+    )
 
 
 def _url(value: Any) -> str:
@@ -107,6 +122,7 @@ _Fraction = Annotated[float, PlainValidator(_fraction)]
 _PositiveInt = Annotated[int, PlainValidator(_positive_int)]
 _Limit = Annotated[int | None, PlainValidator(_optional_positive_int)]
 _Floor = Annotated[int | None, PlainValidator(_optional_count)]
+_Refused = Annotated[None, PlainValidator(_look_back)]
 
 
 class _Model(BaseModel):
@@ -190,7 +206,10 @@ class HubSpotSettings(_Model):
     ca_bundle: _CaBundle = None
     properties: tuple[_Property, ...] = Field(default=("firstname", "lastname", "lifecyclestage"))
     poll_interval: _Seconds = 60.0
-    look_back: _Seconds = 30.0  # how late a change may surface in search
+    # How late a change may become findable in search and still be read: a poll's cursor
+    # trails its read by this much, and the next poll starts there. Later ones: reconcile.
+    lag_tolerance: _Seconds = 60.0
+    look_back: _Refused = None  # older files: refused, naming lag_tolerance's value
     timeout: _Seconds = 30.0  # per request; the client sets none of its own
     budget: Budget = Budget()
     retry: Retry = Retry()

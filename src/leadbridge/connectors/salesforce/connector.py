@@ -10,7 +10,13 @@ OpportunityContactRole, on simple-salesforce.
 Transport, login, paging, retries and the API budget stay inside; the sync
 sees Changes, Removals, WriteResults, a schema and a health line. The work
 is split by job: .auth (session, token), .client (one
-governed, retried call), .reads, .writes, .soql.
+governed, retried call), .reads, .composite, .writes, .soql.
+
+A poll reads each object in turn, but the org counts calls: the first object's read
+asks, in one Composite call, the first page of every object this connector read last
+time (from the cursor it handed out) and the deletions due. Each object's read then
+takes its answer, if its cursor is still the one it was asked for, so a poll with
+nothing new costs one call however many objects it reads.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from leadbridge.connectors.base import (
     WriteResult,
 )
 from leadbridge.connectors.budget import Governor
+from leadbridge.connectors.errors import RemoteError
+from leadbridge.connectors.salesforce import composite
 from leadbridge.connectors.salesforce import reads as salesforce_reads
 from leadbridge.connectors.salesforce import writes as salesforce_writes
 from leadbridge.connectors.salesforce.auth import LoginRefused
@@ -75,6 +83,12 @@ class SalesforceConnector:
         self.governor = governor or governor_for(settings)
         self.client = SalesforceClient(settings, self.governor, tuning or RetryTuning(), clock)
         self._healthy: bool | None = None
+        self._timing = salesforce_reads.Timing(settings.lag_tolerance, settings.deletions_every)
+        # The cursor each object's last read handed out: what its next read most likely is.
+        self._handed: dict[str, Cursor | None] = {}
+        # One poll's answers from its Composite call, by object; the poll is its `now`.
+        self._fetched: dict[str, salesforce_reads.Fetched] = {}
+        self._fetched_for: datetime | None = None
 
     @property
     def system(self) -> System:
@@ -86,16 +100,67 @@ class SalesforceConnector:
 
     def changes(self, object: str, cursor: Cursor | None, *, now: datetime) -> Iterator[Page]:
         """Records modified since the cursor (a backfill when it is None), one Page per SOQL
-        page of up to 2,000; save each page's cursor with what it carries."""
+        page of up to 2,000; save each page's cursor with what it carries. The first object
+        of a poll (a new `now`) also asks for the others' first pages, in the same call."""
         configured = self._configured(object)
-        return salesforce_reads.window(
+        fields = salesforce_reads.fields_for(object, configured.fields)
+        return self._changes(object, fields, configured.deletions, cursor, now)
+
+    def _changes(
+        self, object: str, fields: list[str], deletions: bool, cursor: Cursor | None, now: datetime
+    ) -> Iterator[Page]:
+        fetched = self._prefetched(object, cursor, now)
+        pages = salesforce_reads.window(
             self.client,
             object,
-            salesforce_reads.fields_for(object, configured.fields),
+            fields,
             cursor,
             now,
-            look_back=self.settings.look_back,
-            deletions=configured.deletions,
+            self._timing,
+            deletions=deletions,
+            fetched=fetched,
+        )
+        for page in pages:
+            if page.cursor is not None:
+                self._handed[object] = page.cursor
+            yield page
+
+    def _prefetched(
+        self, object: str, cursor: Cursor | None, now: datetime
+    ) -> salesforce_reads.Fetched | None:
+        """What this poll's Composite call answered for this read, asking it first when the
+        poll is new. An answer made for another cursor (another replica moved it, a page was
+        not saved) is the wrong window: the read then asks for itself."""
+        if self._fetched_for != now:
+            self._fetched, self._fetched_for = {}, now
+            self._fetched = self._fetch(object, cursor, now)
+        return self._fetched.pop(object, None)  # the window checks it is for its own plan
+
+    def _fetch(
+        self, object: str, cursor: Cursor | None, now: datetime
+    ) -> dict[str, salesforce_reads.Fetched]:
+        """One Composite call for this read and every other object read before, or nothing
+        when this read alone would be one call anyway."""
+        plans = [self._plan(object, cursor, now)]
+        for other, handed in self._handed.items():
+            if other != object and self.settings.objects.get(other) is not None:
+                plans.append(self._plan(other, handed, now))
+        if composite.subrequests(plans) < 2:
+            return {}
+        try:
+            return composite.fetch(self.client, plans, self.settings.api_version)
+        except RemoteError as exc:
+            if exc.failure.status not in (400, 404, 405):
+                raise
+            # The org refused the Composite call itself: each read asks for itself instead.
+            _log.warning("salesforce composite refused (%s); reading object by object", exc)
+            return {}
+
+    def _plan(self, object: str, cursor: Cursor | None, now: datetime) -> salesforce_reads.Plan:
+        configured = self._configured(object)
+        fields = salesforce_reads.fields_for(object, configured.fields)
+        return salesforce_reads.plan(
+            object, fields, cursor, now, self._timing, deletions=configured.deletions
         )
 
     def read(self, object: str, ids: Sequence[str]) -> list[Change]:
@@ -105,7 +170,7 @@ class SalesforceConnector:
 
     def fetch(self, object: str, ids: Sequence[str]) -> Page:
         """The records as `read` finds them. A deleted id is simply missing: the deletion
-        arrives from the next poll's deleted-records call, which also says when."""
+        arrives from a poll's deleted-records check (every deletions_every), which says when."""
         return Page(tuple(self.read(object, ids)))
 
     def find(self, object: str, field: str, values: Sequence[str]) -> list[Change]:

@@ -1,12 +1,19 @@
 """Reading Salesforce: incremental windows on SystemModstamp, deletions, reads by id or value.
 
-A window is `SystemModstamp >= since - look_back AND SystemModstamp <= now`,
-ordered by (SystemModstamp, Id) and paged through nextRecordsUrl. The
-look-back re-reads the last stretch because a long transaction commits a
-record with a stamp older than records already visible; the cursor's
-`recent` pairs (Id, SystemModstamp) make that re-read deliver each change
-once. `since` never runs ahead of `now - look_back` (the signpost), so a
-change that becomes visible late still falls inside the next window.
+A window is `SystemModstamp >= cursor.since AND SystemModstamp <= now`, ordered by
+(SystemModstamp, Id) and paged through nextRecordsUrl. A long transaction commits a
+record with a stamp older than records already visible, so the cursor that closes a
+window claims no more than `now - lag_tolerance` (the signpost) and the next window
+starts there: the tolerance is paid once. The cursor's `recent` pairs (Id,
+SystemModstamp) make that stretch, read again, deliver each change once, so a window
+with nothing new delivers nothing.
+
+Deletions come from sobjects/X/deleted, asked every `deletions_every` rather than each
+poll, from the cursor's `deletions_since`, which trails each check by the same tolerance.
+
+A window is planned before it is asked (`plan`: its query, and its deletions when due),
+so the connector can ask several objects' first pages and deletions in one Composite
+call (salesforce.composite) and hand each window what came back (`Fetched`).
 
 Bounds are cut to whole seconds, the dateTime form SOQL documents, and the
 lower one is inclusive: Salesforce compares datetimes ignoring milliseconds,
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -47,6 +55,35 @@ _QUERY_URL_BUDGET = 12_000
 _Record = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Timing:
+    """The connection file's timing of reads."""
+
+    tolerance: timedelta  # lag_tolerance: how late a change may become visible
+    deletions_every: timedelta  # how often sobjects/X/deleted is asked
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one window of one object asks, worked out from its cursor and the time alone."""
+
+    sobject: str
+    query: str  # the SOQL of its first page
+    upper: datetime  # the window's end: a whole second
+    # The deletions due in this window: from the cursor's deletions_since to `upper`.
+    deletions: tuple[datetime, datetime] | None
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A plan's answers that came another way (a Composite call): its first query page and
+    its deletions. None where that part failed or was not asked: the window asks it itself."""
+
+    plan: Plan
+    query: dict[str, Any] | None = None
+    deleted: dict[str, Any] | None = None
+
+
 def fields_for(sobject: str, configured: Sequence[str]) -> list[str]:
     """The SELECT list: the configured fields plus what leadbridge itself needs, once each."""
     extra = _LEAD_CONVERSION if sobject == "Lead" else ()
@@ -64,29 +101,102 @@ def _parse_stamp(text: str) -> datetime:
     return datetime.fromisoformat(text.removesuffix(_DELETED_MARK))
 
 
+def plan(
+    sobject: str,
+    fields: Sequence[str],
+    cursor: Cursor | None,
+    now: datetime,
+    timing: Timing,
+    *,
+    deletions: bool,
+) -> Plan:
+    """The window from the cursor (everything when it is None) to `now`."""
+    upper = _second(now)
+    lower = _start(cursor, timing)
+    where = f"SystemModstamp <= {soql_datetime(upper)}"
+    if lower is not None:
+        where = f"SystemModstamp >= {soql_datetime(lower)} AND {where}"
+    query = select(sobject, fields, where, order_by=("SystemModstamp", "Id"))
+    due = _deletions_due(cursor, upper, timing) if deletions else None
+    return Plan(sobject, query, upper, due)
+
+
+def _start(cursor: Cursor | None, timing: Timing) -> datetime | None:
+    """Where a window starts: the cursor, or a tolerance before a legacy one's."""
+    if cursor is None:
+        return None
+    return _second(cursor.since - timing.tolerance if cursor.legacy else cursor.since)
+
+
+def _deletions_from(cursor: Cursor | None, timing: Timing, signpost: datetime) -> datetime:
+    """Every deletion before this has been delivered. A backfill reads live records only, so
+    after one the deletions that matter start at its signpost."""
+    if cursor is None:
+        return signpost
+    if cursor.deletions_since is not None:
+        return cursor.deletions_since
+    start = _start(cursor, timing)
+    assert start is not None  # a cursor always has a start
+    return start
+
+
+def _deletions_due(
+    cursor: Cursor | None, upper: datetime, timing: Timing
+) -> tuple[datetime, datetime] | None:
+    """[deletions_since, upper] when a check is due: every deletions_every, never in a backfill,
+    and only once the resource, which answers whole minutes, has a minute to answer."""
+    if cursor is None:
+        return None
+    since = _deletions_from(cursor, timing, upper)
+    checked = cursor.deletions_since is not None
+    if checked and upper - (since + timing.tolerance) < timing.deletions_every:
+        return None
+    if _minute(upper) - _minute(since) < timedelta(minutes=1):
+        return None  # a window under a minute is refused; a later, longer one covers it
+    return since, upper
+
+
+def deleted_params(plan: Plan) -> dict[str, str]:
+    """The query parameters of sobjects/X/deleted for a plan whose deletions are due. The
+    resource works in whole minutes, so the request starts at the minute; what it answers
+    before deletions_since is cut off again (`_removals`)."""
+    assert plan.deletions is not None
+    since, upper = plan.deletions
+    start = _minute(since)
+    horizon = _minute(upper) - _RECYCLE_BIN + timedelta(minutes=1)
+    if start < horizon:
+        _log.warning(
+            "%s deletions before %s are out of reach (the recycle bin keeps 15 days)",
+            plan.sobject,
+            horizon.isoformat(),
+        )
+        start = horizon
+    return {"start": _replication_time(start), "end": _replication_time(upper)}
+
+
 def window(
     client: SalesforceClient,
     sobject: str,
     fields: Sequence[str],
     cursor: Cursor | None,
     now: datetime,
+    timing: Timing,
     *,
-    look_back: timedelta,
     deletions: bool,
-    deletions_from: datetime | None = None,
+    fetched: Fetched | None = None,
 ) -> Iterator[Page]:
     """Changes since the cursor (everything when it is None), one Page per SOQL page; the last
-    page also carries the window's deletions and the cursor that closes the window."""
-    upper = _second(now)
-    signpost = upper - look_back
+    page also carries the window's deletions (when due) and the cursor that closes the window.
+    `fetched` answers what it already holds for this very plan; the rest is asked here."""
+    planned = plan(sobject, fields, cursor, now, timing, deletions=deletions)
+    if fetched is not None and fetched.plan != planned:
+        fetched = None
+    signpost = planned.upper - timing.tolerance
     recent = {pair: _parse_stamp(pair[1]) for pair in cursor.recent} if cursor else {}
-    lower = _second(cursor.since - look_back) if cursor else None
-    deletions_from = deletions_from or lower
-    where = f"SystemModstamp <= {soql_datetime(upper)}"
-    if lower is not None:
-        where = f"SystemModstamp >= {soql_datetime(lower)} AND {where}"
-    query = select(sobject, fields, where, order_by=("SystemModstamp", "Id"))
-    answer = _query(client, query)
+    # Unchanged until this window checks deletions: a page's cursor must not skip any.
+    deletions_since = _deletions_from(cursor, timing, signpost)
+    first = fetched.query if fetched is not None else None
+    answer = first if first is not None else _query(client, planned.query)
     while True:
         records: list[_Record] = answer.get("records", [])
         changes = []
@@ -101,7 +211,7 @@ def window(
         if next_url and not answer.get("done", False):
             last = _parse_stamp(str(records[-1]["SystemModstamp"])) if records else signpost
             since = _advance(cursor, min(last, signpost))
-            handed = _cursor(since, recent, look_back)
+            handed = _cursor(since, recent, deletions_since)
             yield Page(tuple(changes), cursor=handed)
             try:
                 answer = _more(client, str(next_url))
@@ -110,23 +220,18 @@ def window(
                     raise
                 # The locator idled out (15 minutes) while the caller worked on a page: query
                 # again from the cursor just handed out; its `recent` stops any repeat.
-                yield from window(
-                    client,
-                    sobject,
-                    fields,
-                    handed,
-                    now,
-                    look_back=look_back,
-                    deletions=deletions and deletions_from is not None,
-                    deletions_from=deletions_from,
-                )
+                yield from window(client, sobject, fields, handed, now, timing, deletions=deletions)
                 return
             continue
         removals: list[Removal] = []
-        if deletions_from is not None and deletions:
-            removals = _deleted(client, sobject, deletions_from, upper, recent)
+        if planned.deletions is not None:
+            held = fetched.deleted if fetched is not None else None
+            found = held if held is not None else _ask_deleted(client, planned)
+            removals, covered = _removals(planned, found, recent)
+            # Never behind the last check: what came before it was delivered then.
+            deletions_since = max(deletions_since, min(signpost, covered))
         since = _advance(cursor, signpost)
-        yield Page(tuple(changes), tuple(removals), _cursor(since, recent, look_back))
+        yield Page(tuple(changes), tuple(removals), _cursor(since, recent, deletions_since))
         return
 
 
@@ -162,40 +267,34 @@ def _more(client: SalesforceClient, url: str) -> Any:
     return client.call(lambda sf: sf.query_more(url, identifier_is_url=True))
 
 
-def _deleted(
-    client: SalesforceClient,
-    sobject: str,
-    lower: datetime,
-    upper: datetime,
-    recent: dict[tuple[str, str], datetime],
-) -> list[Removal]:
-    """Deletions in [lower, upper] not delivered yet. The resource works in whole minutes, so
-    the request starts at lower's minute and the answer is cut back to the window."""
-    start = _minute(lower)
-    horizon = _minute(upper) - _RECYCLE_BIN + timedelta(minutes=1)
-    if start < horizon:
-        _log.warning(
-            "%s deletions before %s are out of reach (the recycle bin keeps 15 days)",
-            sobject,
-            horizon.isoformat(),
-        )
-        start = horizon
-    if _minute(upper) - start < timedelta(minutes=1):
-        return []  # a window under a minute is refused; the next, longer one covers it
-    params = {"start": _replication_time(start), "end": _replication_time(upper)}
-    answer = client.call(lambda sf: sf.restful(f"sobjects/{sobject}/deleted/", params=params)) or {}
+def _ask_deleted(client: SalesforceClient, plan: Plan) -> Any:
+    params = deleted_params(plan)
+    path = f"sobjects/{plan.sobject}/deleted/"
+    return client.call(lambda sf: sf.restful(path, params=params)) or {}
+
+
+def _removals(
+    plan: Plan, answer: Any, recent: dict[tuple[str, str], datetime]
+) -> tuple[list[Removal], datetime]:
+    """The deletions an answer holds that were not delivered yet, and how far it covered."""
+    assert plan.deletions is not None
+    since, upper = plan.deletions
     earliest = answer.get("earliestDateAvailable")
-    if earliest and _parse_stamp(str(earliest)) > start:
-        _log.warning("%s deletions before %s were purged before we read them", sobject, earliest)
+    if earliest and _parse_stamp(str(earliest)) > _minute(since):
+        _log.warning(
+            "%s deletions before %s were purged before we read them", plan.sobject, earliest
+        )
+    covered_text = answer.get("latestDateCovered")
+    covered = _parse_stamp(str(covered_text)) if covered_text else _minute(upper)
     out = []
     for item in answer.get("deletedRecords", []):
         pair = (str(item["id"]), str(item["deletedDate"]) + _DELETED_MARK)
         moment = _parse_stamp(pair[1])
-        if pair in recent or not lower <= moment <= upper:
+        if pair in recent or not since <= moment <= upper:
             continue
         recent[pair] = moment
-        out.append(Removal(_SF, sobject, pair[0], moment))
-    return out
+        out.append(Removal(_SF, plan.sobject, pair[0], moment))
+    return out, covered
 
 
 def _change(sobject: str, record: _Record, modified_at: datetime) -> Change:
@@ -209,17 +308,20 @@ def _advance(cursor: Cursor | None, since: datetime) -> datetime:
 
 
 def _cursor(
-    since: datetime, recent: dict[tuple[str, str], datetime], look_back: timedelta
+    since: datetime, recent: dict[tuple[str, str], datetime], deletions_since: datetime
 ) -> Cursor:
-    """The cursor to save, keeping only the pairs the next window can return again.
+    """The cursor to save, keeping only the pairs the next window can return again: changes
+    from its start on, deletions from `deletions_since` on.
 
-    Pairs below the next window's lower bound are dropped from `recent` in
-    place too: this window's remaining pages are sorted later than `since`.
+    Pairs dropped from the cursor are dropped from `recent` in place too: this window's
+    remaining pages are sorted later than `since`.
     """
-    next_lower = _second(since - look_back)
-    for pair in [p for p, moment in recent.items() if moment < next_lower]:
-        del recent[pair]
-    return Cursor(since, frozenset(recent))
+    next_start = _second(since)
+    for pair, moment in list(recent.items()):
+        bound = deletions_since if pair[1].endswith(_DELETED_MARK) else next_start
+        if moment < bound:
+            del recent[pair]
+    return Cursor(since, frozenset(recent), deletions_since)
 
 
 def _second(moment: datetime) -> datetime:

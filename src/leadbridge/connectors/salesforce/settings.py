@@ -32,9 +32,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from leadbridge.config.settings import load_settings
-from leadbridge.config.values import duration, problem
+from leadbridge.config.values import duration, problem, spelled
 from leadbridge.config.values import invalid as _fail
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -52,12 +53,26 @@ def _duration(value: Any) -> timedelta:
     return duration(value, "30s, 5m, 2h or 1d")
 
 
-def _look_back(value: Any) -> timedelta:
-    duration = _duration(value)
-    if duration < timedelta(minutes=1):
-        # sobjects/X/deleted works in whole minutes; a shorter look-back could skip one.
+def _lag_tolerance(value: Any) -> timedelta:
+    span = _duration(value)
+    if span < timedelta(minutes=1):
+        # sobjects/X/deleted answers whole minutes: a deletion in the last, partial minute of
+        # one check is read by the next only if that one starts at least a minute earlier.
         raise _fail(value, "at least 1m")
-    return duration
+    return span
+
+
+def _look_back(value: Any) -> None:
+    """Older files' look_back, refused with its replacement: each poll paid it twice (the
+    cursor trailed now by it, and the query began that far before the cursor)."""
+    try:
+        replacement = f"lag_tolerance: {spelled(2 * _duration(value))}"
+    except PydanticCustomError:
+        replacement = "lag_tolerance set to twice this value"
+    raise problem(
+        f"replaced by lag_tolerance, which each poll pays once; write {replacement} "
+        "for the window this file had"
+    )
 
 
 def _https_url(value: Any) -> str:
@@ -152,7 +167,8 @@ def _text(value: Any) -> str:
 _ApiName = Annotated[str, PlainValidator(_name)]
 _Duration = Annotated[timedelta, PlainValidator(_duration)]
 _Text = Annotated[str, PlainValidator(_text)]
-_LookBack = Annotated[timedelta, PlainValidator(_look_back)]
+_LagTolerance = Annotated[timedelta, PlainValidator(_lag_tolerance)]
+_Refused = Annotated[None, PlainValidator(_look_back)]
 
 
 class _Strict(BaseModel):
@@ -188,7 +204,7 @@ class Auth(_Strict):
 
 class ObjectSettings(_Strict):
     fields: Annotated[tuple[_ApiName, ...], AfterValidator(_some)]
-    deletions: bool = True  # also ask sobjects/X/deleted each poll (one more call)
+    deletions: bool = True  # also ask sobjects/X/deleted, every deletions_every
 
 
 class Objects(_Strict):
@@ -263,7 +279,13 @@ class SalesforceSettings(_Strict):
     objects: Objects
     external_id_field: _ApiName = "Leadbridge_Id__c"
     poll_interval: _Duration = timedelta(minutes=1)
-    look_back: _LookBack = timedelta(minutes=5)
+    # How late a record may become visible with an older SystemModstamp (a long transaction
+    # commits it) and still be read: a poll's cursor trails its read by this much, and the
+    # next poll starts there.
+    lag_tolerance: _LagTolerance = timedelta(minutes=10)
+    # How often to ask for deleted records (sobjects/X/deleted); 0: every poll.
+    deletions_every: _Duration = timedelta(minutes=5)
+    look_back: _Refused = None  # older files: refused, naming lag_tolerance's value
     timeout: _Duration = timedelta(minutes=2)
     budget: Budget = Budget()
     push: Push = Push()

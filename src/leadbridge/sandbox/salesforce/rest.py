@@ -9,8 +9,7 @@ simple-salesforce adds) and percent-encoded external ids behave as they do there
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from urllib.parse import unquote
 
 from starlette.requests import Request
@@ -18,19 +17,17 @@ from starlette.responses import Response
 
 from leadbridge.sandbox.faults import Fault
 from leadbridge.sandbox.http import JSON
-from leadbridge.sandbox.salesforce import collections, query_api, sobjects_api
-from leadbridge.sandbox.salesforce.context import Call, Handler, Org
-from leadbridge.sandbox.salesforce.errors import MoreThanOneRecord, SfError, not_found
+from leadbridge.sandbox.salesforce import collections, composite, query_api, sobjects_api
+from leadbridge.sandbox.salesforce.context import Call, Org
+from leadbridge.sandbox.salesforce.errors import SfError, not_found
 from leadbridge.sandbox.salesforce.limits import limit_exceeded
 from leadbridge.sandbox.salesforce.oauth import bearer_token
+from leadbridge.sandbox.salesforce.routing import Routes, answer, match
 
 # What simple-salesforce 1.12 asks for (59.0 by default) lies inside the real range.
 VERSIONS = tuple(f"{major}.0" for major in range(31, 63))
 _SEASONS = ("Winter", "Spring", "Summer")
 
-log = logging.getLogger(__name__)
-
-Routes = Sequence[tuple[tuple[str, ...], dict[str, Handler]]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -40,12 +37,19 @@ async def _resources(call: Call) -> Response:
     return JSON({name: f"{base}/{name}" for name in names})
 
 
+async def _composite_resources(call: Call) -> Response:
+    """GET .../composite: the composite resources this org serves (batch, tree and graph
+    it does not)."""
+    return JSON({"sobjects": f"/services/data/v{call.version}/composite/sobjects"})
+
+
 async def _limits(call: Call) -> Response:
     return JSON(call.org.usage.body())
 
 
 # Literal segments match themselves; "{name}" captures one segment. First match wins.
-ROUTES: Routes = (
+# What a Composite subrequest may reach: everything but the Composite resource itself.
+SUBREQUEST_ROUTES: Routes = (
     ((), {"GET": _resources}),
     (("limits",), {"GET": _limits}),
     (("sobjects",), {"GET": sobjects_api.global_describe}),
@@ -75,6 +79,13 @@ ROUTES: Routes = (
     ),
     (("composite", "sobjects", "{sobject}"), {"GET": collections.retrieve}),
     (("composite", "sobjects", "{sobject}", "{field}"), {"PATCH": collections.upsert}),
+)
+ROUTES: Routes = (
+    *SUBREQUEST_ROUTES,
+    (
+        ("composite",),
+        {"GET": _composite_resources, "POST": composite.endpoint(SUBREQUEST_ROUTES, VERSIONS)},
+    ),
 )
 
 
@@ -114,21 +125,11 @@ def data_api(org: Org, routes: Routes = ROUTES) -> Endpoint:
             return limit_exceeded().response(org.usage.header())
         version = segments[0][1:]
         try:
-            handler, params = _match(routes, segments[1:], request.method)
-            response = await handler(Call(request, org, version, user_id, params))
-        except MoreThanOneRecord as exc:
-            base = f"/services/data/v{version}/sobjects/{exc.sobject}"
-            response = JSON([f"{base}/{record_id}" for record_id in exc.ids], status_code=300)
+            handler, params = match(routes, segments[1:], request.method)
         except SfError as exc:
             response = exc.response()
-        except Exception:
-            log.exception("the simulated Salesforce failed on %s %s", request.method, raw)
-            response = SfError(
-                "UNKNOWN_EXCEPTION",
-                "An unexpected error occurred. Please include this ErrorId if you contact "
-                "support: 1337-4242 (-1729)",
-                status=500,
-            ).response()
+        else:
+            response = await answer(handler, Call(request, org, version, user_id, params))
         response.headers.update(org.usage.header())
         return response
 
@@ -144,26 +145,3 @@ def _authenticate(org: Org, request: Request) -> str | None:
         org.sessions.expire(token)
     session = org.sessions.lookup(token)
     return session.user_id if session is not None else None
-
-
-def _match(routes: Routes, segments: list[str], method: str) -> tuple[Handler, dict[str, str]]:
-    for pattern, handlers in routes:
-        if len(pattern) != len(segments):
-            continue
-        params: dict[str, str] = {}
-        for part, segment in zip(pattern, segments, strict=True):
-            if part.startswith("{"):
-                params[part[1:-1]] = segment
-            elif part != segment:
-                break
-        else:
-            if method == "HEAD" and "GET" in handlers:
-                method = "GET"  # the server drops the body; the status and headers stand
-            if method not in handlers:
-                raise SfError(
-                    "METHOD_NOT_ALLOWED",
-                    f"HTTP Method '{method}' not allowed. Allowed are {','.join(handlers)}",
-                    status=405,
-                )
-            return handlers[method], params
-    raise not_found()

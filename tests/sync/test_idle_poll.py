@@ -1,0 +1,71 @@
+"""An idle poll (issue 14's target): once the first sync and its echoes are read, a cycle with
+nothing new sends one request to each system and reads nothing, deletion checks included; a
+deletion in Salesforce still arrives on its schedule. Requests are the connectors' own count
+of what they sent (each retry counts)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from leadbridge.sandbox.world import Sandbox
+from leadbridge.sync.pipeline import Summary, cycle
+from leadbridge.sync.runtime import Runtime, build, sandbox_env
+from tests.sync.conftest import ROOT
+
+
+@dataclass
+class Running:
+    sandbox: Sandbox
+    runtime: Runtime
+
+    def cycle(self) -> tuple[int, int, Summary]:
+        """A poll interval on, one cycle: (HubSpot requests, Salesforce requests, summary)."""
+        self.sandbox.clock.advance(60)
+        hubspot, salesforce = self.runtime.hubspot, self.runtime.salesforce
+        before = sum(hubspot.stats.attempts.values()), salesforce.stats.calls
+        summary = cycle(self.runtime.pipeline)
+        after = sum(hubspot.stats.attempts.values()), salesforce.stats.calls
+        return after[0] - before[0], after[1] - before[1], summary
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[Running]:
+    sandbox = Sandbox(seed=11, limits=False, tls_dir=tmp_path / "tls")
+    sandbox.populate(40)
+    info = sandbox.start()
+    env = {**os.environ, **sandbox_env(info)}
+    database = f"sqlite:///{tmp_path / 'state.db'}"
+    runtime = build(ROOT / "mappings", ROOT / "connectors", database, env, clock=sandbox.clock.now)
+    try:
+        yield Running(sandbox, runtime)
+    finally:
+        runtime.close()
+        sandbox.stop()
+
+
+def test_an_idle_cycle_is_one_request_per_system_and_reads_nothing(running: Running) -> None:
+    running.cycle()  # the first sync
+    running.cycle()  # its writes come back as echoes
+    # Eleven minutes: the deletion checks (every 5m) ride inside the same request.
+    for _ in range(11):
+        hubspot, salesforce, summary = running.cycle()
+        assert (hubspot, salesforce, summary.changes_read) == (1, 1, 0)
+
+
+def test_a_deletion_arrives_on_its_schedule_in_the_one_request(running: Running) -> None:
+    running.cycle()
+    running.cycle()
+    state = running.sandbox.salesforce.state
+    doomed = next(r["Id"] for r in state.records("Lead") if not r["IsConverted"])
+    state.delete("Lead", doomed)
+    read = []
+    for minute in range(1, 8):
+        _, salesforce, summary = running.cycle()
+        assert salesforce == 1
+        read += [minute] * summary.changes_read
+    assert len(read) == 1 and read[0] <= 6  # the removal, once, within deletions_every
