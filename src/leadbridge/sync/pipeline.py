@@ -85,7 +85,10 @@ class Summary:
     transitions: int = 0
     echoes: int = 0
     written: dict[System, int] = field(default_factory=lambda: {_HS: 0, _SF: 0})
+    # Requests the connectors sent to write (counted: retries and read-backs included) ...
     write_calls: dict[System, int] = field(default_factory=lambda: {_HS: 0, _SF: 0})
+    # ... and the least that many writes could cost, computed (batches at the API maximum).
+    least_write_calls: dict[System, int] = field(default_factory=lambda: {_HS: 0, _SF: 0})
     refused: dict[System, int] = field(default_factory=lambda: {_HS: 0, _SF: 0})  # writes parked
     parked: int = 0
     paused: str | None = None  # why the cycle stopped early (a spent API budget)
@@ -458,12 +461,14 @@ def _hold_twins(
 
 
 def _account(summary: Summary, sent: Sent) -> None:
-    for system, count in sent.written.items():
-        summary.written[system] = summary.written.get(system, 0) + count
-    for system, count in sent.calls.items():
-        summary.write_calls[system] = summary.write_calls.get(system, 0) + count
-    for system, count in sent.refused.items():
-        summary.refused[system] = summary.refused.get(system, 0) + count
+    for mine, theirs in (
+        (summary.written, sent.written),
+        (summary.write_calls, sent.calls),
+        (summary.least_write_calls, sent.least_calls),
+        (summary.refused, sent.refused),
+    ):
+        for system, count in theirs.items():
+            mine[system] = mine.get(system, 0) + count
 
 
 @contextmanager
