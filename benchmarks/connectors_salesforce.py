@@ -12,7 +12,8 @@ The simulated org has no per-second request window (Salesforce has none, only
 the daily allocation), so the rates below are what the simulator and client
 sustain on this machine, sharing its cores. The last line is one JSON object:
 records/s per phase, API calls used (the org's own count, from Sforce-Limit-Info)
-against the minimum possible, peak RSS of this process, records failed.
+against the minimum possible, the requests the connector sent (by kind) beside those the
+org counted serving (logins included), peak RSS of this process, records failed.
 Run: `.venv/bin/python benchmarks/connectors_salesforce.py [--leads 100000] [--updates 10000]`.
 """
 
@@ -28,6 +29,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import requests
 
 from leadbridge.connectors.salesforce.connector import SalesforceConnector
 from leadbridge.model import RecordWrite, System
@@ -105,8 +108,9 @@ def run(info: dict[str, Any], leads: int, updates: int) -> dict[str, Any]:
             failed += sum(not result.ok for result in salesforce.apply(writes))
         update_seconds = time.perf_counter() - started
         calls_used = _used(salesforce)
-        connector_calls = salesforce.stats.calls
+        connector_requests = dict(salesforce.requests)  # every try and login it sent
         retries = salesforce.stats.retries
+    served = _served(info)
 
     minimum = {
         "load": math.ceil(leads / COLLECTION),
@@ -130,12 +134,24 @@ def run(info: dict[str, Any], leads: int, updates: int) -> dict[str, Any]:
         "api_calls_ratio": round(calls_used / sum(minimum.values()), 3),
         "api_calls_by_phase": used,
         "api_calls_minimum_by_phase": minimum,
-        "connector_calls": connector_calls,
+        "connector_requests": connector_requests,
+        "requests_served": served,
         "retries": retries,
         "cursor_recent_pairs": len(cursor.recent) if cursor else 0,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "records_failed": failed,
     }
+
+
+def _served(info: dict[str, Any]) -> dict[str, int]:
+    """The requests the org served by kind, by its own count (it runs in another process)."""
+    answer = requests.get(
+        info["salesforce"]["url"] + "/_sandbox/requests", verify=info["ca_bundle"], timeout=30
+    )
+    answer.raise_for_status()
+    rows = answer.json()["requests"]
+    logins = sum(r["count"] for r in rows if r["endpoint"] == "/services/oauth2/token")
+    return {"total": int(answer.json()["total"]), "logins": logins}
 
 
 def _used(salesforce: SalesforceConnector) -> int:

@@ -16,9 +16,9 @@ Both ends are read from the simulated systems, on their one clock: the change's 
 (the contact's createdAt or recent_conversion_date, the Lead's CreatedDate or the
 LastModifiedDate the rep's save answered) and the write's (the Lead's CreatedDate, the
 contact's createdAt, or the history entry of leadbridge_stage becoming sql). API calls are
-what the services counted while the changes were synced (the Salesforce org's DailyApiRequests
-and HubSpot's daily remaining header, our own probes subtracted); the daemon's own total,
-initial sync included, is reported beside them.
+the requests the services counted while the changes were synced (GET /_sandbox/requests on
+each, limits on or off); the requests the daemon counted itself, initial sync included, are
+reported beside them.
 
 Prints one JSON object on its last line. Target: p95 < 2 s.
 Run: `.venv/bin/python benchmarks/latency.py [--changes 500] [--rate 10]` (about a minute).
@@ -124,13 +124,9 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         daemon_calls: dict[str, Any] = {}
         if daemon is not None:
             daemon.stop(timeout=15)
-            daemon_calls = daemon.last("api calls") or {}
+            daemon_calls = daemon.last("api requests sent") or {}
         stop_process(sandbox, timeout=15)
-    spent = {}
-    for system, after in calls_after.items():
-        before = calls_before[system]
-        if after is not None and before is not None:  # HubSpot counts only with limits on
-            spent[system] = after - before - 1  # the second probe; the first counted before
+    spent = {system: after - calls_before[system] for system, after in calls_after.items()}
 
     return figures(args, changes, latencies, spent, daemon_calls, initial)
 
@@ -187,7 +183,7 @@ class Change:
 
 
 class World:
-    """The sandbox over HTTP: persona actions, exports, and the services' call counters."""
+    """The sandbox over HTTP: persona actions, exports, and the services' request counts."""
 
     def __init__(self, info: Mapping[str, Any]) -> None:
         self.info = info
@@ -195,7 +191,6 @@ class World:
         self.session = requests.Session()
         self.session.verify = info["ca_bundle"]
         self.session.trust_env = False
-        self._token: str | None = None
 
     def post(self, system: str, path: str, body: Mapping[str, Any]) -> Any:
         answer = self.session.post(self.urls[system] + path, json=dict(body), timeout=30)
@@ -246,45 +241,13 @@ class World:
             )
         return {"reform": sorted(reform), "accept": sorted(accept)}
 
-    def api_calls(self) -> dict[str, int | None]:
-        """What each service counted so far, this probe's own call included: HubSpot's daily
-        spend (with limits on) and the org's DailyApiRequests."""
-        answer = self.session.get(
-            self.urls["hubspot"] + "/crm/v3/objects/contacts",
-            params={"limit": 1},
-            headers={"Authorization": f"Bearer {self.info['hubspot']['token']}"},
-            timeout=30,
-        )
-        answer.raise_for_status()
-        daily, left = (
-            answer.headers.get("X-HubSpot-RateLimit-Daily"),
-            answer.headers.get("X-HubSpot-RateLimit-Daily-Remaining"),
-        )
-        hubspot = int(daily) - int(left) if daily and left else None
-        limits = self.session.get(
-            f"{self.urls['salesforce']}/services/data/v59.0/limits",
-            headers={"Authorization": f"Bearer {self.salesforce_token()}"},
-            timeout=30,
-        )
-        limits.raise_for_status()
-        requests_ = limits.json()["DailyApiRequests"]
-        return {"hubspot": hubspot, "salesforce": requests_["Max"] - requests_["Remaining"]}
-
-    def salesforce_token(self) -> str:
-        if self._token is None:
-            sf = self.info["salesforce"]
-            answer = self.session.post(
-                f"{sf['url']}/services/oauth2/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": sf["client_id"],
-                    "client_secret": sf["client_secret"],
-                },
-                timeout=30,
-            )
-            answer.raise_for_status()
-            self._token = str(answer.json()["access_token"])
-        return self._token
+    def api_calls(self) -> dict[str, int]:
+        """The requests each service served so far, as it counted them (GET /_sandbox/requests:
+        every request, limits on or off, its own control requests left out)."""
+        return {
+            system: int(self.get(system, "/_sandbox/requests")["total"])
+            for system in ("hubspot", "salesforce")
+        }
 
     def all_landed(self, changes: list[Change]) -> bool:
         contacts, leads = self.contacts(), self.leads()

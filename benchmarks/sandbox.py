@@ -48,11 +48,14 @@ def main() -> None:
         figures: dict[str, Any] = {"sandbox_start_seconds": round(start_seconds, 2)}
         with multiprocessing.Pool(args.clients) as pool:
             for mode in ("served", "decoded"):
+                _counted(info, reset=True)
                 work = [(info, ids, args.seconds, mode == "decoded")] * args.clients
                 results = pool.starmap(_drive, work)
                 requests = sum(count for count, _ in results)
                 figures[f"{mode}_batch_reads_per_second"] = round(requests / args.seconds, 1)
                 figures[f"{mode}_errors"] = sum(failed for _, failed in results)
+                # The clients' figure, checked against what the sandbox counted serving.
+                figures[f"{mode}_batch_reads_counted_by_sandbox"] = _counted(info)
     finally:
         stop_process(sandbox)
     figures.update(
@@ -63,6 +66,22 @@ def main() -> None:
         target_batch_reads_per_second=300,
     )
     print(json.dumps(figures))
+
+
+def _counted(info: dict[str, Any], *, reset: bool = False) -> int:
+    """Batch reads the simulated HubSpot served (GET /_sandbox/requests; DELETE also restarts
+    the count)."""
+    import requests
+
+    url = info["hubspot"]["url"] + "/_sandbox/requests"
+    method = requests.delete if reset else requests.get
+    answer = method(url, verify=info["ca_bundle"], timeout=30)
+    answer.raise_for_status()
+    return sum(
+        row["count"]
+        for row in answer.json()["requests"]
+        if row["endpoint"] == "/crm/v3/objects/contacts/batch/read"
+    )
 
 
 def _client(info: dict[str, Any]) -> Any:

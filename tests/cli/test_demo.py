@@ -30,6 +30,10 @@ def test_the_demo_plays_weeks_and_says_what_moved(
     delivered = re.search(r"Slack: (\d+) stuck-lead messages delivered", out)
     assert delivered is not None and int(delivered.group(1)) >= 1, out
     assert "first, in #revops-alerts: Overdue: " in out
+    # What was written, with the requests counted, not computed; and what the wire saw.
+    assert re.search(r"hubspot \d+ records \(\d+ calls, least possible \d+\)", out), out
+    served = re.search(r"counted the requests they served: hubspot (\d+), salesforce (\d+)", out)
+    assert served is not None and min(int(n) for n in served.groups()) > 0, out
     store = Store.open(f"sqlite:///{tmp_path / 'state' / 'demo.db'}")
     try:
         with store.reading() as uow:

@@ -4,6 +4,7 @@ connectors wrapped so a test can see their calls and hold a batch of writes in f
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -51,6 +52,10 @@ class Recording:
     @property
     def system(self) -> System:
         return self.inner.system
+
+    @property
+    def requests(self) -> Counter[str]:
+        return self.inner.requests
 
     def changes(self, object: str, cursor: Cursor | None, *, now: datetime) -> Iterator[Page]:
         self.calls.append("changes")

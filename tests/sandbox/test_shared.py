@@ -19,6 +19,7 @@ from leadbridge.sandbox.control import control_routes
 from leadbridge.sandbox.delivery import Deliverer
 from leadbridge.sandbox.faults import Fault, FaultInjector, FaultMiddleware, FaultSpec
 from leadbridge.sandbox.ratelimit import DailyAllocation, RollingWindow
+from leadbridge.sandbox.served import RequestCounts
 from leadbridge.sandbox.server import RunningServer, serve
 from leadbridge.sandbox.tls import TLSFiles
 
@@ -122,7 +123,10 @@ def served(tls_files: TLSFiles) -> Iterator[tuple[RunningServer, FaultInjector, 
     injector = FaultInjector(seed=3)
     app = FaultMiddleware(
         Starlette(
-            routes=[Route("/x", hello, methods=["GET", "POST"]), *control_routes(clock, injector)]
+            routes=[
+                Route("/x", hello, methods=["GET", "POST"]),
+                *control_routes(clock, injector, RequestCounts()),
+            ]
         ),
         injector,
         lambda request, status: PlainTextResponse("broken", status),

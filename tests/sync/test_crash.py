@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,6 +57,10 @@ class Fused:
     @property
     def system(self) -> System:
         return self.inner.system
+
+    @property
+    def requests(self) -> Counter[str]:
+        return self.inner.requests
 
     def changes(self, object: str, cursor: Cursor | None, *, now: datetime) -> Iterator[Page]:
         for page in self.inner.changes(object, cursor, now=now):

@@ -27,9 +27,9 @@ class Running:
         """A poll interval on, one cycle: (HubSpot requests, Salesforce requests, summary)."""
         self.sandbox.clock.advance(60)
         hubspot, salesforce = self.runtime.hubspot, self.runtime.salesforce
-        before = sum(hubspot.stats.attempts.values()), salesforce.stats.calls
+        before = sum(hubspot.stats.requests.values()), salesforce.requests.total()
         summary = cycle(self.runtime.pipeline)
-        after = sum(hubspot.stats.attempts.values()), salesforce.stats.calls
+        after = sum(hubspot.stats.requests.values()), salesforce.requests.total()
         return after[0] - before[0], after[1] - before[1], summary
 
 

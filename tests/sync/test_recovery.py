@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,10 @@ class Failing:
     @property
     def system(self) -> System:
         return self.inner.system
+
+    @property
+    def requests(self) -> Counter[str]:
+        return self.inner.requests
 
     def changes(self, object: str, cursor: Cursor | None, *, now: datetime) -> Iterator[Page]:
         return self.inner.changes(object, cursor, now=now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from leadbridge.model import RecordWrite, System
 from leadbridge.store import LoggedWrite
-from leadbridge.sync.write import _whole
+from leadbridge.sync.write import _whole, least_calls
 
 HS = System.HUBSPOT
 
@@ -33,3 +33,16 @@ def test_a_record_held_back_holds_its_later_writes() -> None:
 
 def test_nothing_goes_out_when_no_call_would_be_full() -> None:
     assert _whole([_logged(n, f"r{n}") for n in range(99)], 100) == []
+
+
+def test_the_least_possible_calls_pack_each_kind_of_write_at_the_maximum() -> None:
+    updates = [_logged(n, f"r{n}").write for n in range(250)]
+    backward = [_logged(500 + n, f"s{n}", steps=2).write for n in range(50)]
+    creates = [
+        RecordWrite(HS, "contact", None, ({"n": n},), key=("email", f"{n}@x.com"))
+        for n in range(10)
+    ]
+    # First steps together (300 updates: 3 calls), second steps (1), creates apart (1).
+    assert least_calls(HS, [*updates, *backward, *creates]) == 3 + 1 + 1
+    assert least_calls(System.SALESFORCE, updates) == 2  # 200 a call
+    assert least_calls(HS, []) == 0

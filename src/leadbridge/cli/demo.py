@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from leadbridge.alerts.sweep import SweepResult, sweep
 from leadbridge.cli.options import Commands
+from leadbridge.cli.sync import write_calls
 from leadbridge.config import Funnel
 from leadbridge.model import System
 from leadbridge.store import Store
@@ -107,6 +108,12 @@ def run(args: argparse.Namespace) -> int:
                 runtime.pipeline.store, sandbox.clock.now(), runtime.pipeline.funnel, total, out
             )
             _slack(sandbox.slack.messages, alerted, out)
+            served = {name: counts["total"] for name, counts in sandbox.requests().items()}
+            print(
+                "\nthe simulated services counted the requests they served: "
+                + ", ".join(f"{name} {count}" for name, count in served.items()),
+                file=out,
+            )
         finally:
             runtime.close()
     acted = ", ".join(f"{name} {count}" for name, count in sorted(story.acted.items()))
@@ -136,6 +143,7 @@ def _add(total: Summary, part: Summary) -> None:
     for system in System:
         total.written[system] += part.written[system]
         total.write_calls[system] += part.write_calls[system]
+        total.least_write_calls[system] += part.least_write_calls[system]
 
 
 def _report(store: Store, now: datetime, funnel: Funnel, total: Summary, out: TextIO) -> None:
@@ -148,8 +156,8 @@ def _report(store: Store, now: datetime, funnel: Funnel, total: Summary, out: Te
     hs, sf = System.HUBSPOT, System.SALESFORCE
     print(
         f"\n{total.transitions} transitions journaled; written: hubspot {total.written[hs]} "
-        f"records in {total.write_calls[hs]} calls, salesforce {total.written[sf]} records in "
-        f"{total.write_calls[sf]} calls; {total.echoes} echoes of our own writes ignored; "
+        f"records ({write_calls(total, hs)}), salesforce {total.written[sf]} records "
+        f"({write_calls(total, sf)}); {total.echoes} echoes of our own writes ignored; "
         f"{parked} parked\n",
         file=out,
     )

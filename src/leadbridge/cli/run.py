@@ -164,9 +164,9 @@ def _run_daemon(
     daemon = Daemon(runtime.pipeline, settings, metrics=metrics, sweep=sweep, gate=gate)
     clean = daemon.run(stop)
     structlog.get_logger(__name__).info(
-        "api calls",
-        hubspot=runtime.hubspot.stats.total,
-        salesforce=runtime.salesforce.stats.calls,
+        "api requests sent",
+        hubspot=runtime.hubspot.requests.total(),
+        salesforce=runtime.salesforce.requests.total(),
     )
     return clean
 

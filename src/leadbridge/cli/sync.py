@@ -145,8 +145,15 @@ def summary_line(summary: Summary) -> str:
     return (
         f"sync: {summary.changes_read} changes read, {summary.leads_decided} leads decided, "
         f"{summary.transitions} transitions, {summary.echoes} echoes ignored; "
-        f"written: hubspot {summary.written.get(hs, 0)} "
-        f"({summary.write_calls.get(hs, 0)} calls), "
-        f"salesforce {summary.written.get(sf, 0)} ({summary.write_calls.get(sf, 0)} calls); "
+        f"written: hubspot {summary.written.get(hs, 0)} ({write_calls(summary, hs)}), "
+        f"salesforce {summary.written.get(sf, 0)} ({write_calls(summary, sf)}); "
         f"parked: {summary.parked}"
     )
+
+
+def write_calls(summary: Summary, system: System) -> str:
+    """The write requests the connector counted, e.g. "7 calls, least possible 6": the
+    least is computed (writes packed at the batch maximum), so it carries that name."""
+    counted = f"{summary.write_calls.get(system, 0)} calls"
+    least = summary.least_write_calls.get(system, 0)
+    return f"{counted}, least possible {least}" if least else counted

@@ -9,12 +9,13 @@ same transaction as the page it covers, so a crash can re-read but never skip.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from leadbridge.connectors.budget import BudgetState
+from leadbridge.connectors.budget import BudgetPaused, BudgetState
 from leadbridge.connectors.errors import Action, Failure
 
 # Removal lives in the model (the store and identity speak it too); connectors import it here.
@@ -94,6 +95,16 @@ class WriteResult:
         return self.failure is None
 
 
+class ApplyPaused(BudgetPaused):
+    """The daily budget ran out part-way through apply(): `results` holds the writes that were
+    settled before it (landed or refused); the others were not sent, or not confirmed, and
+    should wait (sending them again is safe: every write is idempotent)."""
+
+    def __init__(self, paused: BudgetPaused, results: list[WriteResult]) -> None:
+        super().__init__(paused.used, paused.allowed, paused.reason)
+        self.results = results
+
+
 @dataclass(frozen=True)
 class FieldSchema:
     name: str
@@ -125,6 +136,12 @@ class Connector(Protocol):
     @property
     def system(self) -> System: ...
 
+    @property
+    def requests(self) -> Counter[str]:
+        """Requests sent over the wire so far, by kind: every try counts (a retry is another
+        request, and so is a login), answered or not. The one meaning of "call"."""
+        ...
+
     def changes(self, object: str, cursor: Cursor | None, *, now: datetime) -> Iterator[Page]:
         """Records modified since the cursor (a backfill when it is None), page by page."""
         ...
@@ -139,7 +156,8 @@ class Connector(Protocol):
         ...
 
     def apply(self, writes: Sequence[RecordWrite]) -> list[WriteResult]:
-        """Writes in batches at the API's maximum; one result per write, in order."""
+        """Writes in batches at the API's maximum; one result per write, in order. Raises
+        ApplyPaused, with the results settled so far, when a daily budget runs out."""
         ...
 
     def describe(self, object: str) -> ObjectSchema:
@@ -163,6 +181,7 @@ class Reconciles(Protocol):
 
 
 __all__ = [
+    "ApplyPaused",
     "Connector",
     "Cursor",
     "FieldSchema",

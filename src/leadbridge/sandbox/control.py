@@ -1,4 +1,4 @@
-"""HTTP control endpoints every simulated service shares: the clock and the faults.
+"""HTTP control endpoints every simulated service shares: the clock, the faults, the requests.
 
 They live under /_sandbox/, outside auth, limits and faults, so a test or a
 RevOps user can steer a running sandbox with curl.
@@ -13,9 +13,10 @@ from starlette.routing import Route
 from leadbridge.sandbox.clock import SimClock, iso_millis
 from leadbridge.sandbox.faults import FaultInjector, FaultSpec
 from leadbridge.sandbox.http import JSON, read_json
+from leadbridge.sandbox.served import RequestCounts
 
 
-def control_routes(clock: SimClock, faults: FaultInjector) -> list[Route]:
+def control_routes(clock: SimClock, faults: FaultInjector, served: RequestCounts) -> list[Route]:
     async def get_clock(request: Request) -> Response:
         return JSON({"now": iso_millis(clock.now())})
 
@@ -44,9 +45,21 @@ def control_routes(clock: SimClock, faults: FaultInjector) -> list[Route]:
             return JSON({"error": str(exc)}, status_code=400)
         return JSON({"spec": faults.spec.__dict__})
 
+    async def get_requests(request: Request) -> Response:
+        """{"total": N, "requests": [{"method", "endpoint", "status", "count"}, ...]}."""
+        return JSON(served.report())
+
+    async def reset_requests(request: Request) -> Response:
+        """Starts the count afresh (a benchmark's next phase); answers the count it ended."""
+        report = served.report()
+        served.reset()
+        return JSON(report)
+
     return [
         Route("/_sandbox/clock", get_clock, methods=["GET"]),
         Route("/_sandbox/clock/advance", advance_clock, methods=["POST"]),
         Route("/_sandbox/faults", get_faults, methods=["GET"]),
         Route("/_sandbox/faults", set_faults, methods=["PUT", "POST"]),
+        Route("/_sandbox/requests", get_requests, methods=["GET"]),
+        Route("/_sandbox/requests", reset_requests, methods=["DELETE"]),
     ]

@@ -78,6 +78,8 @@ class Sandbox:
         missing_statuses: Iterable[str] | None = None,
         read_only_fields: Iterable[str] | None = None,
         plain_external_ids: Iterable[str] | None = None,
+        hubspot_daily_limit: int | None = None,
+        salesforce_daily_limit: int | None = None,
     ) -> None:
         """The default is the prepared world. `prepared=False` plays a customer before setup:
         the HubSpot private app has the contact scopes only, the portal lacks leadbridge's
@@ -94,7 +96,10 @@ class Sandbox:
         - `plain_external_ids`: external id fields held as plain text (not External ID,
           not unique), e.g. ["Lead.Leadbridge_Id__c"].
         Fix the org afterwards with `sandbox.salesforce.deploy(...)` or POST
-        /_sandbox/setup/deploy, and the app's scopes with POST /_sandbox/private-apps."""
+        /_sandbox/setup/deploy, and the app's scopes with POST /_sandbox/private-apps.
+        `hubspot_daily_limit` and `salesforce_daily_limit`, when given, replace the portal's
+        daily request limit and the org's daily API allocation (limits on or off): a small
+        one runs out within a sync, and advancing the clock to the next UTC day renews it."""
         rng = random.Random(seed)
         self.seed = seed
         self.credentials = creds = Credentials.draw(rng)
@@ -117,7 +122,7 @@ class Sandbox:
             seed=seed,
             # A Professional portal's limits (190 per ten seconds, 650,000 a day), or none.
             ten_second_limit=PROFESSIONAL["ten_second_limit"] if limits else None,
-            daily_limit=PROFESSIONAL["daily_limit"] if limits else None,
+            daily_limit=hubspot_daily_limit or (PROFESSIONAL["daily_limit"] if limits else None),
             search_per_second=5 if limits else None,
             search_lag_seconds=search_lag_seconds,
             scopes=hubspot_scopes,
@@ -132,7 +137,7 @@ class Sandbox:
             password=creds.salesforce_password,
             org_id=creds.salesforce_org_id,
             seed=seed,
-            daily_api_limit=100_000 if limits else None,
+            daily_api_limit=salesforce_daily_limit or (100_000 if limits else None),
             unprepared=unprepared if unprepared != Unprepared() else None,
         )
         self.slack = SlackSim(self.clock, seed=seed, per_second=1 if limits else None)
@@ -150,6 +155,14 @@ class Sandbox:
             "slack": serve(self.slack.app, "slack"),
         }
         return self.info()
+
+    def requests(self) -> dict[str, dict[str, Any]]:
+        """Each service's count of the requests it served (see `HubSpotSim.requests`)."""
+        return {
+            "hubspot": self.hubspot.requests(),
+            "salesforce": self.salesforce.requests(),
+            "slack": self.slack.requests(),
+        }
 
     def url(self, service: str) -> str:
         return self._servers[service].url

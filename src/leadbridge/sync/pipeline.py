@@ -53,7 +53,7 @@ from leadbridge.store import AmbiguousLink, InboxItem, Store, UnitOfWork, write_
 from leadbridge.store.links import ACTIVE
 from leadbridge.sync import removals as sync_removals
 from leadbridge.sync import resolve
-from leadbridge.sync.write import Sent, flush
+from leadbridge.sync.write import SendPaused, Sent, flush
 
 _HS, _SF = System.HUBSPOT, System.SALESFORCE
 # Leads decided per transaction: bounds its size and memory; their writes go out after it.
@@ -85,7 +85,10 @@ class Summary:
     transitions: int = 0
     echoes: int = 0
     written: dict[System, int] = field(default_factory=lambda: {_HS: 0, _SF: 0})
+    # Requests the connectors sent to write (counted: retries and read-backs included) ...
     write_calls: dict[System, int] = field(default_factory=lambda: {_HS: 0, _SF: 0})
+    # ... and the least that many writes could cost, computed (batches at the API maximum).
+    least_write_calls: dict[System, int] = field(default_factory=lambda: {_HS: 0, _SF: 0})
     refused: dict[System, int] = field(default_factory=lambda: {_HS: 0, _SF: 0})  # writes parked
     parked: int = 0
     paused: str | None = None  # why the cycle stopped early (a spent API budget)
@@ -138,13 +141,12 @@ def process(
 
     `between_rounds` runs after each round's writes, before the next round is claimed: the
     daemon raises there to stop a long backlog cleanly (a SIGTERM, a lost lease)."""
-    _account(summary, flush(pipeline.store, pipeline.connectors, pipeline.clock()))
+    _send(pipeline, summary)
     while True:
         with pipeline.store.transaction() as uow:
             more = _decide_round(pipeline, uow, summary, dry_run=False)
         # While rounds follow, only full calls go out; the last flush sends the remainders.
-        sent = flush(pipeline.store, pipeline.connectors, pipeline.clock(), whole_batches=more)
-        _account(summary, sent)
+        _send(pipeline, summary, whole_batches=more)
         _progress(pipeline, summary)
         if not more:
             return
@@ -156,8 +158,21 @@ def process(
             # Stopping: the writes held back to fill whole calls go out now. (Without the
             # lease, the daemon's store refuses this too; the log keeps them for the next.)
             with suppress(Exception):
-                _account(summary, flush(pipeline.store, pipeline.connectors, pipeline.clock()))
+                _send(pipeline, summary)
             raise
+
+
+def _send(pipeline: Pipeline, summary: Summary, *, whole_batches: bool = False) -> None:
+    """Send the write log's unfinished writes and count what went out, also when a spent
+    budget stops the sending part-way (SendPaused carries what landed before it)."""
+    try:
+        sent = flush(
+            pipeline.store, pipeline.connectors, pipeline.clock(), whole_batches=whole_batches
+        )
+    except SendPaused as paused:
+        _account(summary, paused.sent)
+        raise
+    _account(summary, sent)
 
 
 def read_hints(pipeline: Pipeline, summary: Summary, *, limit: int = HINTS_PER_READ) -> int:
@@ -460,12 +475,14 @@ def _hold_twins(
 
 
 def _account(summary: Summary, sent: Sent) -> None:
-    for system, count in sent.written.items():
-        summary.written[system] = summary.written.get(system, 0) + count
-    for system, count in sent.calls.items():
-        summary.write_calls[system] = summary.write_calls.get(system, 0) + count
-    for system, count in sent.refused.items():
-        summary.refused[system] = summary.refused.get(system, 0) + count
+    for mine, theirs in (
+        (summary.written, sent.written),
+        (summary.write_calls, sent.calls),
+        (summary.least_write_calls, sent.least_calls),
+        (summary.refused, sent.refused),
+    ):
+        for system, count in theirs.items():
+            mine[system] = mine.get(system, 0) + count
 
 
 @contextmanager

@@ -18,13 +18,14 @@ and that new write goes out at once.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from leadbridge.connectors.base import Connector, WriteResult
+from leadbridge.connectors.base import ApplyPaused, Connector, WriteResult
+from leadbridge.connectors.budget import BudgetPaused
 from leadbridge.connectors.errors import Action, refused_values
-from leadbridge.connectors.salesforce.writes import ApplyPaused
 from leadbridge.core import planner
 from leadbridge.core.identity import AMBIGUOUS_MATCH
 from leadbridge.model import RecordWrite, System
@@ -32,15 +33,29 @@ from leadbridge.store import LoggedWrite, Store, UnitOfWork
 
 BACKOFF = timedelta(minutes=5)
 BACKOFF_CAP = timedelta(hours=6)
-# The connectors' batch maxima: the call count a batch of writes costs at least.
+# The connectors' batch maxima: the calls a batch of writes costs at least.
 BATCH = {System.HUBSPOT: 100, System.SALESFORCE: 200}
 
 
 @dataclass
 class Sent:
     written: dict[System, int] = field(default_factory=dict)  # records written
-    calls: dict[System, int] = field(default_factory=dict)  # batches sent (apply's calls, min)
+    # Requests the connector sent while applying (its own count: retries, read-backs and
+    # logins included), by system. What "calls" means wherever leadbridge prints it.
+    calls: dict[System, int] = field(default_factory=dict)
+    # Computed, not counted: the fewest calls the writes sent could cost (`least_calls`).
+    # Shown beside `calls` only under a name that says so.
+    least_calls: dict[System, int] = field(default_factory=dict)
     refused: dict[System, int] = field(default_factory=dict)  # writes parked, by system
+
+
+class SendPaused(BudgetPaused):
+    """A daily budget ran out while sending: `sent` tells what went out before the pause
+    (settled, like every landed write), the budget's reason is the message."""
+
+    def __init__(self, paused: BudgetPaused, sent: Sent) -> None:
+        super().__init__(paused.used, paused.allowed, paused.reason)
+        self.sent = sent
 
 
 def _parked_key(write: RecordWrite, lead_id: str) -> str:
@@ -65,8 +80,8 @@ def flush(
     *,
     whole_batches: bool = False,
 ) -> Sent:
-    """Send every unfinished write that is not waiting out a back-off. Raises BudgetPaused
-    (after settling what landed) when a system's daily share is spent.
+    """Send every unfinished write that is not waiting out a back-off. Raises SendPaused (a
+    BudgetPaused, after settling what landed) when a system's daily share is spent.
 
     `whole_batches`: send only as many of each kind of write as fill whole calls, and
     leave the rest in the log for the next flush. Between the rounds of a large cycle
@@ -96,14 +111,34 @@ def flush(
             continue
         with store.transaction() as uow:
             uow.writes.sent(logged.key for logged in batch)
+        writes = [logged.write for logged in batch]
+        before = connector.requests.total()
         try:
-            results = connector.apply([logged.write for logged in batch])
-        except ApplyPaused as paused:
-            _settle(store, _pairs(batch, paused.results), now, sent)
-            raise
+            results = connector.apply(writes)
+        except BudgetPaused as paused:
+            # What landed before the pause is settled now: never sent again after the reset.
+            settled = paused.results if isinstance(paused, ApplyPaused) else []
+            _add(sent.calls, system, connector.requests.total() - before)
+            _settle(store, _pairs(batch, settled), now, sent)
+            raise SendPaused(paused, sent) from paused
+        _add(sent.calls, system, connector.requests.total() - before)
+        _add(sent.least_calls, system, least_calls(system, writes))
         _settle(store, _pairs(batch, results), now, sent)
-        sent.calls[system] = sent.calls.get(system, 0) + -(-len(batch) // BATCH[system])
     return sent
+
+
+def least_calls(system: System, writes: Sequence[RecordWrite]) -> int:
+    """The fewest calls these writes could cost, computed, not counted: creates and updates
+    go by different calls, each step of a multi-step write by its own, each packed at the
+    API's batch maximum. Read-backs, retries and logins come on top."""
+    kinds: Counter[tuple[bool, int]] = Counter()
+    for write in writes:
+        kinds.update((write.id is None, step) for step in range(len(write.steps)))
+    return sum(-(-count // BATCH[system]) for count in kinds.values())
+
+
+def _add(figures: dict[System, int], system: System, count: int) -> None:
+    figures[system] = figures.get(system, 0) + count
 
 
 def _whole(batch: Sequence[LoggedWrite], size: int) -> list[LoggedWrite]:

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from leadbridge.connectors.base import Cursor
+from leadbridge.connectors.base import ApplyPaused, Cursor
 from leadbridge.connectors.budget import BudgetPaused
 from leadbridge.connectors.errors import Action, RemoteError
 from leadbridge.connectors.hubspot.connector import HubSpotConnector
@@ -49,12 +49,17 @@ def test_under_5xx_429_bursts_and_lost_answers_every_change_is_read_once_and_eve
     assert all(r.ok for r in results)
 
     assert writes == Counter({(i, f"L-{i}"): 1 for i in ids})  # a replay changed nothing
-    assert connector.stats.calls == {"search": 10, "update": 20}  # the minimum, answered
+    assert connector.stats.succeeded == {"search": 10, "update": 20}  # the minimum, answered
     injected = sum(portal.sim.faults.injected.values())
     assert portal.sim.faults.injected["drop_after"] == 2
     assert portal.sim.faults.injected["server_error"] > 0
     assert portal.sim.faults.injected["rate_limit"] > 0
-    assert connector.stats.attempts.total() == 30 + injected
+    assert connector.stats.requests.total() == 30 + injected
+    # Every try the connector counts, the portal served: one meaning of "call", both ends.
+    assert connector.requests.total() == portal.sim.served.count()
+    assert connector.requests["update"] == portal.sim.served.count(
+        "POST", "/crm/v3/objects/contacts/batch/update"
+    )
     assert connector.health().healthy
 
 
@@ -74,8 +79,8 @@ def test_the_ten_second_window_is_paced_not_tripped(tls_files: TLSFiles) -> None
         results = connector.apply([_write(i, lastname="Paced") for i in ids])
         pages = list(connector.changes("contact", cursor, now=portal.clock.now()))
         assert all(r.ok for r in results) and sum(len(p.changes) for p in pages) == 3000
-        assert connector.stats.attempts == connector.stats.calls  # not one 429
-        assert connector.stats.calls == {"update": 30, "search": 15}
+        assert connector.stats.requests == connector.stats.succeeded  # not one 429
+        assert connector.stats.succeeded == {"update": 30, "search": 15}
         # 45 calls at 18 per 10 s (headroom 0.9: the portal counts a call on arrival, a
         # moment after the governor did): two windows waited out, no more.
         assert 20 <= portal.clock.time() - started < 31
@@ -96,8 +101,8 @@ def test_a_429_waits_out_the_interval_hubspot_names(tls_files: TLSFiles) -> None
         connector = HubSpotConnector(settings, clock=portal.clock.now, sleep=sleep)
         results = connector.apply([_write(i, lastname="Late") for i in ids])
         assert all(r.ok for r in results)
-        assert connector.stats.calls == {"update": 3}
-        assert connector.stats.attempts == {"update": 4}
+        assert connector.stats.succeeded == {"update": 3}
+        assert connector.stats.requests == {"update": 4}
         assert slept == [10.0]
 
 
@@ -107,18 +112,23 @@ def test_at_its_own_daily_cap_it_pauses_reports_unhealthy_and_fails_no_record(
     with hs.running_portal(tls_files, daily_limit=1000) as portal:
         ids = hs.people(portal, 1000)
         connector = portal.connector(budget={"daily_limit": 1000, "max_own_calls_per_day": 5})
-        with pytest.raises(BudgetPaused, match="own daily cap"):
-            connector.apply([_write(i, lastname="Budget") for i in ids])
-        assert connector.stats.calls == {"update": 5}
+        writes = [_write(i, lastname="Budget") for i in ids]
+        with pytest.raises(ApplyPaused, match="own daily cap") as paused:
+            connector.apply(writes)
+        assert connector.stats.succeeded == {"update": 5}
         landed = [portal.contact(i)["properties"].get("lastname") for i in ids]
         assert landed == ["Budget"] * 500 + [None] * 500  # paused between batches, nothing lost
+        # What landed before the pause is answered, so the sync settles it and sends it
+        # never again; the other 500 were not sent.
+        assert [r.write for r in paused.value.results] == writes[:500]
+        assert all(r.ok and r.id == r.write.id for r in paused.value.results)
         health = connector.health()
         assert not health.healthy and health.paused
         assert "it made 5 of the 5 daily API calls it may make" in health.detail
 
         with pytest.raises(BudgetPaused):  # reads pause the same way, before any call
             list(connector.changes("contact", None, now=portal.clock.now()))
-        assert connector.stats.attempts == {"update": 5}
+        assert connector.stats.requests == {"update": 5}
 
 
 def test_a_busy_portal_does_not_pause_leadbridge_above_the_floor(tls_files: TLSFiles) -> None:
@@ -171,7 +181,7 @@ def test_daily_share_in_an_older_file_caps_leadbridges_own_calls(tls_files: TLSF
             assert len(connector.read("contact", [contact])) == 1
         with pytest.raises(BudgetPaused, match="5 of the 5 daily API calls"):
             connector.read("contact", [contact])
-        assert connector.stats.attempts == {"read": 5}
+        assert connector.stats.requests == {"read": 5}
 
 
 def test_when_the_portal_says_its_day_is_spent_the_connector_pauses(tls_files: TLSFiles) -> None:
@@ -182,7 +192,7 @@ def test_when_the_portal_says_its_day_is_spent_the_connector_pauses(tls_files: T
         portal.connector().read("contact", [contact])
         with pytest.raises(BudgetPaused):
             connector.read("contact", [contact])
-        assert connector.stats.attempts == {"read": 1}  # no retry can help before the reset
+        assert connector.stats.requests == {"read": 1}  # no retry can help before the reset
         assert connector.health().paused
 
 
@@ -194,7 +204,7 @@ def test_no_answer_is_retried_then_raised_as_a_failure_without_status(portal: Po
     failure = caught.value.failure
     assert (failure.status, failure.code) == (None, "NewConnectionError")
     assert caught.value.action is Action.RETRY
-    assert connector.stats.attempts == {"read": 3}
+    assert connector.stats.requests == {"read": 3}
     for _ in range(2):
         with pytest.raises(RemoteError):
             connector.read("contact", ["1"])
@@ -212,7 +222,7 @@ def test_a_refused_token_fails_the_run_at_once(portal: Portal) -> None:
         "INVALID_AUTHENTICATION",
         Action.FAIL,
     )
-    assert connector.stats.attempts == {"read": 1}
+    assert connector.stats.requests == {"read": 1}
     assert not connector.health().healthy
 
 

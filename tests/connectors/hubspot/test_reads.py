@@ -32,7 +32,7 @@ def test_a_backfill_lists_every_contact_once_and_ends_at_its_start_minus_the_tol
     start = portal.clock.now()
     pages = list(connector.changes("contact", None, now=start))
     assert sorted(_ids(pages)) == sorted(created)
-    assert connector.stats.calls == {"list": 3}  # 100 a page, no empty page at the end
+    assert connector.stats.succeeded == {"list": 3}  # 100 a page, no empty page at the end
     assert [page.cursor for page in pages[:-1]] == [None, None]  # ids are no measure of time
     last = pages[-1].cursor
     assert last is not None and last.since == start - TOLERANCE
@@ -63,7 +63,7 @@ def test_incremental_reads_deliver_each_change_once_per_window(portal: Portal) -
     pages = _drain(connector, saved, portal)
     assert sorted(_ids(pages)) == sorted(first[:4] + new)
     assert all(c.fields["lastname"] == "Moved" for c in pages[0].changes if c.id in first)
-    assert connector.stats.calls == {"search": 2}
+    assert connector.stats.succeeded == {"search": 2}
 
 
 def test_a_change_made_just_before_a_poll_is_not_missed_under_search_lag(
@@ -125,10 +125,10 @@ def test_an_idle_poll_is_one_search_and_delivers_nothing(portal: Portal) -> None
     cursor = _drain(connector, None, portal)[-1].cursor
     for _ in range(6):
         portal.clock.advance(15)  # inside the tolerance: the 150 are read again at first
-        before = connector.stats.calls.copy()
+        before = connector.stats.succeeded.copy()
         pages = _drain(connector, cursor, portal)
         assert [(p.changes, p.removals) for p in pages] == [((), ())]
-        assert connector.stats.calls - before == Counter({"search": 1})
+        assert connector.stats.succeeded - before == Counter({"search": 1})
         cursor = pages[-1].cursor
 
 
@@ -145,7 +145,7 @@ def test_25000_changes_in_one_window_are_all_read(portal: Portal) -> None:
         assert page.cursor is not None and page.cursor.since <= now - TOLERANCE
     assert len(seen) == len(set(seen)) == 25_000
     assert set(seen) == set(created)
-    assert connector.stats.calls == {"search": 125}  # 200 a page: the minimum
+    assert connector.stats.succeeded == {"search": 125}  # 200 a page: the minimum
 
 
 def test_contacts_sharing_one_stamp_are_read_by_id_ranges(portal: Portal) -> None:
@@ -160,7 +160,7 @@ def test_contacts_sharing_one_stamp_are_read_by_id_ranges(portal: Portal) -> Non
     seen = _ids(_drain(connector, cursor, portal))
     assert len(seen) == len(set(seen)) == 1300
     assert set(seen) == {*before, *crowd, *after}
-    assert connector.stats.calls["search"] <= 7 + 2  # the minimum, plus a re-read of the crowd
+    assert connector.stats.succeeded["search"] <= 7 + 2  # the minimum, plus a re-read of the crowd
 
 
 def test_a_contact_changed_while_pages_are_read_does_not_push_another_out(
@@ -205,7 +205,7 @@ def test_fetch_reports_merged_archived_and_deleted_contacts(portal: Portal) -> N
     assert found[archived].merged_into is None
     assert abs(found[archived].removed_at - archived_at) < timedelta(seconds=1)
     assert found["404404"].merged_into is None  # gone for good: reported as of the read
-    assert connector.stats.calls == {"read": 1, "archived_read": 1}
+    assert connector.stats.succeeded == {"read": 1, "archived_read": 1}
     assert [c.id for c in connector.read("contact", [live])] == [live]
 
 

@@ -25,7 +25,7 @@ def test_updates_go_out_100_a_call_and_land(portal: Portal) -> None:
     results = connector.apply([_update(i, {"lastname": f"L{n}"}) for n, i in enumerate(ids)])
     assert [r.ok for r in results] == [True] * 250
     assert [r.id for r in results] == ids
-    assert connector.stats.calls == {"update": 3}
+    assert connector.stats.succeeded == {"update": 3}
     assert [portal.contact(i)["properties"]["lastname"] for i in ids] == [
         f"L{n}" for n in range(250)
     ]
@@ -45,7 +45,7 @@ def test_creates_are_upserts_by_email_so_applying_twice_creates_nothing_new(
     assert all(r.ok and not r.created for r in again)
     assert [r.id for r in again] == [r.id for r in first]
     assert len(portal.sim.state.all_contacts()) == 150
-    assert connector.stats.calls == {"upsert": 4}
+    assert connector.stats.succeeded == {"upsert": 4}
 
 
 def test_a_bad_enumeration_value_parks_that_record_and_the_rest_land(portal: Portal) -> None:
@@ -63,7 +63,7 @@ def test_a_bad_enumeration_value_parks_that_record_and_the_rest_land(portal: Por
     statuses = [portal.contact(i)["properties"].get("hs_lead_status") for i in ids]
     assert statuses.count("OPEN") == 99 and statuses[37] is None
     # Refused whole, then the 99 together, then the suspect alone: not a call per record.
-    assert connector.stats.attempts == {"update": 3}
+    assert connector.stats.requests == {"update": 3}
     assert connector.health().healthy  # a refused record says nothing against the connection
 
 
@@ -95,7 +95,7 @@ def test_partial_failures_in_a_207_are_per_record(portal: Portal) -> None:
     assert results[1].failure.status == 404 and results[1].action is Action.PARK
     assert results[2].failure is not None and results[2].failure.code == "CONFLICT"
     assert f"Existing ID: {second}" in results[2].failure.message
-    assert connector.stats.calls == {"update": 1}
+    assert connector.stats.succeeded == {"update": 1}
 
 
 def test_a_backward_lifecycle_move_clears_then_sets_and_is_read_back(portal: Portal) -> None:
@@ -114,7 +114,7 @@ def test_a_backward_lifecycle_move_clears_then_sets_and_is_read_back(portal: Por
     assert {portal.contact(i)["properties"]["lifecyclestage"] for i in ids} == {"lead"}
     assert changes[:150] == [(i, "") for i in ids] and changes[150:] == [(i, "lead") for i in ids]
     # All first steps in two calls, all second steps in two, one read-back per hundred.
-    assert connector.stats.calls == {"update": 4, "verify": 2}
+    assert connector.stats.succeeded == {"update": 4, "verify": 2}
 
 
 def test_a_move_hubspot_ignores_is_parked_as_not_verified(portal: Portal) -> None:
@@ -136,7 +136,7 @@ def test_writes_to_one_record_land_in_the_order_given(portal: Portal) -> None:
     )
     assert all(r.ok for r in results)
     assert portal.contact(contact)["properties"]["lastname"] == "Second"
-    assert connector.stats.calls == {"update": 2}  # HubSpot refuses one id twice in a batch
+    assert connector.stats.succeeded == {"update": 2}  # HubSpot refuses one id twice in a batch
 
 
 def test_writes_the_connector_cannot_make_are_parked_without_a_call(portal: Portal) -> None:
@@ -148,7 +148,7 @@ def test_writes_the_connector_cannot_make_are_parked_without_a_call(portal: Port
         ]
     )
     assert [r.action for r in results] == [Action.PARK, Action.PARK]
-    assert connector.stats.attempts == {}
+    assert connector.stats.requests == {}
 
 
 def test_values_are_sent_in_hubspot_form() -> None:

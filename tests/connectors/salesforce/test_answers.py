@@ -10,6 +10,7 @@ import pytest
 import responses
 
 from leadbridge.connectors.errors import Action, RemoteError
+from leadbridge.connectors.salesforce.auth import request_kind
 from leadbridge.connectors.salesforce.connector import LoginRefused, SalesforceConnector
 from leadbridge.connectors.salesforce.settings import SalesforceSettings
 from tests.connectors.salesforce.support import FAST, lead_create, lead_update
@@ -205,7 +206,7 @@ def test_spent_retries_leave_the_records_to_try_again_and_stop_sending(
         assert {r.action for r in results} == {Action.RETRY}
         assert {r.failure.status for r in results if r.failure} == {503}
         # The first collection spent its three attempts; the other two were not sent.
-        assert salesforce.stats.calls == 3
+        assert salesforce.requests == {"login": 1, "write": 3}  # every try, and the login
         assert not salesforce.health().healthy
 
 
@@ -240,3 +241,20 @@ def test_describe_reads_types_picklists_and_restriction(
     assert schema.fields["Status"].options == ("Open",)
     assert schema.fields["Status"].restricted and schema.fields["Status"].writable
     assert not schema.fields["SystemModstamp"].writable
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kind"),
+    [
+        ("POST", "/services/oauth2/token", "login"),
+        ("GET", "/services/data/v59.0/query/?q=SELECT+Id+FROM+Lead", "query"),
+        ("GET", "/services/data/v59.0/query/01gxx-2000", "query"),
+        ("GET", "/services/data/v59.0/queryAll/?q=SELECT+Id+FROM+Lead", "query"),
+        ("GET", "/services/data/v59.0/sobjects/Lead/describe", "read"),
+        ("GET", "/services/data/v59.0/sobjects/Lead/deleted/", "read"),
+        ("PATCH", "/services/data/v59.0/composite/sobjects", "write"),
+        ("PATCH", "/services/data/v59.0/composite/sobjects/Lead/Leadbridge_Id__c", "write"),
+    ],
+)
+def test_each_request_is_counted_under_its_kind(method: str, path: str, kind: str) -> None:
+    assert request_kind(method, INSTANCE + path) == kind

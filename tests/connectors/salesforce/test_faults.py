@@ -87,10 +87,14 @@ def test_every_change_is_read_exactly_once_through_faults(
         final = drain(salesforce, "Lead", cursor, org.clock.now())
         delivered.extend(final.pairs())
         removed.extend(r.id for r in final.removals)
-        stats = salesforce.stats
+        stats, sent = salesforce.stats, salesforce.requests
     injected = org.sim.faults.injected
     assert {"server_error", "rate_limit", "session_expired"} <= set(injected), injected
     assert stats.retries > 0 and stats.logins > 1
+    # Every try and every login the connector counts, the org served: the same figure.
+    assert sent.total() == org.sim.served.count()
+    assert sent["login"] == org.sim.served.count("POST", "/services/oauth2/token")
+    assert sent["login"] >= stats.logins  # a token request that failed is retried
     repeated = [pair for pair, n in Counter(delivered).items() if n > 1]
     assert repeated == []
     assert set(delivered) == expected

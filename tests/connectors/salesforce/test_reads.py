@@ -100,13 +100,13 @@ def test_twenty_five_thousand_changes_in_one_window_are_all_read(
     with org.sim.state.atomic():
         made = [org.lead(Email=f"bulk{n}@example.com") for n in range(25_000)]
     org.clock.advance(5)
-    before = salesforce.stats.calls
+    before = salesforce.requests.total()
     window = drain(salesforce, "Lead", backfill.cursor, org.clock.now())
     assert len(window.changes) == 25_000
     assert Counter(ids(window.changes)) == Counter(made)
     assert len(window.pages) == 13  # pages of 2,000
     # 13 query pages, the minimum: deletions are not due yet (deletions_every from the backfill).
-    assert salesforce.stats.calls - before == 13
+    assert salesforce.requests.total() - before == 13
     stamps = [c.modified_at for c in window.changes]
     assert stamps == sorted(stamps)
     # Each page's cursor can be saved with it: resuming from any one misses nothing.
@@ -142,7 +142,7 @@ def test_a_query_locator_that_idled_out_is_replaced_by_a_new_query(
         made = [org.lead(Email=f"i{n}@example.com") for n in range(4500)]
     org.sim.state.delete("Lead", doomed)
     org.clock.advance(300)  # deletions are due: deletions_every after the backfill
-    before = salesforce.stats.calls
+    before = salesforce.requests.total()
     pages = salesforce.changes("Lead", backfill.cursor, now=org.clock.now())
     got = list(next(pages).changes)
     org.clock.advance(16 * 60)  # the caller dwelt on the page; the org closed the locator
@@ -154,7 +154,7 @@ def test_a_query_locator_that_idled_out_is_replaced_by_a_new_query(
     assert removed == [doomed]
     # One Composite call (the query and the deletions due), the refused query_more, the new
     # query and its two more pages, and deleted again (the new window's own).
-    assert salesforce.stats.calls - before == 6
+    assert salesforce.requests.total() - before == 6
 
 
 def test_converted_lead_carries_where_it_went_and_is_followed(
@@ -201,11 +201,11 @@ def test_read_by_ids_chunks_long_lists_and_leaves_out_missing_ones(
     with org.sim.state.atomic():
         made = [org.lead(Email=f"r{n}@example.com") for n in range(1200)]
     org.sim.state.delete("Lead", made[7])
-    before = salesforce.stats.calls
+    before = salesforce.requests.total()
     got = salesforce.read("Lead", [*made, made[3]])
     assert sorted(ids(got)) == sorted(made[:7] + made[8:])
     # 1,200 ids cannot share one URL: a few calls, not one per id.
-    assert 2 <= salesforce.stats.calls - before <= 4
+    assert 2 <= salesforce.requests.total() - before <= 4
     assert salesforce.read("Lead", []) == []
 
 

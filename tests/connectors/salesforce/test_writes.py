@@ -24,9 +24,9 @@ def test_a_restricted_picklist_value_parks_that_record_and_the_rest_land(
     leads = [org.lead(Email=f"w{n}@example.com") for n in range(5)]
     writes = [lead_update(lead, Status="Working") for lead in leads]
     writes[2] = lead_update(leads[2], Status="Hot Prospect")
-    before = salesforce.stats.calls
+    before = salesforce.requests["write"]
     results = salesforce.apply(writes)
-    assert salesforce.stats.calls - before == 1
+    assert salesforce.requests["write"] - before == 1
     assert [r.write for r in results] == writes
     assert [r.ok for r in results] == [True, True, False, True, True]
     parked = results[2]
@@ -64,9 +64,9 @@ def test_creates_upsert_by_external_id_and_never_duplicate(
         lead_create(f"lb-{n}", LastName=f"Name{n}", Company="Acme", Email=f"c{n}@example.com")
         for n in range(450)
     ]
-    before = salesforce.stats.calls
+    before = salesforce.requests["write"]
     results = salesforce.apply(writes)
-    assert salesforce.stats.calls - before == 3  # 200 + 200 + 50
+    assert salesforce.requests["write"] - before == 3  # 200 + 200 + 50
     assert all(r.ok and r.created and r.id for r in results)
     assert by_external_id(org) == {f"lb-{n}": 1 for n in range(450)}
     # The same creates again (a retry after a crash) update the same leads.
@@ -103,9 +103,9 @@ def test_updates_of_several_objects_share_collections_of_200(
             ({"CloseDate": date(2026, 3, 31), "Amount": 1200.5},),
         ),
     )
-    before = salesforce.stats.calls
+    before = salesforce.requests["write"]
     results = salesforce.apply(writes)
-    assert salesforce.stats.calls - before == 2
+    assert salesforce.requests["write"] - before == 2
     assert all(r.ok for r in results)
     deal = org.sim.state.get("Opportunity", opportunity)
     assert deal is not None and (deal["CloseDate"], deal["Amount"]) == ("2026-03-31", 1200.5)
@@ -156,4 +156,4 @@ def test_writes_the_connector_cannot_make_safely_are_refused_before_sending(
         salesforce.apply([RecordWrite(System.SALESFORCE, "Lead", None, ({"LastName": "X"},))])
     with pytest.raises(ValueError, match="hubspot write"):
         salesforce.apply([RecordWrite(System.HUBSPOT, "contact", "1", ({"a": "b"},))])
-    assert salesforce.stats.calls == 0
+    assert salesforce.requests.total() == 0

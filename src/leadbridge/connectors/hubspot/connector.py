@@ -8,6 +8,7 @@ here (reads in .reads, writes in .writes, every call through .transport).
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -47,8 +48,13 @@ class HubSpotConnector:
 
     @property
     def stats(self) -> Stats:
-        """Calls answered and attempts sent, by kind (search, list, read, update, upsert...)."""
+        """Requests sent and requests that succeeded, by kind (search, list, read, update...)."""
         return self._transport.stats
+
+    @property
+    def requests(self) -> Counter[str]:
+        """Requests sent over the wire so far, by kind, every try counted (a copy)."""
+        return Counter(self._transport.stats.requests)
 
     def changes(self, object: str, cursor: Cursor | None, *, now: datetime) -> Iterator[Page]:
         """Contacts modified since the cursor, page by page, each with the cursor to save;
@@ -78,7 +84,8 @@ class HubSpotConnector:
 
     def apply(self, writes: Sequence[RecordWrite]) -> list[WriteResult]:
         """Updates by id and creates by upsert on email, 100 a call, steps in order, multi-step
-        writes verified by reading back; one result per write. BudgetPaused propagates."""
+        writes verified by reading back; one result per write. Raises ApplyPaused (a
+        BudgetPaused) with the settled results when the daily budget runs out part-way."""
         return writes_.apply(self._transport, writes)
 
     def ensure_properties(self, wanted: Mapping[str, str]) -> list[str]:
@@ -113,7 +120,8 @@ class HubSpotConnector:
             transport.failing >= _UNHEALTHY_AFTER or failure.status in (401, 403)
         ):
             return Health(False, f"failing: {failure}", state)
-        return Health(True, f"ok: {transport.stats.total} calls answered", state)
+        sent = transport.stats.requests.total()
+        return Health(True, f"ok: {sent} requests sent", state)
 
 
 def _only_contacts(object: str) -> None:

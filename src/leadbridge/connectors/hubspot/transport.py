@@ -40,14 +40,12 @@ class Answer:
 
 @dataclass
 class Stats:
-    """Calls by kind: `calls` answered, `attempts` sent (a retried call counts once per try)."""
+    """By kind (search, list, read, update, upsert, verify...): `requests` sent over the wire,
+    every try counted (a retried call is one request per try, as HubSpot counts it), and
+    `succeeded`, the requests that were answered with success."""
 
-    calls: Counter[str]
-    attempts: Counter[str]
-
-    @property
-    def total(self) -> int:
-        return sum(self.calls.values())
+    requests: Counter[str]
+    succeeded: Counter[str]
 
 
 class Transport:
@@ -95,7 +93,7 @@ class Transport:
         self.batch = contacts.batch_api
         self.search = contacts.search_api
         self.properties = client.crm.properties.core_api
-        self.stats = Stats(Counter(), Counter())
+        self.stats = Stats(requests=Counter(), succeeded=Counter())
         self.last_failure: Failure | None = None
         self.failing = 0  # consecutive calls that failed for good
         self._sleep = sleep
@@ -128,7 +126,7 @@ class Transport:
         if search:
             self.search_governor.acquire()
         self.governor.acquire()
-        self.stats.attempts[kind] += 1
+        self.stats.requests[kind] += 1
         try:
             response = invoke(_preload_content=False, _request_timeout=self.settings.timeout)
             data = response.data
@@ -143,7 +141,7 @@ class Transport:
             failure = Failure(_HS, None, name, str(exc) or repr(exc))
             raise RemoteError(failure) from None
         self._observe(response.headers)
-        self.stats.calls[kind] += 1
+        self.stats.succeeded[kind] += 1
         try:
             return Answer(response.status, orjson.loads(data) if data else None)
         except orjson.JSONDecodeError as exc:

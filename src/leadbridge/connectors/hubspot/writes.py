@@ -19,7 +19,8 @@ from typing import Any
 
 import orjson
 
-from leadbridge.connectors.base import WriteResult
+from leadbridge.connectors.base import ApplyPaused, WriteResult
+from leadbridge.connectors.budget import BudgetPaused
 from leadbridge.connectors.errors import Action, Failure, RemoteError
 from leadbridge.connectors.hubspot.reads import BATCH, OBJECT, read_values
 from leadbridge.connectors.hubspot.transport import Answer, Transport
@@ -82,19 +83,27 @@ def remote_value(value: Value) -> str:
 
 
 def apply(transport: Transport, writes: Sequence[RecordWrite]) -> list[WriteResult]:
-    """One result per write, in order. BudgetPaused and fatal RemoteErrors propagate: the
-    writes are idempotent, so applying the same batch again after the pause is safe."""
+    """One result per write, in order. Fatal RemoteErrors propagate. A daily budget spent
+    part-way raises ApplyPaused with the writes settled before it: the rest are idempotent,
+    so sending them again after the pause is safe."""
     tasks = [_Task(write, write.id) for write in writes]
     for task in tasks:
         _refuse_unwritable(task)
     rounds = max((len(t.write.steps) for t in tasks if t.alive), default=0)
-    for step in range(rounds):
-        _run_step(transport, tasks, step)
-    _verify(transport, [t for t in tasks if t.alive and len(t.write.steps) > 1])
-    return [
-        WriteResult(t.write, t.id, t.created, t.failure, t.action if t.failure else None)
-        for t in tasks
-    ]
+    try:
+        for step in range(rounds):
+            _run_step(transport, tasks, step)
+        _verify(transport, [t for t in tasks if t.alive and len(t.write.steps) > 1])
+    except BudgetPaused as paused:
+        # A multi-step write is settled only once read back, and the read-back comes last.
+        settled = [t for t in tasks if not t.alive or (len(t.write.steps) <= 1 and t.answered == 0)]
+        raise ApplyPaused(paused, [_result(t) for t in settled]) from None
+    return [_result(t) for t in tasks]
+
+
+def _result(task: _Task) -> WriteResult:
+    action = task.action if task.failure else None
+    return WriteResult(task.write, task.id, task.created, task.failure, action)
 
 
 def _run_step(transport: Transport, tasks: list[_Task], step: int) -> None:

@@ -16,12 +16,15 @@ for our clock running ahead of theirs.
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 import requests
@@ -47,6 +50,10 @@ class PinnedSession(requests.Session):
     operator's HTTPS_PROXY and NO_PROXY still apply (trust_env=False would
     drop them too). simple-salesforce passes no timeout at all; a stalled
     connection would hang the daemon, hence the default here.
+
+    Every request leadbridge makes to the org leaves through here (token
+    requests, REST calls, their retries), so `sent` counts them as they go,
+    by kind (`request_kind`), answered or not.
     """
 
     def __init__(
@@ -58,6 +65,8 @@ class PinnedSession(requests.Session):
         super().__init__()
         self._verify = str(ca_bundle) if ca_bundle is not None else None
         self._timeout = timeout
+        self._sent: Counter[str] = Counter()
+        self._sent_lock = threading.Lock()
         if on_response is not None:
 
             def hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -69,7 +78,25 @@ class PinnedSession(requests.Session):
         if self._verify is not None:
             kwargs.setdefault("verify", self._verify)
         kwargs.setdefault("timeout", (10.0, self._timeout))
+        with self._sent_lock:
+            self._sent[request_kind(str(method), str(url))] += 1
         return super().request(method, url, *args, **kwargs)
+
+    @property
+    def sent(self) -> Counter[str]:
+        """Requests sent so far, by kind (a copy)."""
+        with self._sent_lock:
+            return Counter(self._sent)
+
+
+def request_kind(method: str, url: str) -> str:
+    """login (a token request), query (a SOQL page), write (any other change), or read."""
+    segments = urlsplit(url).path.split("/")
+    if "oauth2" in segments:
+        return "login"
+    if "query" in segments or "queryAll" in segments:
+        return "query"
+    return "read" if method.upper() in ("GET", "HEAD") else "write"
 
 
 @dataclass(frozen=True)

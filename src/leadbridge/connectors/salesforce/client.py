@@ -15,6 +15,7 @@ import random
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -43,9 +44,10 @@ _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
 @dataclass
 class CallStats:
-    calls: int = 0  # REST requests sent (each retry counts: the org counts it too)
-    retries: int = 0
-    logins: int = 0
+    """What happened around the requests (the requests themselves: `SalesforceClient.sent`)."""
+
+    retries: int = 0  # a request tried again after a failure (each try is another request)
+    logins: int = 0  # sessions obtained (each from one or more token requests)
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,6 @@ class SalesforceClient:
         def attempt() -> _T:
             sf = self._client()
             self.governor.acquire()
-            self.stats.calls += 1
             try:
                 return fn(sf)
             except (SalesforceError, requests.RequestException) as exc:
@@ -119,6 +120,12 @@ class SalesforceClient:
             raise
         self.last_failure = None
         return result
+
+    @property
+    def sent(self) -> Counter[str]:
+        """Requests sent to the org so far, by kind (login, query, read, write), every try
+        counted (a copy)."""
+        return self.session.sent
 
     def refresh(self) -> None:
         """Forget the session (after 401 INVALID_SESSION_ID). The retried attempt logs in again,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -96,7 +97,14 @@ class SalesforceConnector:
 
     @property
     def stats(self) -> CallStats:
+        """Retries and logins (the requests they cost are in `requests`)."""
         return self.client.stats
+
+    @property
+    def requests(self) -> Counter[str]:
+        """Requests sent over the wire so far, by kind (login, query, read, write), every try
+        counted (a copy)."""
+        return self.client.sent
 
     def changes(self, object: str, cursor: Cursor | None, *, now: datetime) -> Iterator[Page]:
         """Records modified since the cursor (a backfill when it is None), one Page per SOQL

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from itertools import groupby
 from typing import Any
 
-from leadbridge.connectors.base import WriteResult
+from leadbridge.connectors.base import ApplyPaused, WriteResult
 from leadbridge.connectors.budget import BudgetPaused
 from leadbridge.connectors.errors import RETRIABLE, Action, Failure, RemoteError, action_for
 from leadbridge.connectors.salesforce.client import SalesforceClient
@@ -30,14 +30,7 @@ from leadbridge.model import RecordWrite, System, Value, Values
 _SF = System.SALESFORCE
 _MAX_RECORDS = 200  # sObject Collections' limit per call
 
-
-class ApplyPaused(BudgetPaused):
-    """The daily budget ran out part-way through apply(): `results` holds the writes that were
-    settled before it (landed or refused); the others were not sent and should wait."""
-
-    def __init__(self, paused: BudgetPaused, results: list[WriteResult]) -> None:
-        super().__init__(paused.used, paused.allowed, paused.reason)
-        self.results = results
+__all__ = ["ApplyPaused", "apply"]
 
 
 @dataclass

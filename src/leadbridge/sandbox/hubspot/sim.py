@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from leadbridge.sandbox.clock import SimClock
 from leadbridge.sandbox.control import control_routes
@@ -31,13 +33,15 @@ from leadbridge.sandbox.hubspot.routes_objects import object_routes
 from leadbridge.sandbox.hubspot.routes_properties import property_routes
 from leadbridge.sandbox.hubspot.state import ContactStore
 from leadbridge.sandbox.hubspot.webhooks import Subscription, WebhookHub
+from leadbridge.sandbox.served import CountingMiddleware, Endpoints, RequestCounts
 
 INSTALLING_USER_ID = 9_100_237  # the super admin who created the private apps
 
 
 class HubSpotSim:
     """A HubSpot portal: CRM v3 contacts behind a private-app token. Serve `.app` with
-    `leadbridge.sandbox.server.serve`; steer it with `.state`, `.marketer`, `.faults`."""
+    `leadbridge.sandbox.server.serve`; steer it with `.state`, `.marketer`, `.faults`;
+    `.requests()` counts what it served."""
 
     def __init__(
         self,
@@ -101,12 +105,13 @@ class HubSpotSim:
         self.apps.add(token, scopes, app_id=app_id)
         self._next_app_id = app_id + 1
         api = Api(self.state, self.catalog, self.limits, correlate, self.apps)
+        self.served = RequestCounts()
         routes = [
             *object_routes(api),
             *batch_routes(api),
             *property_routes(api),
             *meta_routes(api, portal_id=portal_id, user_id=INSTALLING_USER_ID),
-            *control_routes(clock, self.faults),
+            *control_routes(clock, self.faults, self.served),
             *sandbox_routes(self.marketer, self.webhooks, self.add_private_app),
         ]
 
@@ -124,12 +129,21 @@ class HubSpotSim:
             message = "resource not found" if status == 404 else "Method not allowed"
             return JSON(error_body(category, message, correlate()), status_code=status)
 
-        self.app = FaultMiddleware(
-            Starlette(routes=routes, exception_handlers={404: no_route, 405: no_route}),
-            self.faults,
-            server_error,
-            rate_limited,
+        self.app = CountingMiddleware(
+            FaultMiddleware(
+                Starlette(routes=routes, exception_handlers={404: no_route, 405: no_route}),
+                self.faults,
+                server_error,
+                rate_limited,
+            ),
+            self.served,
+            Endpoints(route.path for route in routes if isinstance(route, Route)),
         )
+
+    def requests(self) -> dict[str, Any]:
+        """Every request served so far, as GET /_sandbox/requests answers: {"total": N,
+        "requests": [{"method", "endpoint", "status", "count"}, ...]}."""
+        return self.served.report()
 
     def add_private_app(self, token: str, scopes: Iterable[str] | None = None) -> None:
         """Installs another private app on the portal: its own token and scopes (every

@@ -1,4 +1,5 @@
-"""The simulated Salesforce as one ASGI app: OAuth, REST, control endpoints, faults in front."""
+"""The simulated Salesforce as one ASGI app: OAuth, REST, control endpoints, faults in front,
+and in front of everything the count of requests served."""
 
 from __future__ import annotations
 
@@ -16,8 +17,21 @@ from leadbridge.sandbox.salesforce.context import Org
 from leadbridge.sandbox.salesforce.errors import SfError, not_found
 from leadbridge.sandbox.salesforce.limits import concurrency_exceeded
 from leadbridge.sandbox.salesforce.oauth import Endpoint
+from leadbridge.sandbox.served import CountingMiddleware, Endpoints, RequestCounts
 
 _ALL_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD"]
+OAUTH = "/services/oauth2/token"
+DATA = "/services/data"
+# The REST API's routes as the request counts name them: the version, the sObject and the
+# external id field kept, a record id, an external id value or a query locator as {id}.
+ENDPOINTS = Endpoints(
+    [
+        OAUTH,
+        DATA,
+        DATA + "/{version}",
+        *(DATA + "/{version}/" + "/".join(pattern) for pattern, _ in rest.ROUTES if pattern),
+    ]
+)
 
 
 def build_app(
@@ -26,16 +40,18 @@ def build_app(
     control: list[Route],
     faults: FaultInjector,
     remember_base: Callable[[str], None],
+    served: RequestCounts,
 ) -> ASGIApp:
     data = rest.data_api(org)
     routes = [
-        Route("/services/oauth2/token", token, methods=["POST"]),
-        Route("/services/data", rest.versions, methods=["GET"]),
-        Route("/services/data/{path:path}", data, methods=_ALL_METHODS),
+        Route(OAUTH, token, methods=["POST"]),
+        Route(DATA, rest.versions, methods=["GET"]),
+        Route(DATA + "/{path:path}", data, methods=_ALL_METHODS),
         *control,
     ]
     app = Starlette(routes=routes, exception_handlers={404: _no_route, 405: _no_route})
-    return _RememberBase(FaultMiddleware(app, faults, server_error, rate_limited), remember_base)
+    faulty = FaultMiddleware(app, faults, server_error, rate_limited)
+    return CountingMiddleware(_RememberBase(faulty, remember_base), served, ENDPOINTS)
 
 
 async def _no_route(request: Request, exc: Exception) -> Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
@@ -26,6 +28,7 @@ from leadbridge.sandbox.salesforce.orgschema import Unprepared
 from leadbridge.sandbox.salesforce.outbound import OutboundMessages
 from leadbridge.sandbox.salesforce.people import SalesRep
 from leadbridge.sandbox.salesforce.state import OrgState
+from leadbridge.sandbox.served import RequestCounts
 from leadbridge.sandbox.server import RunningServer, serve
 from leadbridge.sandbox.tls import TLSFiles
 
@@ -34,7 +37,9 @@ OUTBOUND_RETRY_SECONDS = 24 * 3600
 
 class SalesforceSim:
     """A Salesforce org over HTTPS: serve `.app` (or call `.serve(tls)`) and point
-    simple-salesforce at it with a token from POST /services/oauth2/token."""
+    simple-salesforce at it with a token from POST /services/oauth2/token. `.requests()`
+    counts every request it served (`.usage` is the org's daily API allocation, which
+    counts only the REST calls it let through)."""
 
     def __init__(
         self,
@@ -87,6 +92,7 @@ class SalesforceSim:
         )
         self.rep = SalesRep(self.state, self.rep_user_id, "Riley Chen")
         self.credentials = Credentials(client_id, client_secret, username, password)
+        self.served = RequestCounts()
         org = Org(
             clock, self.state, self.sessions, self.usage, QueryCursors(clock, self.ids), org_id
         )
@@ -94,7 +100,7 @@ class SalesforceSim:
             org,
             token_endpoint(self.sessions, self.credentials, org_id, self.integration_user_id),
             [
-                *control_routes(clock, self.faults),
+                *control_routes(clock, self.faults, self.served),
                 *rep_routes(self.rep),
                 *org_routes(self.state, self.sessions, self.outbound, self.deliveries),
                 *setup_routes(self.state),
@@ -109,6 +115,7 @@ class SalesforceSim:
             ],
             self.faults,
             self._remember_base,
+            self.served,
         )
         self._server: RunningServer | None = None
 
@@ -117,6 +124,11 @@ class SalesforceSim:
         self._server = serve(self.app, "salesforce", tls)
         self.instance_url = self._server.url
         return self._server
+
+    def requests(self) -> dict[str, Any]:
+        """Every request served so far, as GET /_sandbox/requests answers: {"total": N,
+        "requests": [{"method", "endpoint", "status", "count"}, ...]}."""
+        return self.served.report()
 
     def add_outbound_message(self, sobject: str, url: str, fields: list[str]) -> str:
         """Notifies `url` of every create and update of `sobject`; answers the ActionId."""

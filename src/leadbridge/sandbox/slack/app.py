@@ -30,6 +30,7 @@ from leadbridge.sandbox.control import control_routes
 from leadbridge.sandbox.faults import FaultInjector, FaultMiddleware
 from leadbridge.sandbox.http import JSON
 from leadbridge.sandbox.ratelimit import RollingWindow
+from leadbridge.sandbox.served import CountingMiddleware, Endpoints, RequestCounts
 from leadbridge.sandbox.slack.blocks import MAX_MESSAGE_TEXT, InvalidBlocks, check_blocks
 
 TEAM_ID = "T0SANDBOX"
@@ -66,14 +67,25 @@ class SlackSim:
         self._lock = threading.Lock()
         self._hooks: dict[str, _Hook] = {}
         self.faults = FaultInjector(seed=self.seed)
-        self.app = FaultMiddleware(
-            Starlette(routes=self._routes()),
-            self.faults,
-            lambda request, status: PlainTextResponse("internal_error", status),
-            lambda request, status: PlainTextResponse(
-                "rate_limited", 429, headers={"Retry-After": "1"}
+        self.served = RequestCounts()
+        routes = self._routes()
+        self.app = CountingMiddleware(
+            FaultMiddleware(
+                Starlette(routes=routes),
+                self.faults,
+                lambda request, status: PlainTextResponse("internal_error", status),
+                lambda request, status: PlainTextResponse(
+                    "rate_limited", 429, headers={"Retry-After": "1"}
+                ),
             ),
+            self.served,
+            # A hook's path is its secret: counted as /services/{id}/{id}/{id}.
+            Endpoints(route.path for route in routes),
         )
+
+    def requests(self) -> dict[str, Any]:
+        """Every request served so far, as GET /_sandbox/requests answers."""
+        return self.served.report()
 
     def add_webhook(self, channel: str) -> str:
         """Creates a hook for `channel` and returns its path (/services/T.../B.../secret)."""
@@ -166,7 +178,7 @@ class SlackSim:
         return [
             Route("/services/{team}/{bot}/{secret}", self._incoming, methods=["POST"]),
             Route("/_sandbox/messages", self._list_messages, methods=["GET"]),
-            *control_routes(self.clock, self.faults),
+            *control_routes(self.clock, self.faults, self.served),
         ]
 
 
