@@ -27,6 +27,8 @@ def from_iso(text: str) -> datetime:
 
 
 def _encode_value(value: Value) -> Any:
+    if type(value) is str:
+        return value
     if isinstance(value, datetime):
         return {"$dt": value.isoformat()}
     if isinstance(value, date):
@@ -35,6 +37,8 @@ def _encode_value(value: Value) -> Any:
 
 
 def _decode_value(data: Any) -> Value:
+    if type(data) is str:  # most values: checked first, a first sync decodes millions
+        return data
     if isinstance(data, dict):
         if "$dt" in data:
             return datetime.fromisoformat(data["$dt"])

@@ -88,6 +88,7 @@ class Inbox:
         self._connection = connection
         self._clock = clock
         self._finished: dict[int, tuple[str, str | None]] = {}  # id -> (status, reason)
+        self._parking = False  # a park is among them (a reopen must see it stored)
         # email line -> its pending items (id -> system); complete for each cached line
         self._lines: dict[str, dict[int, System]] = {}
         self._line_of: dict[tuple[System, str, str], set[int]] = {}  # record -> its items
@@ -124,14 +125,14 @@ class Inbox:
         # Kind first keeps a batch's changes ahead of its removals in id order, which is
         # how `claim` breaks a tie between items of one lead with one stamp.
         ordered = [rows[identity] for identity in sorted(rows, key=_lock_order)]
-        for part in chunks(ordered, 200):
-            statement = (
-                insert(self._connection, inbox)
-                .values(list(part))
-                .on_conflict_do_nothing(index_elements=list(_ITEM_KEY))
-                .returning(inbox.c.id)
-            )
-            new += len(self._connection.execute(statement).all())
+        # One statement compiled once; SQLAlchemy sends the rows in multi-row batches
+        # ("insertmanyvalues"), in this order.
+        statement = (
+            insert(self._connection, inbox)
+            .on_conflict_do_nothing(index_elements=list(_ITEM_KEY))
+            .returning(inbox.c.id)
+        )
+        new += len(self._connection.execute(statement, ordered).all())
         return new
 
     def claim(self, limit: int) -> list[InboxItem]:
@@ -221,6 +222,7 @@ class Inbox:
         if not self._finished:
             return
         finished, self._finished = self._finished, {}
+        self._parking = False
         now = codec.iso(self._clock())
         statement = (
             inbox.update()
@@ -252,7 +254,8 @@ class Inbox:
         Its own statement, run quietly: the finished items go first (one may be among
         these), and what it reopens joins the email lines remembered.
         """
-        self.flush()
+        if self._parking:
+            self.flush()
         statement = (
             inbox.update()
             .where(
@@ -362,6 +365,7 @@ class Inbox:
         for item in ids:
             self._finished[item] = (status, reason)
             self._leave_line(item)
+            self._parking = self._parking or status == _PARKED
 
     def _lead_keys(
         self, records: Sequence[tuple[System, str, str]]

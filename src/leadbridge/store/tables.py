@@ -57,6 +57,8 @@ inbox = sa.Table(
         "system", "object", "record_id", "modified_at", "kind", name="uq_inbox_item"
     ),
     sa.Index("ix_inbox_claim", "status", "lead_key", "modified_at", "id"),
+    # Claims walk pending items in this order and stop at their limit (migration 0004).
+    sa.Index("ix_inbox_order", "status", "modified_at", "id"),
 )
 
 links = sa.Table(

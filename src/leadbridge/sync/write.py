@@ -192,7 +192,8 @@ def _settle(
             for logged, result in pairs
             if result.ok and result.id is not None
         ]
-        uow.prefetch(records=landed)
+        uow.snapshots.prefetch(landed)
+        uow.links.prefetch(records=landed)
         for logged, result in pairs:
             write = logged.write
             if result.ok and result.id is not None:
