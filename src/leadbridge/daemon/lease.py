@@ -252,6 +252,7 @@ class FencedStore(Store):
         self._keeper.check(self._name)
         with super().transaction() as uow:
             yield uow
+            uow.flush()  # the buffered writes go before the last check, not after it
             # Raising here rolls the whole transaction back: nothing decided after the
             # lease was lost is committed.
             self._keeper.check(self._name)
