@@ -13,7 +13,10 @@ the daily allocation), so the rates below are what the simulator and client
 sustain on this machine, sharing its cores. The last line is one JSON object:
 records/s per phase, API calls used (the org's own count, from Sforce-Limit-Info)
 against the minimum possible, the requests the connector sent (by kind) beside those the
-org counted serving (logins included), peak RSS of this process, records failed.
+org counted serving (logins included), peak RSS of this process, records failed, and
+`targets_met`, computed from those figures against TARGETS below, issue 3's "Done when":
+API calls <= 1.05x the minimum, peak RSS < 200 MB, zero records failed (issue 3's
+throughput target is about a rate limit, which Salesforce does not have: HubSpot's part).
 Run: `.venv/bin/python benchmarks/connectors_salesforce.py [--leads 100000] [--updates 10000]`.
 """
 
@@ -42,6 +45,7 @@ from tests.harness import start_sandbox, stop_process
 
 PAGE, COLLECTION = 2000, 200
 WRITES_PER_APPLY = 10_000  # what one writer cycle might hand over
+TARGETS = {"api_calls_ratio_at_most": 1.05, "peak_rss_mb_below": 200, "records_failed_at_most": 0}
 
 
 def main() -> None:
@@ -55,7 +59,16 @@ def main() -> None:
             figures = run(info, args.leads, args.updates)
         finally:
             stop_process(sandbox, timeout=30)
+    figures["targets_met"] = targets_met(figures)
     print(json.dumps(figures))
+
+
+def targets_met(figures: dict[str, Any]) -> dict[str, bool]:
+    return {
+        "api_calls_within_1.05x": figures["api_calls_ratio"] <= TARGETS["api_calls_ratio_at_most"],
+        "peak_rss_below_200mb": figures["peak_rss_mb"] < TARGETS["peak_rss_mb_below"],
+        "zero_records_failed": figures["records_failed"] <= TARGETS["records_failed_at_most"],
+    }
 
 
 def run(info: dict[str, Any], leads: int, updates: int) -> dict[str, Any]:

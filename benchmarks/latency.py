@@ -20,7 +20,10 @@ the requests the services counted while the changes were synced (GET /_sandbox/r
 each, limits on or off); the requests the daemon counted itself, initial sync included, are
 reported beside them.
 
-Prints one JSON object on its last line. Target: p95 < 2 s.
+Prints one JSON object on its last line, with `targets_met` computed from this run's
+figures against TARGETS below: p95 < 2 s (issue 6's "Done when"), and every change landed
+within SETTLE seconds (a change never written has no latency to count; `target_met`, kept
+for earlier readers, is both at once).
 Run: `.venv/bin/python benchmarks/latency.py [--changes 500] [--rate 10]` (about a minute).
 """
 
@@ -55,7 +58,7 @@ from tests.harness import (
 )
 
 KINDS = ("form", "rep", "reform", "accept")
-TARGET_P95 = 2.0
+TARGETS = {"p95_seconds": 2.0, "missing": 0}
 SETTLE = 60.0  # after the last change, how long writes may take to land before they count missing
 
 
@@ -141,6 +144,10 @@ def figures(
 ) -> dict[str, Any]:
     every = sorted(value for values in latencies.values() for value in values)
     p50, p95 = percentile(every, 0.50), percentile(every, 0.95)
+    met = {
+        "p95_under_2s": p95 is not None and p95 < TARGETS["p95_seconds"],
+        "every_change_landed": len(changes) - len(every) <= TARGETS["missing"],
+    }
     return {
         "changes": len(changes),
         "landed": len(every),
@@ -162,8 +169,9 @@ def figures(
         "preloaded_people": args.leads,
         "initial_sync_seconds": round(initial, 1),
         "limits": not args.no_limits,
-        "target_p95_seconds": TARGET_P95,
-        "target_met": p95 is not None and p95 < TARGET_P95 and len(every) == len(changes),
+        "target_p95_seconds": TARGETS["p95_seconds"],
+        "target_met": all(met.values()),
+        "targets_met": met,
     }
 
 

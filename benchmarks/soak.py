@@ -8,8 +8,10 @@ ones). Then the faults stop, the daemon is given time to catch up, and the state
 is compared with both CRMs, record by record.
 
 Prints one JSON line: what was injected, what the daemon logged, the disagreements
-found, and `targets_met` (the same process alive from start to end, exit 0 on SIGTERM,
-every lead's stage shown in HubSpot and Salesforce, no duplicate record).
+found, and `targets_met`, computed from this run's figures. The targets are issue 12's
+"Done when" (one daemon process alive from start to end, both CRMs agreeing with the
+state), made countable: the same process start to end, exit 0 on SIGTERM, every lead's
+stage shown in HubSpot and Salesforce, no duplicate Lead, nothing parked.
 
 Run: `.venv/bin/python benchmarks/soak.py` (about four minutes; needs PostgreSQL at
 $LEADBRIDGE_TEST_POSTGRES_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/test).
@@ -56,6 +58,8 @@ POSTGRES = os.environ.get(
 STEADY = {"error_rate": 0.1}
 SALESFORCE_STEADY = {"error_rate": 0.1, "session_expiry_rate": 0.02}
 BURST = {"rate_limit_rate": 1.0, "path_prefix": "/crm/v3/properties"}
+# Disagreements allowed once the daemon has caught up (issue 12): none of any kind.
+TARGETS = {"hubspot_disagree": 0, "salesforce_disagree": 0, "duplicate_leads": 0, "parked": 0}
 
 
 def main() -> None:
@@ -93,7 +97,9 @@ def run(args: argparse.Namespace, work: Path, url: str) -> dict[str, Any]:
         daemon = Daemon(argv, daemon_env(info, LEADBRIDGE_DATABASE_URL=through))
         pid = daemon.process.pid
         started = time.monotonic()
-        daemon.wait_for("start-up waits", 120)
+        # The schema gate's first check is what meets the burst (issue 13): it holds the
+        # daemon and asks again, where start-up used to wait.
+        daemon.wait_for("schema missing", 120)
         time.sleep(max(args.burst - (time.monotonic() - started), 0.0))
         world.faults("hubspot", STEADY)
         world.faults("salesforce", SALESFORCE_STEADY)
@@ -133,7 +139,13 @@ def run(args: argparse.Namespace, work: Path, url: str) -> dict[str, Any]:
         events = Counter(str(e.get("event")) for e in daemon.events())
         figures["log"] = {
             name: events[name]
-            for name in ("start-up waits", "job failed", "not ready", "lease lost")
+            for name in (
+                "start-up waits",
+                "schema missing",
+                "job failed",
+                "not ready",
+                "lease lost",
+            )
             if events[name]
         }
     finally:
@@ -141,16 +153,20 @@ def run(args: argparse.Namespace, work: Path, url: str) -> dict[str, Any]:
         forwarder.close()
         stop_process(sandbox)
     figures["exit_code"] = code
-    found = figures["agreement"]
-    figures["targets_met"] = {
-        "one_process_start_to_end": bool(figures["same_process"]),
-        "clean_exit": code == 0,
-        "hubspot_agrees": found["hubspot_disagree"] == 0,
-        "salesforce_agrees": found["salesforce_disagree"] == 0,
-        "no_duplicate_record": found["duplicate_leads"] == 0,
-        "nothing_parked": found["parked"] == 0,
-    }
+    figures["targets_met"] = targets_met(figures)
     return figures
+
+
+def targets_met(figures: Mapping[str, Any]) -> dict[str, bool]:
+    found = figures["agreement"]
+    return {
+        "one_process_start_to_end": bool(figures["same_process"]),
+        "clean_exit": figures["exit_code"] == 0,
+        "hubspot_agrees": found["hubspot_disagree"] <= TARGETS["hubspot_disagree"],
+        "salesforce_agrees": found["salesforce_disagree"] <= TARGETS["salesforce_disagree"],
+        "no_duplicate_record": found["duplicate_leads"] <= TARGETS["duplicate_leads"],
+        "nothing_parked": found["parked"] <= TARGETS["parked"],
+    }
 
 
 def settle(daemon: Daemon, port: int, quiet: float = 20.0, limit: float = 300.0) -> float:
@@ -260,6 +276,7 @@ class World:
     def act(self, rng: random.Random, n: int) -> str:
         """One person's action: a form fill, a score, a rep's new Lead or status."""
         kind = rng.choice(("demo", "score", "rep", "status"))
+        body: dict[str, Any]
         if kind == "demo":
             email = f"soak-{n}@harbor{n % 7}.io"
             self._emails.append(email)

@@ -6,7 +6,11 @@ portal's pacing) with SQLite state in a temporary directory. Write calls are the
 connectors counted while applying (retries and read-backs included), shown beside the least
 possible (each system's writes of one kind packed at the API's maximum per call, computed);
 every request the simulated services served is reported too, as they counted it. The last
-line is one JSON object.
+line is one JSON object, `targets_met` in it, computed from this run's figures.
+
+Targets (TARGETS below): the second cycle sends 0 write requests (issue 5: "write calls in
+the second cycle (must be 0)"), and each system's write requests are at most 1.05x the
+least possible (issue 14's target for write requests counted at the wire).
 
 Run: `.venv/bin/python benchmarks/sync.py [LEADS]` (about a minute for 10,000).
 """
@@ -27,6 +31,7 @@ from leadbridge.sync.pipeline import cycle
 from leadbridge.sync.runtime import build, sandbox_env
 
 ROOT = Path(__file__).resolve().parents[1]
+TARGETS = {"second_cycle_write_calls": 0, "write_calls_over_least": 1.05}
 
 
 def main(leads: int) -> dict[str, Any]:
@@ -48,7 +53,7 @@ def main(leads: int) -> dict[str, Any]:
         second_seconds = time.perf_counter() - started
         second_served = _served(sandbox)
         runtime.close()
-    return {
+    figures: dict[str, Any] = {
         "leads": leads,
         "initial_wall_seconds": round(initial_seconds, 2),
         "changes_read": first.changes_read,
@@ -65,6 +70,19 @@ def main(leads: int) -> dict[str, Any]:
         "second_cycle_write_calls": sum(second.write_calls.values()),
         "second_cycle_requests_served": second_served,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    return figures | {"targets_met": targets_met(figures)}
+
+
+def targets_met(figures: dict[str, Any]) -> dict[str, bool]:
+    counted, least = figures["write_calls_counted"], figures["write_calls_least_possible"]
+    return {
+        "second_cycle_writes_nothing": (
+            figures["second_cycle_write_calls"] <= TARGETS["second_cycle_write_calls"]
+        ),
+        "write_calls_within_1.05x_least": all(
+            counted[name] <= TARGETS["write_calls_over_least"] * least[name] for name in counted
+        ),
     }
 
 

@@ -7,8 +7,9 @@ and naming EVENTS contacts drawn from a small shared pool in a random order: the
 contacts arrive in different orders at once, as HubSpot's batches overlap, while the
 daemon's inbox job reads and clears those hints. Every figure is measured at the client.
 
-Prints one JSON object on its last line. Targets: no 5xx answer, p99 under 1 s (HubSpot
-gives up on an answer after 5 s).
+Prints one JSON object on its last line, with `targets_met` computed from this run's
+answers against TARGETS below, issue 12's "Done when": no 5xx answer (nor a connection
+error), p99 under 1 s (HubSpot gives up on an answer after 5 s).
 Run: `.venv/bin/python benchmarks/webhooks_flood.py [--deliveries 2000] [--threads 8]`
 (about a minute; needs PostgreSQL, by default the tests' one at 127.0.0.1:5432).
 """
@@ -50,7 +51,7 @@ from leadbridge.sandbox.hubspot.signing import signed_headers
 ADMIN_URL = os.environ.get(
     "LEADBRIDGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-TARGET_P99 = 1.0
+TARGETS = {"server_errors": 0, "p99_seconds": 1.0}
 
 
 def main() -> None:
@@ -207,8 +208,8 @@ def figures(
             "transactions_retried": sum("transaction retried" in line for line in lines),
         },
         "targets_met": {
-            "no_5xx": server_errors == 0,
-            "p99_under_1s": p99 is not None and p99 < TARGET_P99,
+            "no_5xx": server_errors <= TARGETS["server_errors"],
+            "p99_under_1s": p99 is not None and p99 < TARGETS["p99_seconds"],
         },
     }
 
