@@ -46,14 +46,23 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
     demo.add_argument("--preload", type=int, default=150, help="people already in the CRMs")
     demo.add_argument("--days", type=int, default=21, help="simulated days")
     demo.add_argument("--seed", type=int, default=1)
-    demo.add_argument("--mappings", type=Path, default=Path("mappings"))
+    demo.add_argument(
+        "--mappings",
+        type=Path,
+        help="the mappings directory ($LEADBRIDGE_MAPPINGS; default ./mappings, else the "
+        "packaged ones)",
+    )
     demo.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from leadbridge.cli.options import SHIPPED_CONNECTORS, slack_for
+    from leadbridge.cli.options import SHIPPED_CONNECTORS, configured, slack_for
     from leadbridge.sandbox.story import Story
     from leadbridge.sandbox.world import Sandbox
+
+    # The same mappings the other commands would read (outside a checkout: the packaged ones).
+    args.connectors = args.database = None
+    configured(args)
 
     started = time.monotonic()
     out: TextIO = sys.stdout
