@@ -9,6 +9,7 @@ seconds or two days and guessing is how an alert fires a day late.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -50,3 +51,16 @@ def spelled(span: timedelta) -> str:
         if count >= 1 and count == int(count):
             return f"{int(count)}{unit}"
     return f"{round(span / _UNIT['ms'])}ms"
+
+
+def refuse_look_back(value: Any, parse: Callable[[Any], timedelta]) -> PydanticCustomError:
+    """The problem for an older file's look_back, naming its replacement: each poll paid it
+    twice (the cursor trailed now by it, and the read began that far before the cursor)."""
+    try:
+        replacement = f"lag_tolerance: {spelled(2 * parse(value))}"
+    except PydanticCustomError:
+        replacement = "lag_tolerance set to twice this value"
+    return problem(
+        f"replaced by lag_tolerance, which each poll pays once; write {replacement} "
+        "for the window this file had"
+    )

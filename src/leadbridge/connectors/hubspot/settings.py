@@ -25,10 +25,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from leadbridge.config.settings import load_settings
-from leadbridge.config.values import duration, spelled
+from leadbridge.config.values import duration, refuse_look_back
 from leadbridge.config.values import invalid as _fail
 from leadbridge.config.values import problem as _problem
 
@@ -46,16 +45,7 @@ def _seconds(value: Any) -> float:
 
 
 def _look_back(value: Any) -> None:
-    """Older files' look_back, refused with its replacement: each poll paid it twice (the
-    cursor trailed now by it, and the read began that far before the cursor)."""
-    try:
-        replacement = f"lag_tolerance: {spelled(2 * timedelta(seconds=_seconds(value)))}"
-    except PydanticCustomError:
-        replacement = "lag_tolerance set to twice this value"
-    raise _problem(
-        f"replaced by lag_tolerance, which each poll pays once; write {replacement} "
-        "for the window this file had"
-    )
+    raise refuse_look_back(value, lambda given: timedelta(seconds=_seconds(given)))
 
 
 def _url(value: Any) -> str:

@@ -32,10 +32,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from leadbridge.config.settings import load_settings
-from leadbridge.config.values import duration, problem, spelled
+from leadbridge.config.values import duration, problem, refuse_look_back
 from leadbridge.config.values import invalid as _fail
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -63,16 +62,7 @@ def _lag_tolerance(value: Any) -> timedelta:
 
 
 def _look_back(value: Any) -> None:
-    """Older files' look_back, refused with its replacement: each poll paid it twice (the
-    cursor trailed now by it, and the query began that far before the cursor)."""
-    try:
-        replacement = f"lag_tolerance: {spelled(2 * _duration(value))}"
-    except PydanticCustomError:
-        replacement = "lag_tolerance set to twice this value"
-    raise problem(
-        f"replaced by lag_tolerance, which each poll pays once; write {replacement} "
-        "for the window this file had"
-    )
+    raise refuse_look_back(value, _duration)
 
 
 def _https_url(value: Any) -> str:
