@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from leadbridge.sandbox.slack.app import Message
 
 _DEMO_DATABASE = Path("state") / "demo.db"
-# The connectors' look-backs (HubSpot 30 s, Salesforce 5 min) keep the newest changes
+# The connectors' lag tolerances (HubSpot 60 s, Salesforce 10 min) keep the newest changes
 # for the next poll; a day's work is synced once the clock has moved past them.
 _SETTLE = timedelta(minutes=10)
 

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     # The people are loaded "ten minutes ago", then the clock catches up with the
-    # wall: a client's first poll finds them past every look-back window, instead
+    # wall: a client's first poll finds them past every lag tolerance, instead
     # of waiting minutes for records stamped this very second to settle.
     clock = SimClock(datetime.now(UTC) - PRELOADED_AGO)
     sandbox = Sandbox(

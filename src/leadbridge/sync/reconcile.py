@@ -1,6 +1,6 @@
 """Reconciliation: the changes a poll's cursor missed, read through a listing that needs no index.
 
-A HubSpot poll trusts search to show a change within the look-back. An index that lags
+A HubSpot poll trusts search to show a change within its lag tolerance. An index that lags
 longer (HubSpot's does, past a minute, during incidents) shows the change only once the
 cursor has moved past its stamp, and the poll never delivers it. So now and then
 (`reconcile.every` in the connection file, nightly by default) a connector that can list
@@ -14,7 +14,7 @@ transaction that enqueues the listing's last page; a reconciliation cut short (a
 a spent budget) starts again from the same watermark.
 
 Salesforce has no reconciliation: its poll's SOQL on SystemModstamp reads the records,
-not a search index, and its look-back covers commits in flight, so a listing there would
+not a search index, and its lag tolerance covers commits in flight, so a listing there would
 read what the poll reads.
 """
 

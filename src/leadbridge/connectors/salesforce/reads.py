@@ -303,7 +303,7 @@ def _change(sobject: str, record: _Record, modified_at: datetime) -> Change:
 
 
 def _advance(cursor: Cursor | None, since: datetime) -> datetime:
-    # A cursor never moves back, even when a page ends inside the re-read look-back.
+    # A cursor never moves back, even when a page ends inside the lag tolerance.
     return since if cursor is None else max(cursor.since, since)
 
 
