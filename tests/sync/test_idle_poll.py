@@ -69,3 +69,23 @@ def test_a_deletion_arrives_on_its_schedule_in_the_one_request(running: Running)
         assert salesforce == 1
         read += [minute] * summary.changes_read
     assert len(read) == 1 and read[0] <= 6  # the removal, once, within deletions_every
+
+
+def test_a_new_process_polls_idle_in_one_request_too(running: Running, tmp_path: Path) -> None:
+    """Every `sync --once` is a new process: the sync tells the connector the cursors it saved
+    (base.ReadsTogether), so even its first poll asks every object in one Composite call."""
+    running.cycle()
+    running.cycle()
+    info = running.sandbox.info()
+    env = {**os.environ, **sandbox_env(info)}
+    database = f"sqlite:///{tmp_path / 'state.db'}"
+    sandbox = running.sandbox
+    fresh = build(ROOT / "mappings", ROOT / "connectors", database, env, clock=sandbox.clock.now)
+    try:
+        again = Running(sandbox, fresh)
+        for turn in range(3):
+            hubspot, salesforce, summary = again.cycle()
+            # The new process logs in once, a request of its own; the poll itself is one.
+            assert (hubspot, salesforce - (turn == 0), summary.changes_read) == (1, 1, 0)
+    finally:
+        fresh.close()

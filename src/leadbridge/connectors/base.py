@@ -180,6 +180,17 @@ class Reconciles(Protocol):
         ...
 
 
+@runtime_checkable
+class ReadsTogether(Protocol):
+    """A connector that reads several objects' changes in one call once it knows their
+    cursors (Salesforce's Composite request): told them before a poll, even the first poll
+    of a process costs one call."""
+
+    def expect(self, cursors: Mapping[str, Cursor | None]) -> None:
+        """The saved cursor of each object this poll will read (None: a backfill)."""
+        ...
+
+
 __all__ = [
     "ApplyPaused",
     "Connector",
@@ -188,6 +199,7 @@ __all__ = [
     "Health",
     "ObjectSchema",
     "Page",
+    "ReadsTogether",
     "Reconciles",
     "Removal",
     "WriteResult",

@@ -30,7 +30,7 @@ from datetime import datetime
 from functools import partial
 
 from leadbridge.config import Funnel
-from leadbridge.connectors.base import Connector, Cursor
+from leadbridge.connectors.base import Connector, Cursor, ReadsTogether
 from leadbridge.connectors.budget import BudgetPaused
 from leadbridge.core import engine, planner
 from leadbridge.core.identity import (
@@ -233,13 +233,22 @@ def poll(
 ) -> None:
     """Read every mapped object's changes (of one system with `only`) into the inbox."""
     now = pipeline.clock()
-    for system, obj in objects_to_poll(pipeline.funnel):
-        connector = pipeline.connectors.get(system)
-        if connector is None or (only is not None and system is not only):
-            continue
-        with transaction() as uow:
-            cursor = uow.cursors.get(system, obj, Cursor.from_json)
-        for page in connector.changes(obj, cursor, now=now):
+    polled = [
+        (system, obj, connector)
+        for system, obj in objects_to_poll(pipeline.funnel)
+        if (connector := pipeline.connectors.get(system)) is not None
+        and (only is None or system is only)
+    ]
+    cursors: dict[System, dict[str, Cursor | None]] = {}
+    with transaction() as uow:
+        for system, obj, _ in polled:
+            cursors.setdefault(system, {})[obj] = uow.cursors.get(system, obj, Cursor.from_json)
+    for system, saved in cursors.items():
+        connector = pipeline.connectors[system]
+        if isinstance(connector, ReadsTogether):  # all its objects in one call (Composite)
+            connector.expect(saved)
+    for system, obj, connector in polled:
+        for page in connector.changes(obj, cursors[system][obj], now=now):
             with transaction() as uow:
                 news = without_echoes(pipeline, uow, system, obj, page.changes, summary)
                 uow.inbox.enqueue(news, page.removals)

@@ -14,7 +14,8 @@ governed, retried call), .reads, .composite, .writes, .soql.
 
 A poll reads each object in turn, but the org counts calls: the first object's read
 asks, in one Composite call, the first page of every object this connector read last
-time (from the cursor it handed out) and the deletions due. Each object's read then
+time (from the cursor it handed out, or the one the sync said it saved: `expect`) and
+the deletions due. Each object's read then
 takes its answer, if its cursor is still the one it was asked for, so a poll with
 nothing new costs one call however many objects it reads.
 """
@@ -24,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -105,6 +106,13 @@ class SalesforceConnector:
         """Requests sent over the wire so far, by kind (login, query, read, write), every try
         counted (a copy)."""
         return self.client.sent
+
+    def expect(self, cursors: Mapping[str, Cursor | None]) -> None:
+        """The saved cursors of the objects the coming poll reads (base.ReadsTogether): its
+        first read asks for all of them in one Composite call, also in a new process."""
+        for object, cursor in cursors.items():
+            if self.settings.objects.get(object) is not None:
+                self._handed.setdefault(object, cursor)
 
     def changes(self, object: str, cursor: Cursor | None, *, now: datetime) -> Iterator[Page]:
         """Records modified since the cursor (a backfill when it is None), one Page per SOQL
