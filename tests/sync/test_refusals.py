@@ -147,7 +147,8 @@ def test_a_transient_failure_keeps_its_back_off(world: World) -> None:
     faults = world.sandbox.salesforce.faults
     try:
         # Every collection call answers 5xx: the connector's retries run out.
-        faults.configure(error_rate=1.0, path_prefix=f"/services/data/v{version}/composite")
+        collections = f"/services/data/v{version}/composite/sobjects"  # not the Composite reads
+        faults.configure(error_rate=1.0, path_prefix=collections)
         assert cycle(pipeline).refused[SF] == 1
         assert world.leads(kim) == []
         (row,) = parked_rows(world)

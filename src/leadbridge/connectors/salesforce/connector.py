@@ -111,8 +111,10 @@ class SalesforceConnector:
         """The saved cursors of the objects the coming poll reads (base.ReadsTogether): its
         first read asks for all of them in one Composite call, also in a new process."""
         for object, cursor in cursors.items():
+            # The saved cursor wins over the one handed out: a page may not have been saved
+            # (a dry run rolls back, a transaction failed), and the read starts from it.
             if self.settings.objects.get(object) is not None:
-                self._handed.setdefault(object, cursor)
+                self._handed[object] = cursor
 
     def changes(self, object: str, cursor: Cursor | None, *, now: datetime) -> Iterator[Page]:
         """Records modified since the cursor (a backfill when it is None), one Page per SOQL
