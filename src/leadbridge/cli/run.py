@@ -29,6 +29,7 @@ from leadbridge.cli.options import (
 )
 from leadbridge.cli.progress import console_for
 from leadbridge.cli.sync import run_loop, unprepared
+from leadbridge.daemon.schema import RECHECK
 
 if TYPE_CHECKING:
     from leadbridge.alerts.slack import Slack
@@ -64,7 +65,7 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
         "--recheck",
         type=seconds,
         metavar="SECONDS",
-        default=300.0,
+        default=RECHECK,
         help="while HubSpot or Salesforce lacks what the mappings need (what `leadbridge "
         "doctor` lists), nothing is decided or written; check again this often (default 300)",
     )
@@ -142,7 +143,7 @@ def _run_daemon(
     *,
     sweep: Sweep | None = None,
     metrics: Metrics | None = None,
-    recheck: float = 300.0,
+    recheck: float = RECHECK,
 ) -> bool:
     """The daemon until `stop` is set; True when it stopped cleanly (no batch left
     running). The connection files' secrets join the redactor first."""

@@ -141,9 +141,9 @@ def test_a_subrequest_the_org_refuses_is_left_for_the_read_to_ask(
     bad = salesforce_reads.plan(
         "Contact", ["Id", "SystemModstamp", "Nope__c"], None, now, timing, deletions=True
     )
-    before = salesforce.requests["write"]
+    before = salesforce.requests["query"]
     fetched = composite.fetch(salesforce.client, [good, bad], "59.0")
-    assert salesforce.requests["write"] - before == 1  # one Composite request (a POST)
+    assert salesforce.requests["query"] - before == 1  # one Composite request of queries
     assert fetched["Lead"].query is not None and fetched["Lead"].query["totalSize"] == 1
     assert fetched["Contact"].query is None  # INVALID_FIELD: the read asks and reports it
 

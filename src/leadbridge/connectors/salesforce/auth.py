@@ -90,11 +90,14 @@ class PinnedSession(requests.Session):
 
 
 def request_kind(method: str, url: str) -> str:
-    """login (a token request), query (a SOQL page), write (any other change), or read."""
+    """login (a token request), query (a SOQL page, or a poll's Composite request of them),
+    write (any other change), or read."""
     segments = urlsplit(url).path.split("/")
     if "oauth2" in segments:
         return "login"
-    if "query" in segments or "queryAll" in segments:
+    # A bare /composite is the poll's queries and deletion checks in one POST; leadbridge
+    # writes through /composite/sobjects.
+    if "query" in segments or "queryAll" in segments or segments[-1] == "composite":
         return "query"
     return "read" if method.upper() in ("GET", "HEAD") else "write"
 
