@@ -100,6 +100,7 @@ def run_loop(
     All of it under the "sync" lease: beside a running daemon on the same database this
     would be a second decider (identity matching assumes one), so it refuses instead."""
     from leadbridge.daemon.lease import LeaseLost, leased
+    from leadbridge.sync.redeploy import Stranded
 
     cycles = 0
     with leased(pipeline, who) as fenced:
@@ -126,6 +127,9 @@ def run_loop(
         except LeaseLost as lost:
             print(f"{who}: stopped, {lost}; what was decided waits in the write log", file=out)
             return 1
+        except Stranded as stranded:
+            print(f"{who}: nothing was decided: {stranded}", file=out)
+            return 2
     if not quiet:
         print(f"run: stopped after {cycles} cycles", file=out, flush=True)
     return 0

@@ -128,3 +128,8 @@ def _reason(rule: Rule, after: Mapping[str, Value]) -> str:
         if rule.reason_default is not None:
             return rule.reason_default
     return rule.name
+
+
+def facts(lead: Lead, funnel: Funnel) -> Mapping[str, Value]:
+    """The values the rules see for this lead as it stands (core.redeploy re-tests rules)."""
+    return _facts(lead.fields, lead.deals, funnel)

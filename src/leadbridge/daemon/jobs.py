@@ -26,8 +26,17 @@ from leadbridge.daemon.lease import SWEEP, SYNC, FencedStore, LeaseKeeper, Lease
 from leadbridge.daemon.nudge import Nudger
 from leadbridge.daemon.progress import ProgressLog
 from leadbridge.model import System
-from leadbridge.sync.pipeline import HINTS_PER_READ, Pipeline, Summary, poll, process, read_hints
+from leadbridge.sync.pipeline import (
+    HINTS_PER_READ,
+    Pipeline,
+    Summary,
+    apply_funnel,
+    poll,
+    process,
+    read_hints,
+)
 from leadbridge.sync.reconcile import reconcile
+from leadbridge.sync.redeploy import Stranded
 
 # The SLA sweep, given the time: e.g. a closure over alerts.sweep.sweep and its clients. What
 # it returns is only logged; it counts its own alerts (Metrics.alerts_sent).
@@ -55,6 +64,7 @@ class Jobs:
         self.sweep_with = sweep
         self._stopping = stopping
         self._work = threading.Lock()
+        self._stranded = ""  # the last "funnel strands leads" said, to say it once
 
     def schema(self, on_ready: Callable[[], None]) -> None:
         """Checks the systems for what the mappings need when a check is due
@@ -123,9 +133,14 @@ class Jobs:
                 watched = self._watched()
                 try:
                     read_hints(watched, summary)
+                    apply_funnel(watched, summary)
                     process(watched, summary, between_rounds=self._go_on)
                 except BudgetPaused as paused:
                     summary.paused = str(paused)
+                except Stranded as stranded:
+                    # Nothing is decided while leads would be lost in a stage the mappings
+                    # dropped; webhooks are still stored, and a fixed mapping goes on.
+                    self._say_stranded(str(stranded))
             self.board.processed(summary, pushed=pushed)
             self._report_depth()
             if summary.changes_read or summary.leads_decided or any(summary.written.values()):
@@ -139,6 +154,11 @@ class Jobs:
                     written_salesforce=summary.written.get(System.SALESFORCE, 0),
                     seconds=_since(started),
                 )
+
+    def _say_stranded(self, message: str) -> None:
+        if message != self._stranded:
+            _log.error("funnel strands leads", problem=message)
+        self._stranded = message
 
     def _watched(self) -> Pipeline:
         """The fenced pipeline, logging a progress line every 10 s while a backlog lasts."""

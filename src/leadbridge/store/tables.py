@@ -227,3 +227,15 @@ alert_health = sa.Table(
     sa.Column("since", _STAMP, nullable=False),  # when it entered this state
     sa.Column("checked_at", _STAMP, nullable=False),
 )
+
+# The funnel each sync ran with, one row per change of it: the rules' definitions by name,
+# so a changed rule can be told from an unchanged one (sync.redeploy) and `leadbridge check
+# --impact` can show what deploying new mappings would do before they ship.
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("id", _BIGID, primary_key=True, autoincrement=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("rules", _JSON, nullable=False),  # rule name -> its definition, as text
+    sa.Column("at", _STAMP, nullable=False),
+)

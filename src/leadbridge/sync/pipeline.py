@@ -51,8 +51,8 @@ from leadbridge.model import (
 )
 from leadbridge.store import AmbiguousLink, InboxItem, Store, UnitOfWork, write_key
 from leadbridge.store.links import ACTIVE
+from leadbridge.sync import redeploy, resolve
 from leadbridge.sync import removals as sync_removals
-from leadbridge.sync import resolve
 from leadbridge.sync.write import SendPaused, Sent, flush
 
 _HS, _SF = System.HUBSPOT, System.SALESFORCE
@@ -108,6 +108,8 @@ class _Work:
     # The records' values as read, stored when the lead is concluded: a round that undoes
     # the lead (a twin held) must leave no snapshot that would pass its items off as echoes.
     reads: list[Change] = field(default_factory=list)
+    # What its writes are logged under: the last inbox item decided, or a deployment.
+    origin: str = ""
 
     @property
     def last_item(self) -> int:
@@ -125,6 +127,7 @@ def cycle(pipeline: Pipeline, *, dry_run: bool = False) -> Summary:
             return summary
         read_hints(pipeline, summary)
         poll(pipeline, summary, pipeline.store.transaction)
+        apply_funnel(pipeline, summary)
         process(pipeline, summary)  # loose ends of an earlier cycle go out first
     except BudgetPaused as paused:
         summary.paused = str(paused)
@@ -345,8 +348,36 @@ def _conclude(
             summary.planned[(write.system, write.object, kind)] += 1
         return
     for write in plan.records:
-        key = write_key(lead_id, write, f"inbox:{done.last_item}")
+        key = write_key(lead_id, write, done.origin or f"inbox:{done.last_item}")
         uow.writes.begin(key, lead_id, write)
+
+
+def apply_funnel(pipeline: Pipeline, summary: Summary) -> int:
+    """Move the known leads a changed funnel moves (sync.redeploy), once per change of it;
+    raises redeploy.Stranded when leads sit in a stage the funnel no longer has."""
+    return redeploy.run(pipeline, summary, partial(_conclude_move, pipeline, summary))
+
+
+def preview_funnel(pipeline: Pipeline) -> tuple[redeploy.Impact, Summary]:
+    """What `apply_funnel` would do now, nothing written: the moves, and in the Summary
+    the writes they would cause (`planned`) and their diffs."""
+    summary = Summary()
+    impact = redeploy.preview(pipeline, partial(_conclude_move, pipeline, summary, dry_run=True))
+    return impact, summary
+
+
+def _conclude_move(
+    pipeline: Pipeline,
+    summary: Summary,
+    uow: UnitOfWork,
+    lead: Lead,
+    decision: Decision,
+    origin: str,
+    *,
+    dry_run: bool = False,
+) -> None:
+    work = _Work(decision.lead, decision, list(decision.transitions), origin=origin)
+    _conclude(pipeline, uow, work, summary, dry_run=dry_run)
 
 
 def _wait_for_twins(uow: UnitOfWork, plan: WritePlan, email: str | None) -> WritePlan:
