@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from leadbridge.alerts.sweep import SweepResult, sweep
-from leadbridge.cli.options import Commands
+from leadbridge.cli.options import Commands, mappings_option
 from leadbridge.cli.sync import write_calls
 from leadbridge.config import Funnel
 from leadbridge.model import System
@@ -46,23 +46,19 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
     demo.add_argument("--preload", type=int, default=150, help="people already in the CRMs")
     demo.add_argument("--days", type=int, default=21, help="simulated days")
     demo.add_argument("--seed", type=int, default=1)
-    demo.add_argument(
-        "--mappings",
-        type=Path,
-        help="the mappings directory ($LEADBRIDGE_MAPPINGS; default ./mappings, else the "
-        "packaged ones)",
-    )
+    # Its connection files are the packaged ones, pointed at the sandbox: a --connectors
+    # naming real systems would let a demo write to them.
+    mappings_option(demo)
     demo.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from leadbridge.cli.options import SHIPPED_CONNECTORS, configured, slack_for
+    from leadbridge.cli.options import SHIPPED_CONNECTORS, directory, slack_for
     from leadbridge.sandbox.story import Story
     from leadbridge.sandbox.world import Sandbox
 
     # The same mappings the other commands would read (outside a checkout: the packaged ones).
-    args.connectors = args.database = None
-    configured(args)
+    args.mappings = directory(args.mappings, "mappings")
 
     started = time.monotonic()
     out: TextIO = sys.stdout

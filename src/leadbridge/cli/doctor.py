@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from leadbridge.alerts.settings import load_slack_settings
-from leadbridge.cli.options import SHIPPED_CONNECTORS, Commands, configured
+from leadbridge.cli.options import Commands, connectors_option, directory, mappings_option
 from leadbridge.config import ConfigError
 from leadbridge.preflight import Check, SlackFacts, diagnose, slack_checks
 
@@ -27,18 +27,8 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
         help="check the connections and everything the mappings need of HubSpot, Salesforce "
         "and Slack; print a checklist with a fix for each problem (exit 2); writes nothing",
     )
-    doctor.add_argument(
-        "--mappings",
-        type=Path,
-        help="the mappings directory ($LEADBRIDGE_MAPPINGS; default ./mappings, else the "
-        "packaged ones)",
-    )
-    doctor.add_argument(
-        "--connectors",
-        type=Path,
-        help="directory of hubspot.yaml, salesforce.yaml and slack.yaml "
-        "($LEADBRIDGE_CONNECTORS; default the packaged ones, which read the environment)",
-    )
+    mappings_option(doctor)
+    connectors_option(doctor)
     doctor.add_argument("--format", choices=("text", "json"), default="text")
     doctor.add_argument("--verbose", "-v", action="store_true", help="every ✓ on its own line")
     doctor.set_defaults(run=run)
@@ -54,12 +44,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def doctor(args: argparse.Namespace, env: Mapping[str, str]) -> list[Check]:
-    for name in ("mappings", "connectors", "database"):
-        if not hasattr(args, name):
-            setattr(args, name, None)
-    configured(args)
-    connectors: Path = args.connectors or SHIPPED_CONNECTORS
-    checks = diagnose(args.mappings, connectors, env)
+    mappings = directory(getattr(args, "mappings", None), "mappings", env)
+    connectors = directory(getattr(args, "connectors", None), "connectors", env)
+    checks = diagnose(mappings, connectors, env)
     return checks + slack_checks(_slack(connectors / "slack.yaml", env))
 
 

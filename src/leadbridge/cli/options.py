@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal
 
 from leadbridge.config.defaults import shipped
 
@@ -29,7 +29,8 @@ PRELOADED_AGO = timedelta(minutes=10)
 # Configuration by environment (the container sets these); a flag wins over its variable.
 ENV_CONNECTORS = "LEADBRIDGE_CONNECTORS"
 ENV_MAPPINGS = "LEADBRIDGE_MAPPINGS"
-_ENV_DATABASE = "LEADBRIDGE_DATABASE_URL"
+ENV_DATABASE = "LEADBRIDGE_DATABASE_URL"
+_ENV_OF = {"mappings": ENV_MAPPINGS, "connectors": ENV_CONNECTORS}
 ENV_HOST = "LEADBRIDGE_HTTP_HOST"
 ENV_PORT = "LEADBRIDGE_HTTP_PORT"
 DEFAULT_PORT = 8080
@@ -59,22 +60,69 @@ class Opened:
         return self.runtime.pipeline
 
 
-def add_runtime_options(command: argparse.ArgumentParser) -> None:
+def directory(
+    given: Path | None,
+    name: Literal["connectors", "mappings"],
+    env: Mapping[str, str] | None = None,
+) -> Path:
+    """The directory every command reads, found the same way everywhere: the flag, else
+    $LEADBRIDGE_MAPPINGS / $LEADBRIDGE_CONNECTORS, else ./mappings or ./connectors where
+    it exists, else the packaged one. So `check` and `doctor` look at the files the
+    daemon runs on (the container sets the variables)."""
+    if given is not None:
+        return given
+    from_env = (os.environ if env is None else env).get(_ENV_OF[name])
+    if from_env:
+        return Path(from_env)
+    return Path(name) if Path(name).is_dir() else shipped(name)
+
+
+def mappings_option(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--mappings",
         type=Path,
-        help=f"the mappings directory (${ENV_MAPPINGS}; default ./mappings, else the "
-        "packaged ones)",
+        metavar="DIR",
+        help=f"the mappings directory (default ${ENV_MAPPINGS}, else ./mappings if it "
+        "exists, else the packaged ones)",
     )
+
+
+def connectors_option(command: argparse.ArgumentParser) -> None:
+    """For the commands that check the connection files (doctor, setup): the same search as
+    `directory`; the packaged files read their ${VARS} from the environment."""
     command.add_argument(
         "--connectors",
         type=Path,
-        help=f"directory of hubspot.yaml and salesforce.yaml (${ENV_CONNECTORS}); without "
-        "either, an in-process sandbox (no credentials needed) with a fresh state file",
+        metavar="DIR",
+        help=f"directory of hubspot.yaml, salesforce.yaml and slack.yaml (default "
+        f"${ENV_CONNECTORS}, else ./connectors if it exists, else the packaged ones, which "
+        "read the environment)",
     )
+
+
+def database_option(command: argparse.ArgumentParser, *, embedded: bool = False) -> None:
+    default = "sqlite:///state/leadbridge.db"
+    if embedded:
+        default = "with --connectors; on the embedded sandbox a fresh state/embedded.db"
     command.add_argument(
-        "--database", help=f"SQLAlchemy URL of the state database (${_ENV_DATABASE})"
+        "--database",
+        metavar="URL",
+        help=f"SQLAlchemy URL of the state database (default ${ENV_DATABASE}, else {default})",
     )
+
+
+def add_runtime_options(command: argparse.ArgumentParser) -> None:
+    mappings_option(command)
+    command.add_argument(
+        "--connectors",
+        type=Path,
+        metavar="DIR",
+        help=f"directory of hubspot.yaml, salesforce.yaml and slack.yaml (default "
+        f"${ENV_CONNECTORS}); without either, an in-process sandbox (no credentials needed) "
+        "with a fresh state file. ./connectors is never taken without being named: running "
+        "against real systems is asked for",
+    )
+    database_option(command, embedded=True)
     command.add_argument(
         "--leads", type=count, default=50, help="people the embedded sandbox starts with"
     )
@@ -82,20 +130,16 @@ def add_runtime_options(command: argparse.ArgumentParser) -> None:
 
 
 def configured(args: argparse.Namespace) -> None:
-    """Fill what the flags left out from the environment, then from the defaults."""
+    """Fill what the flags left out from the environment, then from the defaults (for the
+    commands that run the sync: without connection files, the embedded sandbox)."""
     env = os.environ
     if args.connectors is None and env.get(ENV_CONNECTORS):
         args.connectors = Path(env[ENV_CONNECTORS])
     # The embedded default keeps its fresh file: its sandbox is new each run, and state
     # left from another world would be wrong there.
-    if args.database is None and env.get(_ENV_DATABASE) and args.connectors is not None:
-        args.database = env[_ENV_DATABASE]
-    if args.mappings is None:
-        local = Path("mappings")
-        from_env = env.get(ENV_MAPPINGS)
-        args.mappings = (
-            Path(from_env) if from_env else local if local.is_dir() else shipped("mappings")
-        )
+    if args.database is None and env.get(ENV_DATABASE) and args.connectors is not None:
+        args.database = env[ENV_DATABASE]
+    args.mappings = directory(args.mappings, "mappings", env)
 
 
 @contextmanager
@@ -177,7 +221,3 @@ def count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError("must be zero or more")
     return value
-
-
-def database_option(command: argparse.ArgumentParser, **kwargs: Any) -> None:
-    command.add_argument("--database", help="SQLAlchemy URL of the state database", **kwargs)

@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from leadbridge.alerts.elapsed import time_in_stage
-from leadbridge.cli.options import Commands
+from leadbridge.cli.options import Commands, database_option, directory, mappings_option
 from leadbridge.config import ConfigError, Funnel, load_funnel
 from leadbridge.model import Lead
 from leadbridge.report.build import InStage, Report, compute
@@ -51,8 +51,8 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
         default="text",
         help="text for people (default), json for programs, html: one self-contained page",
     )
-    report.add_argument("--database", help="SQLAlchemy URL of the state database")
-    report.add_argument("--mappings", type=Path, default=Path("mappings"), help="the directory")
+    database_option(report)
+    mappings_option(report)
     report.add_argument("--output", type=Path, metavar="FILE", help="write here, not to stdout")
     report.set_defaults(run=run)
 
@@ -74,7 +74,7 @@ def since_moment(text: str) -> datetime:
 def run(args: argparse.Namespace) -> int:
     clock = getattr(args, "clock", None) or (lambda: datetime.now(UTC))
     try:
-        funnel = load_funnel(args.mappings)
+        funnel = load_funnel(directory(args.mappings, "mappings"))
     except ConfigError as error:
         print(f"leadbridge report: {error}", file=sys.stderr)
         return 2

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
-from leadbridge.cli.options import SHIPPED_CONNECTORS, Commands, configured
+from leadbridge.cli.options import Commands, connectors_option, directory, mappings_option
 from leadbridge.preflight import metadata
 from leadbridge.preflight.setup import Found, Plan, apply_hubspot, gather, plan
 
@@ -47,18 +47,8 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
         metavar="DIR",
         help=f"where the Salesforce metadata package is written (default ./{DEFAULT_PACKAGE})",
     )
-    setup.add_argument(
-        "--mappings",
-        type=Path,
-        help="the mappings directory ($LEADBRIDGE_MAPPINGS; default ./mappings, else the "
-        "packaged ones)",
-    )
-    setup.add_argument(
-        "--connectors",
-        type=Path,
-        help="directory of hubspot.yaml and salesforce.yaml ($LEADBRIDGE_CONNECTORS; default "
-        "the packaged ones, which read the environment)",
-    )
+    mappings_option(setup)
+    connectors_option(setup)
     setup.set_defaults(run=run)
 
 
@@ -67,20 +57,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def setup(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
-    for name in ("mappings", "connectors", "database"):
-        if not hasattr(args, name):
-            setattr(args, name, None)
-    configured(args)
+    mappings = directory(getattr(args, "mappings", None), "mappings", env)
+    connectors = directory(getattr(args, "connectors", None), "connectors", env)
     apply = bool(getattr(args, "apply", False))
-    directory: Path = getattr(args, "salesforce_package", None) or DEFAULT_PACKAGE
-    found = gather(args.mappings, args.connectors or SHIPPED_CONNECTORS, env)
+    package: Path = getattr(args, "salesforce_package", None) or DEFAULT_PACKAGE
+    found = gather(mappings, connectors, env)
     planned = plan(found)
     for check in planned.stoppers:
         out.write(f"✗ {check.group} {check.name}: {check.detail}\n    fix: {check.fix}\n")
     failures = [f"{c.group} {c.name}" for c in planned.stoppers]
     failures += _hubspot(found, planned, apply, out)
-    _salesforce(found, planned, directory, apply, out)
-    _manual(found, planned, directory, env, out)
+    _salesforce(found, planned, package, apply, out)
+    _manual(found, planned, package, env, out)
     if failures:
         out.write(f"setup failed: {'; '.join(failures)}\n")
         return _FAILED

@@ -107,7 +107,8 @@ def needs(funnel: Funnel, hubspot: HubSpotSettings, salesforce: SalesforceSettin
     for name in own:
         hs.add(HUBSPOT_OBJECT, name, "leadbridge's own property", writes=True, kind=OWN)
     lead, key = CREATED, salesforce.external_id_field
-    sf.add(lead, key, "external_id_field", writes=True, creates=True, kind=EXTERNAL_ID)
+    how = {"reads": True, "writes": True, "creates": True, "kind": EXTERNAL_ID}
+    sf.add(lead, key, "external_id_field", **how)  # read too: it names the lead (sync.resolve)
     for obj, _ in sf.found:
         if obj not in objects:
             objects.append(obj)

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from leadbridge.config import Funnel, load_funnel
+from leadbridge.config import load_funnel
 from leadbridge.connectors.hubspot.connector import HubSpotConnector
-from leadbridge.connectors.hubspot.settings import HubSpotSettings, load_hubspot_settings
+from leadbridge.connectors.hubspot.settings import load_hubspot_settings
 from leadbridge.connectors.salesforce.connector import SalesforceConnector
 from leadbridge.connectors.salesforce.settings import load_salesforce_settings
 from leadbridge.model import System
@@ -58,11 +58,10 @@ def build(
     nothing: no migration, no file.
     """
     funnel = load_funnel(mappings)
-    hubspot_settings = load_hubspot_settings(connectors / "hubspot.yaml", env)
-    hubspot_settings = hubspot_settings.model_copy(
-        update={"properties": _hubspot_properties(hubspot_settings, funnel)}
-    )
-    salesforce_settings = load_salesforce_settings(connectors / "salesforce.yaml", env)
+    # What is read is derived from the mappings; the connection files only add extras.
+    hubspot_settings = load_hubspot_settings(connectors / "hubspot.yaml", env).for_mappings(funnel)
+    salesforce_file = connectors / "salesforce.yaml"
+    salesforce_settings = load_salesforce_settings(salesforce_file, env).for_mappings(funnel)
     hubspot = HubSpotConnector(hubspot_settings, clock=clock)
     # The CRMs' schema is never made here: `leadbridge setup` makes it, with consent, and
     # the daemon's schema gate (daemon.schema) waits until it exists.
@@ -79,20 +78,6 @@ def build(
         external_id_field=salesforce_settings.external_id_field,
     )
     return Runtime(pipeline, hubspot, salesforce)
-
-
-def _hubspot_properties(settings: HubSpotSettings, funnel: Funnel) -> tuple[str, ...]:
-    """The configured properties plus every one the mappings read or write: a rule on a
-    property the connector never read would silently never fire."""
-    mapped = [
-        remote
-        for fmap in funnel.fields.values()
-        for system, _, remote in fmap.remote()
-        if system is System.HUBSPOT
-    ]
-    if funnel.hubspot_stage_property:
-        mapped.append(funnel.hubspot_stage_property)
-    return tuple(dict.fromkeys((*settings.properties, *mapped)))
 
 
 def sandbox_env(info: Mapping[str, Any]) -> dict[str, str]:

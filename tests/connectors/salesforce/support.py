@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from leadbridge.config import load_funnel
+from leadbridge.config.defaults import shipped
 from leadbridge.connectors.base import Cursor, Page, Removal
 from leadbridge.connectors.salesforce.connector import RetryTuning, SalesforceConnector
 from leadbridge.connectors.salesforce.settings import SalesforceSettings, load_salesforce_settings
@@ -36,9 +38,11 @@ def env_for(org: RunningOrg, tls: TLSFiles, **extra: str) -> dict[str, str]:
 
 
 def shipped_settings(env: Mapping[str, str], **changes: Any) -> SalesforceSettings:
-    """The shipped connectors/salesforce.yaml, loaded against `env`, with `changes` applied
+    """The shipped connectors/salesforce.yaml, loaded against `env` and reading what the
+    shipped mappings use (as sync.runtime wires it), with `changes` applied
     (benchmarks/connectors_salesforce.py uses it too)."""
-    return load_salesforce_settings(SHIPPED, env).model_copy(update=changes)
+    loaded = load_salesforce_settings(SHIPPED, env).for_mappings(load_funnel(shipped("mappings")))
+    return loaded.model_copy(update=changes)
 
 
 def settings_for(org: RunningOrg, tls: TLSFiles, **changes: Any) -> SalesforceSettings:

@@ -10,7 +10,7 @@ line it was written on.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,15 +26,18 @@ from pydantic import (
     model_validator,
 )
 
+from leadbridge.config import Funnel
 from leadbridge.config.settings import load_settings
 from leadbridge.config.values import duration, refuse_look_back
 from leadbridge.config.values import invalid as _fail
 from leadbridge.config.values import problem as _problem
 
 _PROPERTY = re.compile(r"^[a-z0-9_]+$")
-# What every read must carry, whatever the operator lists: the cursor's stamp,
-# and the merge trail that turns a merged contact into a Removal.
+# What every read must carry, whatever the mappings say: the email people are matched by,
+# the cursor's stamp, and the merge trail that turns a merged contact into a Removal.
 _REQUIRED_PROPERTIES = ("email", "lastmodifieddate", "hs_merged_object_ids")
+# The properties stages.yaml writes a stage to (hubspot.lifecyclestage, hubspot.lead_status).
+_LIFECYCLE, _LEAD_STATUS = "lifecyclestage", "hs_lead_status"
 
 
 def _seconds(value: Any) -> float:
@@ -194,7 +197,8 @@ class HubSpotSettings(_Model):
     base_url: _Url = "https://api.hubapi.com"
     token: _Secret
     ca_bundle: _CaBundle = None
-    properties: tuple[_Property, ...] = Field(default=("firstname", "lastname", "lifecyclestage"))
+    # Extras only: what the mappings use is read without being listed (properties_to_read).
+    properties: tuple[_Property, ...] = ()
     poll_interval: _Seconds = 60.0
     # How late a change may become findable in search and still be read: a poll's cursor
     # trails its read by this much, and the next poll starts there. Later ones: reconcile.
@@ -208,8 +212,28 @@ class HubSpotSettings(_Model):
 
     @property
     def read_properties(self) -> tuple[str, ...]:
-        """The listed properties plus the ones the connector itself needs, each once."""
-        return tuple(dict.fromkeys((*self.properties, *_REQUIRED_PROPERTIES)))
+        """The listed properties plus the ones the connector itself needs, each once (after
+        `for_mappings`, everything a sync reads)."""
+        return tuple(dict.fromkeys((*_REQUIRED_PROPERTIES, *self.properties)))
+
+    def for_mappings(self, funnel: Funnel) -> HubSpotSettings:
+        """These settings reading what `funnel` uses, the listed properties as extras."""
+        return self.model_copy(update={"properties": properties_to_read(funnel, self.properties)})
+
+
+def properties_to_read(funnel: Funnel, extras: Iterable[str] = ()) -> tuple[str, ...]:
+    """Every contact property a sync reads, each once, derived from the mappings so that a
+    rule on a property nobody listed still fires: what the connector needs itself, every
+    property fields.yaml maps (written ones too: a write is planned against the value
+    there), the stage's properties (stages.yaml), leadbridge's own, then `extras` (the
+    connection file's `properties:`, for anything else worth having in the snapshots)."""
+    mapped = [fmap.hubspot for fmap in funnel.fields.values() if fmap.hubspot]
+    if any(stage.hubspot_lifecycle or stage.hubspot_lifecycles for stage in funnel.stages):
+        mapped.append(_LIFECYCLE)
+    if any(stage.hubspot_lead_status for stage in funnel.stages):
+        mapped.append(_LEAD_STATUS)
+    own = funnel.own_hubspot_properties
+    return tuple(dict.fromkeys((*_REQUIRED_PROPERTIES, *mapped, *own, *extras)))
 
 
 def load_hubspot_settings(path: Path, env: Mapping[str, str]) -> HubSpotSettings:

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -33,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from leadbridge.config import Funnel
 from leadbridge.config.settings import load_settings
 from leadbridge.config.values import duration, problem, refuse_look_back
 from leadbridge.config.values import invalid as _fail
@@ -141,13 +141,6 @@ def _optional_https_url(value: Any) -> str | None:
     return None if value is None or value == "" else _https_url(value)
 
 
-def _some(names: tuple[str, ...]) -> tuple[str, ...]:
-    # An AfterValidator, so a list of bad names is not also reported as empty.
-    if not names:
-        raise _fail(list(names), "at least one field")
-    return names
-
-
 def _text(value: Any) -> str:
     if isinstance(value, str) and value.strip():
         return value
@@ -193,12 +186,14 @@ class Auth(_Strict):
 
 
 class ObjectSettings(_Strict):
-    fields: Annotated[tuple[_ApiName, ...], AfterValidator(_some)]
+    # Extras only: the fields the mappings use are read without being listed (fields_to_read).
+    fields: tuple[_ApiName, ...] = ()
     deletions: bool = True  # also ask sobjects/X/deleted, every deletions_every
 
 
 class Objects(_Strict):
-    """The objects leadbridge reads; any left out is not read."""
+    """The objects listed in the file: each object the mappings read is read whether listed
+    or not; listing it adds fields or turns its deletions off."""
 
     Lead: ObjectSettings | None = None
     Contact: ObjectSettings | None = None
@@ -266,7 +261,7 @@ class SalesforceSettings(_Strict):
     org_id: Annotated[str | None, PlainValidator(_org_id)] = None
     api_version: Annotated[str, PlainValidator(_version)] = "59.0"
     ca_bundle: Annotated[Path | None, PlainValidator(_ca_bundle)] = None
-    objects: Objects
+    objects: Objects = Objects()
     external_id_field: _ApiName = "Leadbridge_Id__c"
     poll_interval: _Duration = timedelta(minutes=1)
     # How late a record may become visible with an older SystemModstamp (a long transaction
@@ -286,6 +281,60 @@ class SalesforceSettings(_Strict):
         if push.outbound_messages and push.check_org_id and info.data.get("org_id") is None:
             raise _fail(push.check_org_id, "org_id set, to compare OrganizationId with")
         return push
+
+    def for_mappings(self, funnel: Funnel) -> SalesforceSettings:
+        """These settings reading what `funnel` uses (fields_to_read), the listed fields as
+        extras; an object the mappings read but the file leaves out gets the defaults."""
+        listed = {name: self.objects.get(name) for name in Objects.model_fields}
+        objects = {
+            name: ObjectSettings(
+                fields=fields, deletions=(found := listed[name]) is None or found.deletions
+            )
+            for name, fields in fields_to_read(funnel, self).items()
+        }
+        return self.model_copy(update={"objects": Objects(**objects)})
+
+
+# What the sync reads of an object whatever the mappings say: the email it matches people
+# by, and the Account a deal is found by (sync.resolve). Id, SystemModstamp and a Lead's
+# conversion fields are the connector's own (reads.fields_for); a Lead's external id is
+# added from `external_id_field`.
+_SYNC_NEEDS = {"Lead": ("Email",), "Contact": ("Email",), "Opportunity": ("AccountId",)}
+# The fields stages.yaml reads or writes a stage in (salesforce.status, opportunity_stages).
+_LEAD_STATUS, _DEAL_STAGE = ("Lead", "Status"), ("Opportunity", "StageName")
+
+
+def fields_to_read(funnel: Funnel, settings: SalesforceSettings) -> dict[str, tuple[str, ...]]:
+    """Per object read (every object the mappings map a field on, and any the file lists),
+    every field a sync reads of it, each once, derived from the mappings so that a rule on a
+    field nobody listed still fires: what the sync needs itself, every field fields.yaml maps
+    there (written ones too: a write is planned against the value there), the stage's
+    fields, then the file's `fields:` as extras."""
+    mapped: dict[str, list[str]] = {}
+    for fmap in funnel.fields.values():
+        for obj, name in fmap.salesforce.items():
+            mapped.setdefault(obj, []).append(name)
+    if any(stage.salesforce_status for stage in funnel.stages):
+        mapped.setdefault(_LEAD_STATUS[0], []).append(_LEAD_STATUS[1])
+    if any(stage.opportunity_stages for stage in funnel.stages):
+        mapped.setdefault(_DEAL_STAGE[0], []).append(_DEAL_STAGE[1])
+    found: dict[str, tuple[str, ...]] = {}
+    for obj in Objects.model_fields:
+        listed = settings.objects.get(obj)
+        if obj not in mapped and listed is None:
+            continue
+        own = (settings.external_id_field,) if obj == "Lead" else ()
+        extras = listed.fields if listed is not None else ()
+        found[obj] = _once((*_SYNC_NEEDS.get(obj, ()), *mapped.get(obj, ()), *own, *extras))
+    return found
+
+
+def _once(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Each field once; API names are case-insensitive (SOQL refuses a field named twice)."""
+    seen: dict[str, str] = {}
+    for name in names:
+        seen.setdefault(name.lower(), name)
+    return tuple(seen.values())
 
 
 def load_salesforce_settings(
