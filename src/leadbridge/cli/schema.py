@@ -118,7 +118,9 @@ def _index() -> str:
     ]
     for name, (directory, spec) in FILES.items():
         where = f"{directory}/{spec.title}"
-        lines.append(f"  {name:<{width}}  {where:<26}  {directory}/{SCHEMA_DIR}/{schema_file(name)}")
+        lines.append(
+            f"  {name:<{width}}  {where:<26}  {directory}/{SCHEMA_DIR}/{schema_file(name)}"
+        )
     lines += [
         "",
         "`leadbridge schema FILE` prints one; `leadbridge schema --out DIR` writes them all.",

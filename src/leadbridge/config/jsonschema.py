@@ -240,7 +240,9 @@ def _merge_one_key_unions(schema: JsonSchema, name: str) -> None:
         if found is None or found.get("additionalProperties") is not False:
             return None
         keys = list(found.get("properties", {}))
-        return ref.removeprefix("#/$defs/") if len(keys) == 1 and found["required"] == keys else None
+        return (
+            ref.removeprefix("#/$defs/") if len(keys) == 1 and found["required"] == keys else None
+        )
 
     merged: list[str] | None = None
     for node in _nodes(schema):
@@ -273,7 +275,7 @@ def _merge_one_key_unions(schema: JsonSchema, name: str) -> None:
 
 
 _REFERENCE_DEF = "EnvReference"
-_SECRET_DEF = "SecretReference"
+_ONLY_REFERENCE_DEF = "SecretReference"
 _ANNOTATIONS = ("title", "description", "default", "examples", "deprecated")
 # What a string may carry and still take any text (format is an annotation in 2020-12).
 _TEXT_CONSTRAINTS = frozenset({"pattern", "enum", "const", "minLength", "maxLength"})
@@ -290,7 +292,7 @@ def _allow_references(schema: JsonSchema, secret_keys: frozenset[str]) -> None:
         "a ${ENV_VAR} reference, or ${ENV_VAR:-default}: read from the environment at start",
         pattern=REFERENCE_PATTERN,
     )
-    defs[_SECRET_DEF] = text(
+    defs[_ONLY_REFERENCE_DEF] = text(
         "a ${ENV_VAR} reference, and nothing else: a secret never goes in this file",
         pattern=SECRET_PATTERN,
     )
@@ -312,41 +314,51 @@ def _referable(schema: JsonSchema, secret_keys: frozenset[str]) -> JsonSchema:
     if "$ref" in schema:
         return schema
     if schema.get("type") == "object":
-        properties = schema.get("properties", {})
-        for key, value in properties.items():
-            properties[key] = (
-                _secret(value) if key in secret_keys else _referable(value, secret_keys)
-            )
-        for key in ("additionalProperties",):
-            if isinstance(schema.get(key), dict):
-                schema[key] = _referable(schema[key], secret_keys)
-        for pattern, value in schema.get("patternProperties", {}).items():
-            schema["patternProperties"][pattern] = _referable(value, secret_keys)
-        return schema
+        return _referable_object(schema, secret_keys)
     if schema.get("type") == "array":
         if isinstance(schema.get("items"), dict):
             schema["items"] = _referable(schema["items"], secret_keys)
         return schema
-    union = "anyOf" if "anyOf" in schema else "oneOf" if "oneOf" in schema else None
-    if union is not None:
-        choices = [
-            _referable(choice, secret_keys) if _is_container(choice) else choice
-            for choice in schema[union]
-        ]
-        schema[union] = choices
-        leaves = [choice for choice in choices if not _is_container(choice)]
-        if any(_takes_any_text(leaf) or not leaf for leaf in leaves) or all(
-            leaf.get("type") == "null" for leaf in leaves
-        ):
-            return schema
-        if union == "anyOf":
-            schema["anyOf"] = [*choices, _ref(_REFERENCE_DEF)]
-            return schema
-        # A reference that also matched a text choice would break oneOf's "exactly one".
-        annotations = {key: schema.pop(key) for key in _ANNOTATIONS if key in schema}
-        return {**annotations, "anyOf": [schema, _ref(_REFERENCE_DEF)]}
+    if "anyOf" in schema or "oneOf" in schema:
+        return _referable_union(schema, secret_keys)
     if not schema or _takes_any_text(schema) or schema.get("type") == "null":
         return schema
+    return _or_reference(schema)
+
+
+def _referable_object(schema: JsonSchema, secret_keys: frozenset[str]) -> JsonSchema:
+    properties = schema.get("properties", {})
+    for key, value in properties.items():
+        properties[key] = _secret(value) if key in secret_keys else _referable(value, secret_keys)
+    if isinstance(schema.get("additionalProperties"), dict):
+        schema["additionalProperties"] = _referable(schema["additionalProperties"], secret_keys)
+    patterns = schema.get("patternProperties", {})
+    for pattern, value in patterns.items():
+        patterns[pattern] = _referable(value, secret_keys)
+    return schema
+
+
+def _referable_union(schema: JsonSchema, secret_keys: frozenset[str]) -> JsonSchema:
+    union = "anyOf" if "anyOf" in schema else "oneOf"
+    choices = [
+        _referable(choice, secret_keys) if _is_container(choice) else choice
+        for choice in schema[union]
+    ]
+    schema[union] = choices
+    leaves = [choice for choice in choices if not _is_container(choice)]
+    if any(_takes_any_text(leaf) or not leaf for leaf in leaves) or all(
+        leaf.get("type") == "null" for leaf in leaves
+    ):
+        return schema  # a reference passes already, or only a list or a mapping goes here
+    if union == "anyOf":
+        schema["anyOf"] = [*choices, _ref(_REFERENCE_DEF)]
+        return schema
+    # A reference that also matched a text choice would break oneOf's "exactly one".
+    return _or_reference(schema)
+
+
+def _or_reference(schema: JsonSchema) -> JsonSchema:
+    """The schema or a reference; what describes the value stays outside, where hovers look."""
     annotations = {key: schema.pop(key) for key in _ANNOTATIONS if key in schema}
     return {**annotations, "anyOf": [schema, _ref(_REFERENCE_DEF)]}
 
@@ -355,7 +367,7 @@ def _secret(schema: JsonSchema) -> JsonSchema:
     """Each text choice becomes a reference only; an empty value (null) stays allowed."""
     annotations = {key: schema.pop(key) for key in _ANNOTATIONS if key in schema}
     choices = [
-        _ref(_SECRET_DEF) if choice.get("type") == "string" else choice
+        _ref(_ONLY_REFERENCE_DEF) if choice.get("type") == "string" else choice
         for choice in _alternatives(schema)
     ]
     if len(choices) == 1:

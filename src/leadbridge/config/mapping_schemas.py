@@ -194,8 +194,7 @@ DESCRIPTIONS: Mapping[type[BaseModel], Mapping[str, str]] = {
     },
     schema.Action: {
         "move_to": "a stage from stages.yaml",
-        "reason": "a code, or {field: F, default: code}; required when moving to a "
-        "hand-back stage",
+        "reason": "a code, or {field: F, default: code}; required when moving to a hand-back stage",
         "set": "{field: value} to store on the lead",
         "block": "never write the lead to these systems while it stays",
     },
