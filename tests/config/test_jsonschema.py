@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import pytest
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator
 from pydantic import BaseModel, PlainValidator
 
 from leadbridge.alerts.settings import load_slack_settings
@@ -61,10 +61,10 @@ def data(name: str) -> Any:
     return copy.deepcopy(document.data)
 
 
-def validator(name: str) -> Draft202012Validator:
+def validator(name: str) -> Draft7Validator:
     schema = json.loads(committed(name).read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    Draft7Validator.check_schema(schema)
+    return Draft7Validator(schema)
 
 
 def loads(name: str, content: Any, tmp_path: Path) -> bool:
@@ -105,6 +105,34 @@ def test_each_shipped_file_names_its_schema_on_its_first_line(name: str) -> None
     named = first.split("$schema=", 1)[1]
     assert (shipped(name).parent / named).resolve() == committed(name).resolve()
     assert committed(name).is_file()
+
+
+# Keywords of drafts after 7, which the YAML language server would not apply.
+_LATER_KEYWORDS = frozenset(
+    {"$defs", "prefixItems", "dependentRequired", "dependentSchemas", "unevaluatedProperties",
+     "unevaluatedItems", "$anchor", "$dynamicRef", "minContains", "maxContains"}
+)  # fmt: skip
+_ANNOTATIONS = frozenset({"$ref", "description", "default", "title", "examples"})
+
+
+def _mappings(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        return [value, *(found for item in value.values() for found in _mappings(item))]
+    if isinstance(value, list):
+        return [found for item in value for found in _mappings(item)]
+    return []
+
+
+@pytest.mark.parametrize("name", list(FILES))
+def test_each_schema_is_plain_draft_7(name: str) -> None:
+    schema = json.loads(committed(name).read_text(encoding="utf-8"))
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    for node in _mappings(schema):
+        assert not _LATER_KEYWORDS & set(node)
+        if "$ref" in node:
+            # Draft 7 ignores whatever sits beside a $ref: only words for hovers may.
+            assert set(node) <= _ANNOTATIONS, node
+            assert node["$ref"].startswith("#/definitions/")
 
 
 def test_nothing_else_sits_in_the_schema_directories() -> None:
@@ -331,7 +359,7 @@ def test_a_custom_type_without_a_shape_is_an_error_not_anything() -> None:
 
 
 def test_the_condition_completes_every_operator_with_a_description() -> None:
-    condition = json.loads(committed("handoff").read_text())["$defs"]["Condition"]
+    condition = json.loads(committed("handoff").read_text())["definitions"]["Condition"]
     assert list(condition["properties"]) == [
         "all", "any", "not", "eq", "in", "gte", "lte", "present", "absent", "domain_in",
         "changed_to", "older_than",

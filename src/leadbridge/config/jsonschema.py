@@ -36,7 +36,10 @@ from leadbridge.config.settings import _REFERENCE
 from leadbridge.config.values import _DURATION, spelled
 
 JsonSchema = dict[str, Any]
-DIALECT = "https://json-schema.org/draft/2020-12/schema"
+# Draft 7: what the YAML language server (and JetBrains, Monaco) validate; pydantic writes
+# 2020-12's $defs, which generate() renames, and no keyword draft 7 lacks.
+DIALECT = "http://json-schema.org/draft-07/schema#"
+_DEFS, _DRAFT7_DEFS = "#/$defs/", "#/definitions/"
 
 
 class _Refused:
@@ -112,7 +115,7 @@ def fixed(shape: JsonSchema) -> Callable[[JsonSchema], JsonSchema]:
 
 
 def generate(spec: FileSchema) -> JsonSchema:
-    """The file's JSON Schema (draft 2020-12), as `leadbridge schema` prints it."""
+    """The file's JSON Schema (draft 7), as `leadbridge schema` prints it."""
     generator = _Generator(spec.shapes, spec.descriptions)
     schema = generator.generate(spec.model.__pydantic_core_schema__, mode="validation")
     if spec.one_key_union is not None:
@@ -121,7 +124,16 @@ def generate(spec: FileSchema) -> JsonSchema:
         _allow_references(schema, spec.secret_keys)
     schema.pop("title", None)
     header = {"$schema": DIALECT, "title": spec.title, "description": spec.description}
-    return {**header, **schema}
+    return _draft7({**header, **schema})
+
+
+def _draft7(schema: JsonSchema) -> JsonSchema:
+    for node in _nodes(schema):
+        if isinstance(node.get("$ref"), str) and node["$ref"].startswith(_DEFS):
+            node["$ref"] = _DRAFT7_DEFS + node["$ref"].removeprefix(_DEFS)
+    if "$defs" in schema:
+        schema["definitions"] = schema.pop("$defs")
+    return schema
 
 
 class _Generator(GenerateJsonSchema):
@@ -277,7 +289,7 @@ def _merge_one_key_unions(schema: JsonSchema, name: str) -> None:
 _REFERENCE_DEF = "EnvReference"
 _ONLY_REFERENCE_DEF = "SecretReference"
 _ANNOTATIONS = ("title", "description", "default", "examples", "deprecated")
-# What a string may carry and still take any text (format is an annotation in 2020-12).
+# What a string may carry and still take any text (format is an annotation, not a check).
 _TEXT_CONSTRAINTS = frozenset({"pattern", "enum", "const", "minLength", "maxLength"})
 
 
