@@ -270,8 +270,15 @@ def test_the_install_steps_make_a_working_leadbridge(image: tuple[Stage, Built])
 
     # The image's /app holds the package's defaults, identical to the repository's.
     for name in ("connectors", "mappings"):
-        expected = {p.name: p.read_bytes() for p in (REPO / name).glob("*.yaml")}
-        found = {p.name: p.read_bytes() for p in built.path(f"/app/{name}").iterdir()}
+        source, app = REPO / name, built.path(f"/app/{name}")
+        # The YAML files and the JSON Schemas under schemas/ that their first lines name.
+        expected = {
+            p.relative_to(source).as_posix(): p.read_bytes()
+            for p in (*source.glob("*.yaml"), *source.glob("schemas/*.schema.json"))
+        }
+        found = {
+            p.relative_to(app).as_posix(): p.read_bytes() for p in app.rglob("*") if p.is_file()
+        }
         assert found == expected and expected
     assert built.path("/app/state").is_dir()
     skipped = {argv[0]: argv for argv in built.skipped}

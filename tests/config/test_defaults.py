@@ -34,8 +34,9 @@ from leadbridge.config.defaults import shipped
 print(json.dumps({
     name: {
         "path": str(shipped(name)),
-        "files": {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-                  for p in shipped(name).iterdir()},
+        "files": {p.relative_to(shipped(name)).as_posix():
+                      hashlib.sha256(p.read_bytes()).hexdigest()
+                  for p in shipped(name).rglob("*") if p.is_file()},
     }
     for name in ("connectors", "mappings")
 }))
@@ -43,7 +44,10 @@ print(json.dumps({
 
 
 def repo_files(name: str) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in (REPO / name).glob("*.yaml")}
+    """The YAML files and, under schemas/, the JSON Schemas their first lines name."""
+    directory = REPO / name
+    found = [*directory.glob("*.yaml"), *directory.glob("schemas/*.schema.json")]
+    return {path.relative_to(directory).as_posix(): path.read_bytes() for path in found}
 
 
 def test_the_repository_holds_the_defaults() -> None:

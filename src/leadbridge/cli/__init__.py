@@ -20,6 +20,7 @@ from leadbridge.cli import (
     report,
     run,
     sandbox,
+    schema,
     setup,
     sync,
 )
@@ -27,7 +28,21 @@ from leadbridge.cli import (
 __all__ = ["main"]
 
 # In the order `--help` lists them: try it, check the config, then run it, then look.
-_COMMANDS = (sandbox, check, doctor, setup, db, sync, plan, run, explain, parked, demo, report)
+_COMMANDS = (
+    sandbox,
+    check,
+    schema,
+    doctor,
+    setup,
+    db,
+    sync,
+    plan,
+    run,
+    explain,
+    parked,
+    demo,
+    report,
+)
 
 
 def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] | None = None) -> int:
