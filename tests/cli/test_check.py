@@ -20,7 +20,7 @@ def test_the_shipped_mappings_are_clean_and_summarised() -> None:
     lines = text.splitlines()
     assert lines[0] == f"{MAPPINGS}/ is valid: 9 stages, 25 fields, 23 rules."
     # Stages, then one line per field mapping, then the rules.
-    assert len(lines) == 1 + 2 + 9 + 1 + 1 + 2 + 25 + 1 + 2 + 23
+    assert len(lines) == 4 + 9 + 2 + 2 + 25 + 3 + 23  # headings, 9 stages, 25 fields, 23 rules
     mql = next(line for line in lines if re.match(r"^ 3 mql ", line))
     assert "marketing" in mql and "2d" in mql and "marketingqualifiedlead" in mql
     assert "Lead Open, created here" in mql
@@ -51,9 +51,7 @@ def test_the_summary_shows_each_field_mapping() -> None:
         "company company <-> Lead.Company prefer_hubspot_unless_blank, sales-owned: "
         "always_salesforce [strip; truncate(255); placeholder [not provided]]"
     )
-    assert rows["deal_stage"] == (
-        "deal_stage - Opportunity.StageName always_salesforce [4 values]"
-    )
+    assert rows["deal_stage"] == ("deal_stage - Opportunity.StageName always_salesforce [4 values]")
     assert rows["employees"].endswith("[map(7 values); number]")
 
 
@@ -76,7 +74,7 @@ def test_warnings_are_printed_and_the_check_passes(edited: Edit) -> None:
     assert run_check(directory, out) == 0
     first, *rest = out.getvalue().splitlines()
     assert first.startswith(
-        f"{directory}/handoff.yaml:124:5: warning: rule \"known_opportunity\" when: its "
+        f'{directory}/handoff.yaml:124:5: warning: rule "known_opportunity" when: its '
         "condition can never hold on one change"
     )
     assert rest[0] == f"{directory}/ is valid: 9 stages, 25 fields, 23 rules (1 warning above)."

@@ -104,7 +104,7 @@ BROKEN = {
         "move_to: repeat_customer, reason: second_closed_won",
         "move_to: loyal_customer, reason: second_closed_won",
         'rule "second_win" then.move_to',
-        "unknown stage 'loyal_customer'; did you mean 'customer'? Expected one of: subscriber, lead",
+        "unknown stage 'loyal_customer'; did you mean 'customer'? Expected one of: subscriber,",
     ),
     "rule from an undefined stage": Broken(
         "handoff",
@@ -431,7 +431,9 @@ def test_stages_can_be_renamed_added_and_removed() -> None:
     with pytest.raises(ConfigError) as caught:
         funnel_from_texts(removed)
     (problem,) = caught.value.problems
-    assert problem.field == 'rule "second_win" then.move_to' and "'repeat_customer'" in problem.message
+    assert (
+        problem.field == 'rule "second_win" then.move_to' and "'repeat_customer'" in problem.message
+    )
     removed["handoff"] = removed["handoff"].replace(
         "    from: [customer]\n    when: {gte: {deals.won: 2}}\n"
         "    then: {move_to: repeat_customer, reason: second_closed_won}\n",

@@ -47,7 +47,7 @@ def test_a_contradiction_under_all_is_a_warning_naming_the_rule() -> None:
         "lifecycle = customer), so the rule never fires"
     )
     assert str(warning).startswith(
-        f"<memory>/handoff.yaml:{warning.line}:5: warning: rule \"known_opportunity\" when: "
+        f'<memory>/handoff.yaml:{warning.line}:5: warning: rule "known_opportunity" when: '
     )
 
 

@@ -137,7 +137,9 @@ def _summary(funnel: Funnel, mappings_dir: Path) -> str:
         )
     if funnel.hubspot_stage_property:
         lines.append(f"   HubSpot also shows the stage name in {funnel.hubspot_stage_property}.")
-    lines += [f"   {stage.name} was {', '.join(stage.was)}." for stage in funnel.stages if stage.was]
+    lines += [
+        f"   {stage.name} was {', '.join(stage.was)}." for stage in funnel.stages if stage.was
+    ]
     lines += ["", *_fields(funnel)]
     lines += [
         "",

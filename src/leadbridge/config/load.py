@@ -89,4 +89,6 @@ def _funnel(parsed: Mapping[str, tuple[Document | None, list[Problem]]]) -> Funn
         problems += [handoff_file.problem(rule.loc, why) for rule, why in flapping.check(funnel)]
     if problems:
         raise ConfigError(problems)
-    return replace(funnel, warnings=tuple(sorted(dead_rules.warnings(funnel, documents["handoff"]))))
+    return replace(
+        funnel, warnings=tuple(sorted(dead_rules.warnings(funnel, documents["handoff"])))
+    )

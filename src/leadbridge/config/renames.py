@@ -45,4 +45,3 @@ def check_was(stages: Sequence[Stage], report: Report) -> None:
                     "each former name under one stage, so its leads have one place to go",
                 )
             claimed.setdefault(old, stage.name)
-

@@ -55,7 +55,9 @@ class Vocabulary:
         candidates = {spelling: code for spelling, (code, _) in self.spellings.items()}
         meant = nearest(shown, {**candidates, **{v: v for v in self.held.values()}})
         hint = f"; did you mean {meant!r}? Expected" if meant is not None else ", expected"
-        return f"{shown!r} is not a value {self.field} can hold{hint} one of ({self.origin}): {listed}"
+        return (
+            f"{shown!r} is not a value {self.field} can hold{hint} one of ({self.origin}): {listed}"
+        )
 
 
 def vocabulary(
@@ -168,10 +170,9 @@ def _values_at(handoff: Any, test: Test) -> list[tuple[Loc, Value]]:
 
 def _at(data: Any, loc: Loc) -> Any:
     for part in loc:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-        else:
+        held = isinstance(data, dict) and part in data
+        held = held or (isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data))
+        if not held:
             return None
+        data = data[part]
     return data

@@ -1,4 +1,4 @@
-""""Did you mean": the nearest name or value a config file could have meant.
+""" "Did you mean": the nearest name or value a config file could have meant.
 
 Spelling is compared loosely (case, `_`, `-` and spaces do not count), so
 `closed_lost` finds Salesforce's `Closed Lost`; difflib then ranks what is
@@ -87,6 +87,6 @@ def nearest_operator(word: str, operators: Iterable[str]) -> str | None:
 
 
 def did_you_mean(word: str, known: Iterable[str] | Mapping[str, str]) -> str:
-    """"; did you mean 'x'?" or "" when nothing is close."""
+    """ "; did you mean 'x'?" or "" when nothing is close."""
     found = nearest(word, known)
     return f"; did you mean {found!r}?" if found is not None and found != word else ""
