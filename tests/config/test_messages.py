@@ -206,7 +206,8 @@ CASES = {
         "handoff",
         "move_too: disqualified",
         'rule "bad_data" then.move_too',
-        "unknown key 'move_too'; did you mean 'move_to'?",
+        "unknown key 'move_too', expected one of: move_to, reason, set, block; did you mean "
+        "'move_to'?",
     ),
     "a misspelt stage in from": Case(
         _change("handoff", "    from: [customer]\n", "    from: [custmer]\n"),

@@ -59,8 +59,10 @@ def _problem(document: Document, model: type[BaseModel], error: ErrorDetails) ->
         message = "missing, expected this key to be set"
     elif kind == "extra_forbidden":
         allowed = _keys_at(model, loc[:-1])
-        message = f"unknown key {loc[-1]!r}" + did_you_mean(str(loc[-1]), allowed)
-        message += ", expected " + ("one of: " + ", ".join(allowed) if allowed else "no other keys")
+        message = f"unknown key {loc[-1]!r}, expected " + (
+            "one of: " + ", ".join(allowed) if allowed else "no other keys"
+        )
+        message += did_you_mean(str(loc[-1]), allowed)
     elif kind == "literal_error":
         message = f"got {got}, expected {ctx.get('expected', 'one of the listed values')}"
     elif kind == "too_short":
