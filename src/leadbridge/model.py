@@ -126,6 +126,7 @@ class Stage:
     salesforce_create: bool = False
     salesforce_converted: bool | None = None
     opportunity_stages: tuple[str, ...] = ()
+    was: tuple[str, ...] = ()  # the names it had before a rename: leads still there belong here
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,8 @@ def test_the_shipped_mappings_are_clean_and_summarised() -> None:
     text = out.getvalue()
     lines = text.splitlines()
     assert lines[0] == f"{MAPPINGS}/ is valid: 9 stages, 25 fields, 23 rules."
-    assert len(lines) <= 45, "one screen"
+    # Stages, then one line per field mapping, then the rules.
+    assert len(lines) == 4 + 9 + 2 + 2 + 25 + 3 + 23  # headings, 9 stages, 25 fields, 23 rules
     mql = next(line for line in lines if re.match(r"^ 3 mql ", line))
     assert "marketing" in mql and "2d" in mql and "marketingqualifiedlead" in mql
     assert "Lead Open, created here" in mql
@@ -30,6 +31,64 @@ def test_the_shipped_mappings_are_clean_and_summarised() -> None:
     )
     assert "never written to salesforce" in text
     assert re.search(r"^23 responded +subscriber -> lead when last_form present", text, re.M)
+
+
+def test_the_summary_shows_each_field_mapping() -> None:
+    out = io.StringIO()
+    assert run_check(MAPPINGS, out) == 0
+    rows = {
+        line.split()[0]: " ".join(line.split())
+        for line in out.getvalue().splitlines()
+        if line.startswith("   ") and not line.startswith("    ")
+    }
+    assert rows["score"] == "score hubspotscore - always_hubspot [number]"
+    assert rows["email"] == "email email <-> Lead.Email, Contact.Email two_way [strip; lower]"
+    assert rows["source"] == (
+        "source hs_analytics_source --> Lead.LeadSource, Contact.LeadSource always_hubspot "
+        "[9 values]"
+    )
+    assert rows["company"] == (
+        "company company <-> Lead.Company prefer_hubspot_unless_blank, sales-owned: "
+        "always_salesforce [strip; truncate(255); placeholder [not provided]]"
+    )
+    assert rows["deal_stage"] == ("deal_stage - Opportunity.StageName always_salesforce [4 values]")
+    assert rows["employees"].endswith("[map(7 values); number]")
+
+
+def test_a_changed_score_source_shows_in_the_summary(edited: Edit) -> None:
+    directory = edited(("fields", "    hubspot: hubspotscore\n", "    hubspot: lead_score_v2\n"))
+    out = io.StringIO()
+    assert run_check(directory, out) == 0
+    assert re.search(r"^   score +lead_score_v2 +- +always_hubspot", out.getvalue(), re.M)
+
+
+def test_warnings_are_printed_and_the_check_passes(edited: Edit) -> None:
+    directory = edited(
+        (
+            "handoff",
+            "    when: {eq: {lifecycle: opportunity}}",
+            "    when: {all: [{eq: {lifecycle: opportunity}}, {eq: {lifecycle: customer}}]}",
+        )
+    )
+    out = io.StringIO()
+    assert run_check(directory, out) == 0
+    first, *rest = out.getvalue().splitlines()
+    assert first.startswith(
+        f'{directory}/handoff.yaml:124:5: warning: rule "known_opportunity" when: its '
+        "condition can never hold on one change"
+    )
+    assert rest[0] == f"{directory}/ is valid: 9 stages, 25 fields, 23 rules (1 warning above)."
+
+
+def test_a_renamed_stage_shows_its_former_name(edited: Edit) -> None:
+    directory = edited(("stages", "  - name: sql\n", "  - name: sales_accepted\n    was: [sql]\n"))
+    handoff = directory / "handoff.yaml"
+    text = handoff.read_text(encoding="utf-8")
+    text = text.replace(" sql,", " sales_accepted,").replace(" sql]", " sales_accepted]")
+    handoff.write_text(text.replace("move_to: sql,", "move_to: sales_accepted,"), "utf-8")
+    out = io.StringIO()
+    assert run_check(directory, out) == 0
+    assert "   sales_accepted was sql." in out.getvalue().splitlines()
 
 
 def test_every_problem_is_printed_and_the_exit_code_is_2(edited: Edit) -> None:
@@ -50,9 +109,9 @@ def test_every_problem_is_printed_and_the_exit_code_is_2(edited: Edit) -> None:
     assert all(parsed), problems
     found = {(m["path"].rsplit("/", 1)[1], m["field"]) for m in parsed if m}
     assert found == {
-        ("stages.yaml", "stages[2].sla"),
+        ("stages.yaml", 'stage "mql" sla'),
         ("fields.yaml", "fields.first_name.direction"),
-        ("handoff.yaml", "rules[20].when.all[0].gte.score"),
+        ("handoff.yaml", 'rule "score_and_fit" when.all[0].gte.score'),
     }
     assert all("expected" in m["says"] for m in parsed if m)
 

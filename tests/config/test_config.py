@@ -24,13 +24,17 @@ class Broken(NamedTuple):
 
 BROKEN = {
     "yaml syntax": Broken(
-        "fields", "    hubspot: email\n", "    hubspot: [email\n", "(yaml)", "expected valid YAML"
+        "fields",
+        "    hubspot: email\n",
+        "    hubspot: [email\n",
+        "(yaml)",
+        "the [list] opened at line 55 is not closed, expected ',' between its items and ']'",
     ),
     "duplicate key": Broken(
         "stages",
         "  - name: subscriber\n    owner: marketing\n",
         "  - name: subscriber\n    owner: marketing\n    owner: sales\n",
-        "stages[0].owner",
+        'stage "subscriber" owner',
         "duplicate key 'owner' (first at line",
         "owner: sales",
     ),
@@ -38,7 +42,7 @@ BROKEN = {
         "stages",
         "  - name: mql\n    owner: marketing\n",
         "  - name: mql\n    owner: marketing\n    colour: red\n",
-        "stages[2].colour",
+        'stage "mql" colour',
         "unknown key 'colour', expected one of: name, owner, sla, handback, description",
         "colour: red",
     ),
@@ -46,7 +50,7 @@ BROKEN = {
         "stages",
         "  - name: lead\n    owner: marketing\n",
         "  - name: lead\n",
-        "stages[1].owner",
+        'stage "lead" owner',
         "missing, expected this key to be set",
         "name: lead",
     ),
@@ -54,14 +58,14 @@ BROKEN = {
         "stages",
         "    sla: 2d # sales accepts or rejects it within two days",
         "    sla: two days",
-        "stages[2].sla",
+        'stage "mql" sla',
         "got 'two days', expected a duration with a unit, such as 90m, 12h, 2d or 1w",
     ),
     "value outside a fixed set": Broken(
         "stages",
         "  - name: lead\n    owner: marketing\n",
         "  - name: lead\n    owner: finance\n",
-        "stages[1].owner",
+        'stage "lead" owner',
         "got 'finance', expected 'marketing' or 'sales'",
         "owner: finance",
     ),
@@ -69,7 +73,7 @@ BROKEN = {
         "stages",
         "  - name: sql\n",
         "  - name: Sales Qualified\n",
-        "stages[3].name",
+        'stage "Sales Qualified" name',
         "expected a name of lowercase letters, digits and _",
     ),
     "unknown direction": Broken(
@@ -84,49 +88,50 @@ BROKEN = {
         "handoff",
         "    when: {domain_in: {email: competitors}}",
         "    when: {domain_ends: {email: competitors}}",
-        "rules[0].when",
-        "expected a condition: a mapping with exactly one of all, any, not, eq, in",
+        'rule "competitor" when.domain_ends',
+        "`domain_ends` is not an operator; did you mean `domain_in`?",
+        "domain_ends",
     ),
     "wrong type in a condition": Broken(
         "handoff",
         "        - gte: {score: 60}",
         "        - gte: {score: sixty}",
-        "rules[20].when.all[0].gte.score",
+        'rule "score_and_fit" when.all[0].gte.score',
         "got 'sixty', expected a number",
     ),
     "rule moves to an undefined stage": Broken(
         "handoff",
         "move_to: repeat_customer, reason: second_closed_won",
         "move_to: loyal_customer, reason: second_closed_won",
-        "rules[5].then.move_to",
-        "unknown stage 'loyal_customer', expected one of: subscriber, lead, mql",
+        'rule "second_win" then.move_to',
+        "unknown stage 'loyal_customer'; did you mean 'customer'? Expected one of: subscriber,",
     ),
     "rule from an undefined stage": Broken(
         "handoff",
         "    from: [customer]\n",
         "    from: [customers]\n",
-        "rules[5].from[0]",
+        'rule "second_win" from[0]',
         "unknown stage 'customers'",
     ),
     "rule names an undefined field": Broken(
         "handoff",
         "    when: {gte: {deals.won: 2}}",
         "    when: {gte: {wins: 2}}",
-        "rules[5].when.gte.wins",
+        'rule "second_win" when.gte.wins',
         "unknown field 'wins', expected one of: email, first_name",
     ),
     "rule counts an undefined deal stage": Broken(
         "handoff",
         "    when: {gte: {deals.won: 2}}",
         "    when: {gte: {deals.closed: 2}}",
-        "rules[5].when.gte.deals.closed",
+        'rule "second_win" when.gte.deals.closed',
         "unknown deal stage 'closed', expected deals.<one of: open, on_hold, won, lost>",
     ),
     "rule names an undefined list": Broken(
         "handoff",
         "    when: {in: {last_form: hand_raise_forms}}",
         "    when: {in: {last_form: hand_raisers}}",
-        "rules[19].when.in.last_form",
+        'rule "hand_raise" when.in.last_form',
         "unknown list 'hand_raisers', expected a name under lists:",
     ),
     "value map onto an undefined picklist value": Broken(
@@ -140,7 +145,7 @@ BROKEN = {
         "stages",
         "    hubspot: {lifecyclestage: marketingqualifiedlead, lead_status: [NEW, OPEN]}",
         "    hubspot: {lifecyclestage: mql, lead_status: [NEW, OPEN]}",
-        "stages[2].hubspot.lifecyclestage",
+        'stage "mql" hubspot.lifecyclestage',
         "'mql' is not a value of hubspot contact.lifecyclestage",
     ),
     "transform not in the fixed set": Broken(
@@ -176,14 +181,14 @@ BROKEN = {
         "handoff",
         "    then: {move_to: nurture, reason: on_hold}",
         "    then: {move_to: nurture}",
-        "rules[14].then",
+        'rule "deal_on_hold" then',
         "moves to hand-back stage 'nurture' without a reason",
     ),
     "duplicate rule name": Broken(
         "handoff",
         "  - name: deal_on_hold\n",
         "  - name: deal_lost\n",
-        "rules[14].name",
+        'rule "deal_lost" name',
         "rule 'deal_lost' is defined twice",
         occurrence=2,
     ),
@@ -191,7 +196,7 @@ BROKEN = {
         "handoff",
         "        - not: {changed_to: {hs_lead_status: UNQUALIFIED}}\n",
         "",
-        "rules[4]",
+        'rule "marketing_disqualified"',
         "rules marketing_disqualified, re_engaged can move a lead mql -> disqualified -> mql",
         "  - name: marketing_disqualified",
     ),
@@ -199,7 +204,7 @@ BROKEN = {
         "handoff",
         "    when: {any: [{present: last_form}, {present: sf_status}]}",
         "    when: {not: {changed_to: {score: {gte: 60}}}}",
-        "rules[22]",
+        'rule "responded"',
         "deciding again on the same change would fire it a second time",
         "  - name: responded",
     ),
@@ -207,14 +212,14 @@ BROKEN = {
         "handoff",
         "    when: {changed_to: {sf_status: {in: recycled}}}",
         "    when: {changed_to: {sf_status: recycled}}",
-        "rules[15].when.changed_to.sf_status",
+        'rule "sales_recycled" when.changed_to.sf_status',
         "'recycled' is the name of a list, expected {in: recycled} to use the list",
     ),
     "business hours that do not parse": Broken(
         "stages",
         "    sla: 5d # to an opportunity\n",
         "    sla: 40h\n    business_hours: Mon-Fry 09:00-17:00\n    time_zone: UTC\n",
-        "stages[3].business_hours",
+        'stage "sql" business_hours',
         "got 'Mon-Fry 09:00-17:00', expected business hours such as Mon-Fri 09:00-17:00",
         "business_hours: Mon-Fry",
     ),
@@ -222,7 +227,7 @@ BROKEN = {
         "stages",
         "    sla: 5d # to an opportunity\n",
         "    sla: 40h\n    business_hours: Mon-Fri 17:00-09:00\n    time_zone: UTC\n",
-        "stages[3].business_hours",
+        'stage "sql" business_hours',
         "each window opening before it closes",
         "business_hours: Mon-Fri 17:00",
     ),
@@ -230,7 +235,7 @@ BROKEN = {
         "stages",
         "    sla: 5d # to an opportunity\n",
         "    sla: 5d # to an opportunity\n    time_zone: Europe/Berlln\n",
-        "stages[3].time_zone",
+        'stage "sql" time_zone',
         "got 'Europe/Berlln', expected an IANA time zone such as Europe/Berlin",
         "time_zone: Europe/Berlln",
     ),
@@ -238,7 +243,7 @@ BROKEN = {
         "stages",
         "    sla: 5d # to an opportunity\n",
         "    sla: 40h\n    business_hours: Mon-Fri 09:00-17:00\n",
-        "stages[3].business_hours",
+        'stage "sql" business_hours',
         "business hours without a time zone, expected time_zone: an IANA name",
         "business_hours: Mon-Fri 09:00-17:00",
     ),
@@ -247,14 +252,14 @@ BROKEN = {
         "    sla: 2d # sales accepts or rejects it within two days",
         "    sla: 2d # sales accepts or rejects it within two days\n"
         "    business_hours: Mon-Fri 09:00-17:00\n    time_zone: Europe/Berlin",
-        "stages[2].sla",
+        'stage "mql" sla',
         "got '2d' counted in business hours (Mon-Fri 09:00-17:00), expected hours or minutes",
     ),
     "business hours on a stage without an sla": Broken(
         "stages",
         "  - name: lead\n    owner: marketing\n",
         "  - name: lead\n    owner: marketing\n    business_hours: Mon-Fri 09:00-17:00\n",
-        "stages[1].business_hours",
+        'stage "lead" business_hours',
         "set on a stage without an sla, expected an sla here",
         "business_hours: Mon-Fri 09:00-17:00",
     ),
@@ -359,10 +364,10 @@ def test_every_cross_file_problem_is_reported_at_once(edited: Edit) -> None:
     )
     fields = {p.field for p in _problems(directory)}
     assert {
-        "rules[5].from[0]",
-        "rules[14].then",
+        'rule "second_win" from[0]',
+        'rule "deal_on_hold" then',
         "fields.source.values.referrals.salesforce",
-        "stages[8].hubspot.lifecyclestage",
+        'stage "disqualified" hubspot.lifecyclestage',
     } <= fields
 
 
@@ -384,7 +389,7 @@ def test_unknown_keys_are_errors_at_every_level(edited: Edit) -> None:
     assert {
         ("stages.yaml", "hubspot_stage_propery"),
         ("fields.yaml", "fields.first_name.sync"),
-        ("handoff.yaml", "rules[1].then.notify"),
+        ("handoff.yaml", 'rule "bad_data" then.notify'),
     } <= found
 
 
@@ -426,7 +431,9 @@ def test_stages_can_be_renamed_added_and_removed() -> None:
     with pytest.raises(ConfigError) as caught:
         funnel_from_texts(removed)
     (problem,) = caught.value.problems
-    assert problem.field == "rules[5].then.move_to" and "'repeat_customer'" in problem.message
+    assert (
+        problem.field == 'rule "second_win" then.move_to' and "'repeat_customer'" in problem.message
+    )
     removed["handoff"] = removed["handoff"].replace(
         "    from: [customer]\n    when: {gte: {deals.won: 2}}\n"
         "    then: {move_to: repeat_customer, reason: second_closed_won}\n",

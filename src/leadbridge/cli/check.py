@@ -1,5 +1,6 @@
 """`leadbridge check`: every problem in the mappings and the connection files at once, or a
-one-screen view of the funnel.
+summary of the funnel (stages, field mappings, rules). Warnings (a rule that can never
+fire) are printed either way and do not change the exit code.
 
 It reads files and the environment only: no CRM is called (that is `leadbridge doctor`).
 The connection files' ${VARS} are expanded from the environment, so an unset secret is a
@@ -21,6 +22,7 @@ from leadbridge.cli.options import ENV_CONNECTORS, ENV_MAPPINGS, Commands
 from leadbridge.config import ConfigError, Funnel, Problem, Rule, load_funnel
 from leadbridge.config.conditions import render, render_duration
 from leadbridge.config.defaults import shipped
+from leadbridge.config.funnel import FieldMap
 from leadbridge.model import Stage
 
 _OK, _INVALID = 0, 2
@@ -58,6 +60,7 @@ def run_check(
     env: Mapping[str, str] | None = None,
 ) -> int:
     """Print each problem as `path:line:col: field: message` and return 2, or the summary and 0.
+    Warnings (`path:line:col: warning: rule "x": message`) come first and never fail the check.
     With `connectors`, its hubspot.yaml, salesforce.yaml and (if there) slack.yaml too."""
     problems: list[Problem] = []
     funnel = None
@@ -75,6 +78,8 @@ def run_check(
         out.write(f"{count} problem{'s' if count != 1 else ''} in {where}\n")
         return _INVALID
     assert funnel is not None
+    for warning in funnel.warnings:
+        out.write(f"{warning}\n")
     out.write(_summary(funnel, mappings_dir))
     if connectors is not None:
         out.write(f"\n{connectors}/ is valid: the connection files load with this environment.\n")
@@ -110,9 +115,11 @@ def _directory(variable: str, name: Literal["connectors", "mappings"]) -> Path:
 
 
 def _summary(funnel: Funnel, mappings_dir: Path) -> str:
+    count = len(funnel.warnings)
+    warned = f" ({count} warning{'s' if count != 1 else ''} above)" if count else ""
     lines = [
         f"{mappings_dir}/ is valid: {len(funnel.stages)} stages, {len(funnel.fields)} fields, "
-        f"{len(funnel.rules)} rules.",
+        f"{len(funnel.rules)} rules{warned}.",
         "",
         "Stages, in funnel order",
     ]
@@ -131,6 +138,10 @@ def _summary(funnel: Funnel, mappings_dir: Path) -> str:
     if funnel.hubspot_stage_property:
         lines.append(f"   HubSpot also shows the stage name in {funnel.hubspot_stage_property}.")
     lines += [
+        f"   {stage.name} was {', '.join(stage.was)}." for stage in funnel.stages if stage.was
+    ]
+    lines += ["", *_fields(funnel)]
+    lines += [
         "",
         "Rules: the first that applies and holds decides; HubSpot changes never move a lead",
         "out of a sales-owned stage except forward.",
@@ -139,6 +150,61 @@ def _summary(funnel: Funnel, mappings_dir: Path) -> str:
     for rule in funnel.rules:
         lines.append(f"{rule.index + 1:>2} {rule.name:<{width}}  {_rule(rule, funnel)}")
     return "\n".join(lines) + "\n"
+
+
+# How a direction moves values between the two systems, as an arrow between their columns.
+_ARROWS = {
+    "two_way": "<->",
+    "prefer_salesforce_unless_blank": "<->",
+    "prefer_hubspot_unless_blank": "<->",
+    "always_hubspot": "-->",
+    "always_salesforce": "<--",
+    "none": " x ",
+}
+
+
+def _fields(funnel: Funnel) -> list[str]:
+    """One line per field: HubSpot property <-> Salesforce object.field, who wins, transforms."""
+    rows = [
+        (fmap.name, fmap.hubspot or "-", _salesforce_fields(fmap), fmap, _field_extras(fmap))
+        for fmap in funnel.fields.values()
+    ]
+    name_w = max(len(row[0]) for row in rows)
+    hub_w = max(len(row[1]) for row in rows)
+    sf_w = max(len(row[2]) for row in rows)
+    lines = [
+        "Fields: HubSpot property <-> Salesforce field, and who wins (--> HubSpot's value "
+        "is written to Salesforce)",
+        f"   {'field':<{name_w}}  {'HubSpot':<{hub_w}}       {'Salesforce':<{sf_w}}  direction",
+    ]
+    for name, hubspot, salesforce, fmap, extras in rows:
+        both = fmap.hubspot is not None and bool(fmap.salesforce)
+        arrow = _ARROWS[fmap.direction] if both else "   "
+        tail = f"  [{'; '.join(extras)}]" if extras else ""
+        lines.append(
+            f"   {name:<{name_w}}  {hubspot:<{hub_w}}  {arrow}  {salesforce:<{sf_w}}  "
+            f"{_direction(fmap)}{tail}"
+        )
+    return lines
+
+
+def _salesforce_fields(fmap: FieldMap) -> str:
+    return ", ".join(f"{obj}.{name}" for obj, name in fmap.salesforce.items()) or "-"
+
+
+def _direction(fmap: FieldMap) -> str:
+    if fmap.sales_owned is not None and fmap.sales_owned != fmap.direction:
+        return f"{fmap.direction}, sales-owned: {fmap.sales_owned}"
+    return fmap.direction
+
+
+def _field_extras(fmap: FieldMap) -> list[str]:
+    extras = [spec.describe() for spec in fmap.transforms]
+    if fmap.values:
+        extras.append(f"{len(fmap.values)} values")
+    if fmap.placeholder is not None:
+        extras.append(f"placeholder {fmap.placeholder}")
+    return extras
 
 
 def _hubspot(stage: Stage) -> str:

@@ -9,14 +9,15 @@ would overwrite what stages.yaml writes, a hand-back without a reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from leadbridge.config import conditions, schema, sla
+from leadbridge.config import conditions, renames, rule_values, schema, sla
 from leadbridge.config.conditions import DEALS_PREFIX, STAGE_ENTERED, Aged, Loc
 from leadbridge.config.funnel import HUBSPOT_OBJECT, FieldMap, Funnel, Rule, index
 from leadbridge.config.problems import Problem
 from leadbridge.config.source import Document
+from leadbridge.config.suggest import did_you_mean
 from leadbridge.config.transforms import compile_transforms
 from leadbridge.model import Side, Stage, System
 
@@ -59,6 +60,22 @@ def build(
         lambda loc, message: report("stages", loc, message),
     )
     rules = _rules(handoff_file, stages, fields, report)
+    vocabularies = {
+        name: found
+        for name, fmap in fields.items()
+        if (
+            found := rule_values.vocabulary(
+                fmap, picklists, stages_file.hubspot_stage_property, [s.name for s in stages]
+            )
+        )
+        is not None
+    }
+    rule_values.check_rules(
+        rules,
+        vocabularies,
+        documents["handoff"].data,
+        lambda loc, message: report("handoff", loc, message),
+    )
     if handoff_file.reason_field is not None and handoff_file.reason_field not in fields:
         report("handoff", ("reason_field",), _unknown("field", handoff_file.reason_field, fields))
     funnel = Funnel(
@@ -74,8 +91,20 @@ def build(
     return index(funnel), report.found
 
 
-def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
-    return f"unknown {kind} {name!r}, expected one of: {', '.join(known) or '(none defined)'}"
+def _unknown(
+    kind: str, name: str, known: Iterable[str], renamed: Mapping[str, str] | None = None
+) -> str:
+    if renamed and name in renamed:
+        return (
+            f"stage {name!r} was renamed to {renamed[name]!r} (its `was:` in stages.yaml), "
+            f"expected {renamed[name]}"
+        )
+    known = list(known)
+    hint = did_you_mean(name, known)
+    return (
+        f"unknown {kind} {name!r}{hint}{' Expected' if hint else ', expected'} one of: "
+        f"{', '.join(known) or '(none defined)'}"
+    )
 
 
 def _check_values(
@@ -96,7 +125,7 @@ def _check_values(
                 file,
                 where,
                 f"{value!r} is not a value of {system.value} {obj}.{name}, "
-                f"expected one of: {', '.join(allowed)}",
+                f"expected one of: {', '.join(allowed)}{did_you_mean(value, allowed)}",
             )
 
 
@@ -213,6 +242,7 @@ def _stages(spec: schema.StagesFile, picklists: _Picklists, report: _Problems) -
                 "written, expected no lead_status or create with converted: true",
             )
         stages.append(_stage(stage, i))
+    renames.check_was(stages, lambda loc, message: report("stages", loc, message))
     return stages
 
 
@@ -259,6 +289,7 @@ def _stage(stage: schema.StageSpec, i: int) -> Stage:
     hub, sf = stage.hubspot, stage.salesforce
     return Stage(
         name=stage.name,
+        was=stage.was,
         index=i,
         owner=Side(stage.owner),
         sla=stage.sla,
@@ -279,6 +310,7 @@ def _rules(
     spec: schema.HandoffFile, stages: list[Stage], fields: dict[str, FieldMap], report: _Problems
 ) -> list[Rule]:
     stage_names = {s.name: s for s in stages}
+    renamed = renames.renamed(stages)
     lists = {name: tuple(values) for name, values in spec.lists.items()}
     deal_values = _deal_values(fields)
     reason_values = _canonical_values(fields.get(spec.reason_field or ""))
@@ -297,7 +329,7 @@ def _rules(
                 f"rule {rule.name!r} is defined twice, expected each rule name once",
             )
         names.add(rule.name)
-        target = _rule_stages(rule, stage_names, where, problem)
+        target = _rule_stages(rule, stage_names, renamed, where, problem)
         condition = conditions.build(rule.when, (*where, "when"), lists, problem)
         _check_tests(condition, fields, deal_values, problem)
         reason = _reason(rule.then, target, reason_values, fields, (*where, "then"), problem)
@@ -315,15 +347,22 @@ def _deal_values(fields: dict[str, FieldMap]) -> list[str]:
 
 
 def _rule_stages(
-    rule: schema.RuleSpec, stage_names: dict[str, Stage], where: Loc, problem: conditions.Report
+    rule: schema.RuleSpec,
+    stage_names: dict[str, Stage],
+    renamed: Mapping[str, str],
+    where: Loc,
+    problem: conditions.Report,
 ) -> Stage | None:
     """Check the stages a rule moves from and to; the target, if it is defined."""
     for j, source in enumerate(rule.from_ or ()):
         if source not in stage_names:
-            problem((*where, "from", j), _unknown("stage", source, stage_names))
+            problem((*where, "from", j), _unknown("stage", source, stage_names, renamed))
     target = stage_names.get(rule.then.move_to)
     if target is None:
-        problem((*where, "then", "move_to"), _unknown("stage", rule.then.move_to, stage_names))
+        problem(
+            (*where, "then", "move_to"),
+            _unknown("stage", rule.then.move_to, stage_names, renamed),
+        )
     return target
 
 
@@ -345,7 +384,8 @@ def _check_tests(
                 problem(
                     test.loc,
                     f"unknown deal stage {wanted!r}, expected deals.<one of: "
-                    f"{', '.join(deal_values) or 'no deal_stage values mapped'}>",
+                    f"{', '.join(deal_values) or 'no deal_stage values mapped'}>"
+                    + did_you_mean(wanted, deal_values),
                 )
         elif name not in fields:
             problem(test.loc, _unknown("field", name, fields))
@@ -359,7 +399,11 @@ def _check_sets(
         if name not in fields:
             problem((*where, name), _unknown("field", name, fields))
         elif (allowed := _canonical_values(fields[name])) and str(value) not in allowed:
-            problem((*where, name), f"got {value!r}, expected one of: {', '.join(allowed)}")
+            problem(
+                (*where, name),
+                f"got {value!r}, expected one of: {', '.join(allowed)}"
+                + did_you_mean(str(value), allowed),
+            )
 
 
 def _rule(
@@ -415,7 +459,7 @@ def _reason(
         problem(
             (*where, "reason"),
             f"reason {literal!r} is not a value of the reason field, "
-            f"expected one of: {', '.join(reason_values)}",
+            f"expected one of: {', '.join(reason_values)}{did_you_mean(literal, reason_values)}",
         )
     if isinstance(spec, str):
         return spec, None, None

@@ -26,7 +26,7 @@ STAGE_ENTERED = "stage_entered"  # pseudo-field for older_than: when the lead en
 DEALS_PREFIX = "deals."  # pseudo-fields counting the lead's opportunities per deal stage
 
 
-def _norm(value: Any) -> Any:
+def comparable(value: Any) -> Any:
     """Text compares without case, booleans as the words HubSpot uses, numbers as floats."""
     if isinstance(value, str):
         return value.casefold()
@@ -95,11 +95,11 @@ class Test:
 
 def _predicate(op: str, arg: Any) -> Callable[[Value], bool]:
     if op == "eq":
-        wanted = _norm(arg)
-        return lambda v: v is not None and _norm(v) == wanted
+        wanted = comparable(arg)
+        return lambda v: v is not None and comparable(v) == wanted
     if op == "in":
-        members = frozenset(_norm(item) for item in arg)
-        return lambda v: v is not None and _norm(v) in members
+        members = frozenset(comparable(item) for item in arg)
+        return lambda v: v is not None and comparable(v) in members
     if op == "gte":
         return lambda v: (n := as_number(v)) is not None and n >= arg
     if op == "lte":
@@ -184,7 +184,7 @@ def build(spec: Any, loc: Loc, lists: Mapping[str, tuple[Value, ...]], report: R
         shown = (
             _number_text(arg)
             if op in ("gte", "lte")
-            else str(_norm(arg) if isinstance(arg, bool) else arg)
+            else str(comparable(arg) if isinstance(arg, bool) else arg)
         )
         return Test(op, name, arg, shown, where)
 

@@ -201,6 +201,18 @@ class Cycle:
     witness: Mapping[str, tuple[Value, Value]]  # field -> (before, after) that takes them all
 
 
+def can_hold(funnel: Funnel, cond: Cond) -> bool:
+    """Whether one change from some source (HubSpot contact, Salesforce Lead, ...) can make
+    `cond` true: false for contradictions (eq on two values under all) and for changed_to
+    on fields no single record carries together."""
+    for source in sorted(funnel.sources):
+        solver = _Solver(_changeable(funnel, source), frozenset())
+        factor = solver.factor(_dnf(cond))
+        if factor is None or solver.solve([factor]) is not None:
+            return True
+    return not funnel.sources
+
+
 def check(funnel: Funnel) -> list[tuple[Rule, str]]:
     """Every flapping cycle and every rule that could fire on a repeat, with what to say."""
     found = [(rule, _REPEAT) for rule in _repeats(funnel)]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from leadbridge.config.conditions import Cond, Loc, Predicate, walk
+from leadbridge.config.problems import Problem
 from leadbridge.config.schema import Direction
 from leadbridge.config.sla import Sla
 from leadbridge.config.transforms import Transform, TransformSpec
@@ -140,6 +141,8 @@ class Funnel:
     writers: Mapping[Side, tuple[Writer, ...]] = field(default_factory=dict)
     # Per stage with an SLA: its limit and how time in the stage is counted (business hours).
     slas: Mapping[str, Sla] = field(default_factory=dict)
+    # What `leadbridge check` shows but lets through: rules that can never fire.
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def own_hubspot_properties(self) -> dict[str, str]:
@@ -152,6 +155,11 @@ class Funnel:
             reason.hubspot if reason is not None else None: "leadbridge hand-back reason",
         }
         return {name: label for name, label in named.items() if name}
+
+    @property
+    def renamed(self) -> dict[str, str]:
+        """Each stage's former names (stages.yaml `was:`) -> its name now."""
+        return {old: stage.name for stage in self.stages for old in stage.was}
 
     @property
     def first_stage(self) -> Stage:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from leadbridge.config import flapping, schema
+from leadbridge.config import dead_rules, flapping, schema
 from leadbridge.config.build import build
 from leadbridge.config.funnel import Funnel
 from leadbridge.config.problems import ConfigError, Problem
@@ -20,13 +21,23 @@ FILES: dict[str, type[BaseModel]] = {
     "handoff": schema.HandoffFile,
 }
 
+# What each file must at least hold, for the message about an empty one.
+_CONTENTS = {
+    "stages": "stages: the funnel's stages in order, each with a name and an owner",
+    "fields": "picklists: (the values each system accepts) and fields: (each canonical field "
+    "with its HubSpot property and Salesforce field)",
+    "handoff": "rules: the handoff rules, each with a name, when (a condition) and then "
+    "(move_to a stage)",
+}
+
 
 def load_funnel(directory: Path | str) -> Funnel:
     """Read stages.yaml, fields.yaml and handoff.yaml from `directory`.
 
     Raises ConfigError listing every problem: all files are parsed and
     validated before any is given up on, and the checks across files and
-    the flapping analysis run as far as what is valid allows.
+    the flapping analysis run as far as what is valid allows. What is worth
+    saying but harmless (a rule that can never fire) is in `Funnel.warnings`.
     """
     directory = Path(directory)
     return _funnel({name: load_document(directory / f"{name}.yaml") for name in FILES})
@@ -48,6 +59,19 @@ def _funnel(parsed: Mapping[str, tuple[Document | None, list[Problem]]]) -> Funn
         if document is None:
             continue
         documents[name] = document
+        if document.data is None:
+            # An empty file (or only comments) is one problem, not a type error about None.
+            problems.append(
+                Problem(
+                    document.path,
+                    1,
+                    1,
+                    "(file)",
+                    f"the file is empty (or holds only comments), expected {_CONTENTS[name]}; "
+                    "the shipped mappings show each",
+                )
+            )
+            continue
         validated, found = validate(document, FILES[name])
         problems += found
         if validated is not None:
@@ -65,4 +89,6 @@ def _funnel(parsed: Mapping[str, tuple[Document | None, list[Problem]]]) -> Funn
         problems += [handoff_file.problem(rule.loc, why) for rule, why in flapping.check(funnel)]
     if problems:
         raise ConfigError(problems)
-    return funnel
+    return replace(
+        funnel, warnings=tuple(sorted(dead_rules.warnings(funnel, documents["handoff"])))
+    )

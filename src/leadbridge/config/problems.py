@@ -13,9 +13,12 @@ class Problem:
     column: int
     field: str
     message: str  # what was wrong, then what was expected
+    # A warning (a rule that can never fire) is shown but does not stop the config loading.
+    warning: bool = False
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.field}: {self.message}"
+        kind = "warning: " if self.warning else ""
+        return f"{self.path}:{self.line}:{self.column}: {kind}{self.field}: {self.message}"
 
 
 class ConfigError(Exception):

@@ -18,9 +18,11 @@ from pydantic import Tag as T
 from pydantic_core import PydanticCustomError
 
 from leadbridge.config.sla import Hours, parse_hours, parse_zone
+from leadbridge.config.suggest import nearest_operator
 from leadbridge.config.transforms import TransformSpec, parse_transform
 from leadbridge.config.values import duration
 from leadbridge.config.values import invalid as _fail
+from leadbridge.config.values import problem as _problem
 
 Direction = Literal[
     "two_way",
@@ -52,6 +54,35 @@ def _code(value: Any) -> str:
 
 def _duration(value: Any) -> timedelta:
     return duration(value, "90m, 12h, 2d or 1w")
+
+
+_NO_SLA_WORDS = frozenset({"none", "no", "never", "off", "n/a", "-", "0"})
+
+
+def _sla(value: Any) -> timedelta:
+    """A positive duration: a zero SLA would alert the moment a lead arrives, and every
+    share of an SLA (the report's time-in-stage against it) would divide by zero."""
+    spelled_off = value in (0, False) or (
+        isinstance(value, str) and value.strip().lower() in _NO_SLA_WORDS
+    )
+    if not spelled_off:
+        span = _duration(value)
+        if span > timedelta(0):
+            return span
+    raise _problem(
+        f"got {value!r}, an SLA must be longer than zero; for no SLA leave `sla` out of "
+        "this stage, otherwise write a duration such as 90m, 12h, 2d or 1w"
+    )
+
+
+def _age(value: Any) -> timedelta:
+    span = _duration(value)
+    if span > timedelta(0):
+        return span
+    raise _problem(
+        f"got {value!r}, an age must be longer than zero, expected a duration such as 30d "
+        "(to test only that the field has a value, write present: <field>)"
+    )
 
 
 def _scalar(value: Any) -> Any:
@@ -86,6 +117,9 @@ def _test(value: Any) -> tuple[str, Any]:
     if not isinstance(value, dict):
         return "eq", _scalar(value)
     if len(value) != 1 or next(iter(value)) not in _TEST_OPERATORS:
+        unknown = next((key for key in value if key not in _TEST_OPERATORS), None)
+        if len(value) == 1 and isinstance(unknown, str):
+            raise _not_an_operator(unknown, _TEST_OPERATORS)
         raise _fail(value, f"a value, a list, or one of {{{': …}, {'.join(_TEST_OPERATORS)}: …}}")
     ((operator, arg),) = value.items()
     if operator == "eq":
@@ -99,6 +133,48 @@ def _test(value: Any) -> tuple[str, Any]:
     return operator, True
 
 
+def _not_an_operator(word: str, operators: tuple[str, ...]) -> PydanticCustomError:
+    """Names the wrong word and the operator it most likely meant; placed at the word's key."""
+    meant = nearest_operator(word, operators)
+    hint = f"; did you mean `{meant}`?" if meant is not None else ""
+    hint += " (gte is at least, lte at most)" if meant in ("gte", "lte") else ""
+    return PydanticCustomError(
+        "leadbridge",
+        "{detail}",
+        {
+            "detail": f"`{word}` is not an operator{hint}, expected one of: {', '.join(operators)}",
+            "at": word,
+        },
+    )
+
+
+def _condition_shape(value: Any) -> Any:
+    """A condition is a mapping with exactly one operator; say which word is wrong, if any.
+
+    Runs before the tagged union so a typo is named (`gt`) instead of the union's
+    "expected one of all, any, ..." with the offending word nowhere in it.
+    """
+    if isinstance(value, dict):
+        unknown = [key for key in value if key not in _OPERATORS]
+        if unknown and isinstance(unknown[0], str):
+            raise _not_an_operator(unknown[0], _OPERATORS)
+        if len(value) > 1:
+            both = " and ".join(str(key) for key in value)
+            raise _problem(
+                f"{both} in one condition, expected one operator per condition: put them in "
+                "a list under all: (every one must hold) or any: (one is enough)"
+            )
+        if not value:
+            raise _problem(f"an empty condition, expected one of: {', '.join(_OPERATORS)}")
+        return value
+    if isinstance(value, list):
+        raise _problem(
+            "a list where one condition belongs, expected all: [...] when every one must "
+            "hold, or any: [...] when one is enough"
+        )
+    raise _fail(value, "a condition such as {eq: {field: value}} or {all: [conditions]}")
+
+
 def _transform(value: Any) -> TransformSpec:
     try:
         return parse_transform(value)
@@ -108,7 +184,6 @@ def _transform(value: Any) -> TransformSpec:
 
 _Name = Annotated[str, PlainValidator(_name)]
 _Code = Annotated[str, PlainValidator(_code)]
-_Duration = Annotated[timedelta, PlainValidator(_duration)]
 _Scalar = Annotated[Any, PlainValidator(_scalar)]
 _Number = Annotated[float, PlainValidator(_number)]
 _ListArg = Annotated[Any, PlainValidator(_values_or_list_name)]
@@ -142,9 +217,11 @@ class SalesforceView(Strict):
 class StageSpec(Strict):
     name: _Name
     owner: Literal["marketing", "sales"]
-    sla: _Duration | None = None
+    sla: Annotated[timedelta, PlainValidator(_sla)] | None = None
     handback: bool = False
     description: str = ""
+    # Names this stage had before (a rename): leads still in one of them belong here.
+    was: Annotated[tuple[_Name, ...], BeforeValidator(_one_or_many)] = ()
     hubspot: HubSpotView | None = None
     salesforce: SalesforceView | None = None
     # How the sla is counted here (config/sla.py); unset: the funnel-wide default below.
@@ -248,7 +325,7 @@ class ChangedTo(Strict):
 
 
 class OlderThan(Strict):
-    older_than: dict[str, _Duration] = Field(min_length=1)
+    older_than: dict[str, Annotated[timedelta, PlainValidator(_age)]] = Field(min_length=1)
 
 
 _Condition = Annotated[
@@ -271,6 +348,7 @@ _Condition = Annotated[
             "expected a condition: a mapping with exactly one of " + ", ".join(_OPERATORS)
         ),
     ),
+    BeforeValidator(_condition_shape),
 ]
 
 # --- handoff.yaml: rules -------------------------------------------------------------

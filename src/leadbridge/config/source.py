@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from leadbridge.config.problems import Problem
+from leadbridge.config.yaml_errors import decode_problem, yaml_problem
 
 _Loc = Sequence[str | int]
 
@@ -50,10 +51,12 @@ class Document:
 
         Parts that name no key or index in the tree (pydantic's union tags)
         are skipped; a final unmatched part is a key that is missing, so it is
-        named but the mark stays on its parent.
+        named but the mark stays on its parent. A rule or stage is named by its
+        name (`rule "score_and_fit" when.gte`), not by a position counted from zero.
         """
         node = self.node
         mark = node.start_mark if node is not None else None
+        head = ""  # `rule "x"` once the loc has entered a named item
         shown: list[str] = []
         for position, part in enumerate(loc):
             child, key_node = _child(node, part)
@@ -61,15 +64,32 @@ class Document:
                 if position == len(loc) - 1:
                     shown.append(f"[{part}]" if isinstance(part, int) else f".{part}")
                 continue
+            if position == 1 and isinstance(part, int) and loc[0] in _NAMED_ITEMS:
+                head, shown = _item_name(str(loc[0]), part, child), []
+            else:
+                shown.append(f"[{part}]" if isinstance(part, int) else f".{part}")
             node = child
             mark = (key_node or child).start_mark
-            shown.append(f"[{part}]" if isinstance(part, int) else f".{part}")
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        return line, column, "".join(shown).lstrip(".") or "(document)"
+        path = "".join(shown).lstrip(".")
+        return line, column, " ".join(filter(None, (head, path))) or "(document)"
 
     def problem(self, loc: _Loc, message: str) -> Problem:
         line, column, field = self.locate(loc)
         return Problem(self.path, line, column, field, message)
+
+
+# Top-level lists whose items carry a `name`: shown by it, as RevOps calls them.
+_NAMED_ITEMS = {"rules": "rule", "stages": "stage"}
+
+
+def _item_name(key: str, index: int, item: yaml.Node) -> str:
+    """`rule "score_and_fit"`; `rule #23` (counted from one) when it has no usable name."""
+    kind = _NAMED_ITEMS[key]
+    name, _ = _child(item, "name")
+    if isinstance(name, yaml.ScalarNode) and name.value.strip():
+        return f'{kind} "{name.value}"'
+    return f"{kind} #{index + 1}"
 
 
 def _child(node: yaml.Node | None, part: str | int) -> tuple[yaml.Node | None, yaml.Node | None]:
@@ -90,12 +110,16 @@ def load_document(path: Path) -> tuple[Document | None, list[Problem]]:
     """Parse one YAML file; a file that cannot be read or parsed yields only problems."""
     shown = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return None, [Problem(shown, 1, 1, "(file)", "file not found, expected it to exist")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(shown, 1, 1, "(file)", f"cannot be read ({exc}), expected UTF-8")]
-    return parse_document(text, shown)
+    except OSError as exc:
+        return None, [Problem(shown, 1, 1, "(file)", f"cannot be read ({exc.strerror or exc})")]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [decode_problem(shown, data, exc)]
+    return parse_document(text.removeprefix("\ufeff"), shown)
 
 
 def parse_document(text: str, shown: str) -> tuple[Document | None, list[Problem]]:
@@ -105,10 +129,7 @@ def parse_document(text: str, shown: str) -> tuple[Document | None, list[Problem
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = " ".join(part for part in (exc.context, exc.problem) if part)
-        return None, [Problem(shown, line, column, "(yaml)", f"{what}, expected valid YAML")]
+        return None, [yaml_problem(shown, exc)]
     except yaml.YAMLError as exc:
         return None, [Problem(shown, 1, 1, "(yaml)", f"{exc}, expected valid YAML")]
     finally:
@@ -121,8 +142,8 @@ def _duplicate_keys(document: Document) -> list[Problem]:
     # PyYAML keeps the last of two equal keys without a word; a RevOps edit
     # that repeats a key would silently drop the first, so it is an error.
     problems: list[Problem] = []
-    pending: list[tuple[yaml.Node, str]] = (
-        [(document.node, "")] if document.node is not None else []
+    pending: list[tuple[yaml.Node, tuple[str | int, ...]]] = (
+        [(document.node, ())] if document.node is not None else []
     )
     while pending:
         node, where = pending.pop()
@@ -130,20 +151,19 @@ def _duplicate_keys(document: Document) -> list[Problem]:
             first_line: dict[str, int] = {}
             for key, value in node.value:
                 name = key.value if isinstance(key, yaml.ScalarNode) else "?"
-                path = f"{where}.{name}".lstrip(".")
                 if name in first_line:
                     problems.append(
                         Problem(
                             document.path,
                             key.start_mark.line + 1,
                             key.start_mark.column + 1,
-                            path,
+                            document.locate((*where, name))[2],
                             f"duplicate key {name!r} (first at line {first_line[name]}), "
                             "expected each key once",
                         )
                     )
                 first_line.setdefault(name, key.start_mark.line + 1)
-                pending.append((value, path))
+                pending.append((value, (*where, name)))
         elif isinstance(node, yaml.SequenceNode):
-            pending.extend((item, f"{where}[{index}]") for index, item in enumerate(node.value))
+            pending.extend((item, (*where, index)) for index, item in enumerate(node.value))
     return sorted(problems)

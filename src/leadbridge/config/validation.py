@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 
 from leadbridge.config.problems import Problem
 from leadbridge.config.source import Document
+from leadbridge.config.suggest import did_you_mean
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -52,6 +53,8 @@ def _problem(document: Document, model: type[BaseModel], error: ErrorDetails) ->
     ctx = error.get("ctx") or {}
     if kind == "leadbridge":
         message = error["msg"]
+        # Our error may name the key at fault (an unknown operator): point at that key.
+        loc = (*loc, ctx["at"]) if "at" in ctx else loc
     elif kind == "missing":
         message = "missing, expected this key to be set"
     elif kind == "extra_forbidden":
@@ -59,6 +62,7 @@ def _problem(document: Document, model: type[BaseModel], error: ErrorDetails) ->
         message = f"unknown key {loc[-1]!r}, expected " + (
             "one of: " + ", ".join(allowed) if allowed else "no other keys"
         )
+        message += did_you_mean(str(loc[-1]), allowed)
     elif kind == "literal_error":
         message = f"got {got}, expected {ctx.get('expected', 'one of the listed values')}"
     elif kind == "too_short":
