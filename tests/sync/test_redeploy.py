@@ -119,3 +119,40 @@ def test_a_removed_stage_with_leads_in_it_is_refused_with_their_count(
     assert code == 2, said
     assert "2 leads in mql" in said and "was: [mql]" in said, said
     assert world.contact(SCORED)["lifecyclestage"] == "marketingqualifiedlead"
+
+
+def _renamed_sql(tmp_path: Path) -> Path:
+    return _mappings(
+        tmp_path,
+        {
+            "stages.yaml": [(r"  - name: sql\n", "  - name: sales_accepted\n    was: [sql]\n")],
+            "handoff.yaml": [(r"\bsql\b", "sales_accepted")],
+        },
+    )
+
+
+def test_a_renamed_stage_moves_its_leads_in_both_systems_and_rules_go_on(
+    world: World, tmp_path: Path
+) -> None:
+    _funnel_with_mqls(world)
+    rep = world.sandbox.salesforce.rep
+    rep.set_status(world.lead(SCORED)["Id"], "Working")
+    world.sync()
+    assert world.contact(SCORED)["leadbridge_stage"] == "sql"
+    renamed = _renamed_sql(tmp_path)
+    shown = _impact(world, renamed)
+    assert "sql -> sales_accepted: 1 lead (the stage was renamed)" in shown, shown
+
+    code, said = _sync_with(world, renamed)
+    assert code == 0, said
+    contact = world.contact(SCORED)
+    assert contact["leadbridge_stage"] == "sales_accepted"
+    assert contact["lifecyclestage"] == "salesqualifiedlead"  # shown as before
+    assert world.lead(SCORED)["Status"] == "Working"
+    assert "sql -> sales_accepted" in world.explain(SCORED)
+    # The rep's next move finds a rule again (the story that was lost before `was:`).
+    world.later(DAY)
+    rep.set_status(world.lead(SCORED)["Id"], "Disqualified")
+    code, said = _sync_with(world, renamed)
+    assert code == 0, said
+    assert world.contact(SCORED)["leadbridge_stage"] == "disqualified"

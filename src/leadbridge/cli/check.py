@@ -2,11 +2,16 @@
 summary of the funnel (stages, field mappings, rules). Warnings (a rule that can never
 fire) are printed either way and do not change the exit code.
 
-It reads files and the environment only: no CRM is called (that is `leadbridge doctor`).
-The connection files' ${VARS} are expanded from the environment, so an unset secret is a
-problem here, as it would be at start-up. Directories come as the other commands take
-them: the flag, else $LEADBRIDGE_MAPPINGS / $LEADBRIDGE_CONNECTORS, else ./mappings and
-./connectors, else the packaged ones.
+It reads files, the environment and (when there is one) the state database: no CRM is
+called (that is `leadbridge doctor`). The connection files' ${VARS} are expanded from the
+environment, so an unset secret is a problem here, as it would be at start-up. Directories
+come as the other commands take them: the flag, else $LEADBRIDGE_MAPPINGS /
+$LEADBRIDGE_CONNECTORS, else ./mappings and ./connectors, else the packaged ones.
+
+With the state database (--database, else $LEADBRIDGE_DATABASE_URL, else
+state/leadbridge.db where it exists) a funnel that would strand leads in a stage it no
+longer has is a problem too; `--impact` shows what deploying the mappings would do to the
+leads it knows (cli.impact), writing nothing.
 """
 
 from __future__ import annotations
@@ -16,16 +21,26 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import TextIO
 
-from leadbridge.cli.options import ENV_CONNECTORS, ENV_MAPPINGS, Commands
+import sqlalchemy as sa
+
+from leadbridge.cli.impact import OldDatabase, stranded_problem, write_impact
+from leadbridge.cli.options import (
+    ENV_DATABASE,
+    Commands,
+    connectors_option,
+    directory,
+    mappings_option,
+)
 from leadbridge.config import ConfigError, Funnel, Problem, Rule, load_funnel
 from leadbridge.config.conditions import render, render_duration
-from leadbridge.config.defaults import shipped
 from leadbridge.config.funnel import FieldMap
 from leadbridge.model import Stage
+from leadbridge.store import Store
 
 _OK, _INVALID = 0, 2
+_DEFAULT_DATABASE = "sqlite:///state/leadbridge.db"
 
 
 def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -33,23 +48,43 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
         "check",
         help="check the mappings: print every problem (exit 2), or a summary of the funnel",
     )
+    mappings_option(check)
+    connectors_option(check)
     check.add_argument(
-        "--mappings",
-        type=Path,
-        help=f"the mappings directory (${ENV_MAPPINGS}; default ./mappings)",
+        "--database",
+        metavar="URL",
+        help=f"the state database to check the funnel against (default ${ENV_DATABASE}, "
+        f"else {_DEFAULT_DATABASE} where it exists)",
     )
     check.add_argument(
-        "--connectors",
-        type=Path,
-        help=f"the connection files' directory (${ENV_CONNECTORS}; default ./connectors)",
+        "--impact",
+        action="store_true",
+        help="show what deploying these mappings would do to the leads the state database "
+        "knows (moves, with examples, and the writes they would cause); writes nothing",
     )
     check.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    mappings = args.mappings or _directory(ENV_MAPPINGS, "mappings")
-    connectors = args.connectors or _directory(ENV_CONNECTORS, "connectors")
-    return run_check(mappings, sys.stdout, connectors=connectors, env=os.environ)
+    return run_check(
+        directory(args.mappings, "mappings"),
+        sys.stdout,
+        connectors=directory(args.connectors, "connectors"),
+        env=os.environ,
+        database=_database(args.database, impact=args.impact),
+        impact=args.impact,
+    )
+
+
+def _database(given: str | None, *, impact: bool) -> str | None:
+    """The state database to check against: the flag, the variable, else the default file
+    where it exists (--impact asks for it there even when it does not: the error says so)."""
+    found = given or os.environ.get(ENV_DATABASE)
+    if found:
+        return found
+    if impact or Path(_DEFAULT_DATABASE.removeprefix("sqlite:///")).is_file():
+        return _DEFAULT_DATABASE
+    return None
 
 
 def run_check(
@@ -58,18 +93,24 @@ def run_check(
     *,
     connectors: Path | None = None,
     env: Mapping[str, str] | None = None,
+    database: str | None = None,
+    impact: bool = False,
 ) -> int:
     """Print each problem as `path:line:col: field: message` and return 2, or the summary and 0.
     Warnings (`path:line:col: warning: rule "x": message`) come first and never fail the check.
-    With `connectors`, its hubspot.yaml, salesforce.yaml and (if there) slack.yaml too."""
+    With `connectors`, its hubspot.yaml, salesforce.yaml and (if there) slack.yaml too; with
+    `database`, the leads it holds (stranded stages; with `impact`, what deploying does)."""
     problems: list[Problem] = []
     funnel = None
     try:
         funnel = load_funnel(mappings_dir)
     except ConfigError as exc:
         problems.extend(exc.problems)
-    if connectors is not None:
+    # The impact is the funnel's: the connection files are checked without --impact.
+    if connectors is not None and not impact:
         problems.extend(_connection_problems(connectors, env or {}))
+    if funnel is not None and database is not None and not impact:
+        problems.extend(_stranded(funnel, mappings_dir, database))
     if problems:
         for problem in problems:
             out.write(f"{problem}\n")
@@ -80,6 +121,9 @@ def run_check(
     assert funnel is not None
     for warning in funnel.warnings:
         out.write(f"{warning}\n")
+    if impact:
+        assert database is not None
+        return _impact(funnel, database, out, connectors, env or {})
     out.write(_summary(funnel, mappings_dir))
     if connectors is not None:
         out.write(f"\n{connectors}/ is valid: the connection files load with this environment.\n")
@@ -106,12 +150,50 @@ def _connection_problems(connectors: Path, env: Mapping[str, str]) -> list[Probl
     return found
 
 
-def _directory(variable: str, name: Literal["connectors", "mappings"]) -> Path:
-    """As the other commands find it: the variable, ./NAME, else the packaged one."""
-    from_env = os.environ.get(variable)
-    if from_env:
-        return Path(from_env)
-    return Path(name) if Path(name).is_dir() else shipped(name)
+def _stranded(funnel: Funnel, mappings_dir: Path, database: str) -> list[Problem]:
+    """A problem at stages.yaml when leads in the database sit in a stage it dropped."""
+    with Store.open(database, existing=True) as store:
+        problem = stranded_problem(funnel, store)
+    if problem is None:
+        return []
+    return [Problem(str(mappings_dir / "stages.yaml"), 1, 1, "stages", problem)]
+
+
+def _impact(
+    funnel: Funnel, database: str, out: TextIO, connectors: Path | None, env: Mapping[str, str]
+) -> int:
+    with Store.open(database, existing=True) as store:
+        try:
+            return write_impact(
+                funnel,
+                store,
+                out,
+                where=_shown_url(database),
+                external_id_field=_external_id_field(connectors, env),
+            )
+        except OldDatabase as old:
+            out.write(f"{old}\n")
+            return _INVALID
+
+
+def _external_id_field(connectors: Path | None, env: Mapping[str, str]) -> str | None:
+    """The Lead field creates are upserted by, as the sync would use it (None: the default)."""
+    from leadbridge.connectors.salesforce.settings import load_salesforce_settings
+
+    if connectors is None:
+        return None
+    try:
+        return load_salesforce_settings(connectors / "salesforce.yaml", env).external_id_field
+    except ConfigError:
+        return None  # already reported as a problem
+
+
+def _shown_url(url: str) -> str:
+    """The database as a person knows it: a SQLite file's path, a server's URL without its
+    password."""
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///")
+    return sa.make_url(url).render_as_string(hide_password=True)
 
 
 def _summary(funnel: Funnel, mappings_dir: Path) -> str:

@@ -115,6 +115,8 @@ SHAPES: Mapping[Callable[..., Any], Shape] = {
     schema._name: NAME,
     schema._code: text("a reason code", pattern=r"\S"),
     schema._duration: SLA,
+    schema._sla: SLA,
+    schema._age: SLA,
     schema._scalar: SCALAR,
     schema._number: NUMBER,
     schema._values_or_list_name: VALUES_OR_LIST,
@@ -152,6 +154,8 @@ DESCRIPTIONS: Mapping[type[BaseModel], Mapping[str, str]] = {
         "salesforce": "how the stage shows in Salesforce",
         "business_hours": "this stage's working hours, over the file's",
         "time_zone": "this stage's time zone, over the file's",
+        "was": "the names this stage had before a rename: the leads still under an old "
+        "name move here on the next sync",
     },
     schema.HubSpotView: {
         "lifecyclestage": "the lifecyclestage to show: the first is written, any counts",

@@ -45,7 +45,7 @@ def definitions(funnel: Funnel) -> dict[str, str]:
 
 def fingerprint(definitions: Mapping[str, str], funnel: Funnel) -> str:
     """Changes when a rule or a stage name changes: what a deployment is recorded by."""
-    stages = [(stage.name, list(getattr(stage, "was", ()))) for stage in funnel.stages]
+    stages = [(stage.name, list(stage.was)) for stage in funnel.stages]
     text = json.dumps([sorted(definitions.items()), stages], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -55,14 +55,9 @@ def changed(before: Mapping[str, str], now: Mapping[str, str]) -> frozenset[str]
     return frozenset(name for name, text in now.items() if before.get(name, text) != text)
 
 
-def renamed(funnel: Funnel) -> dict[str, str]:
-    """Old stage name -> the stage that declares it under `was:`."""
-    return {old: stage.name for stage in funnel.stages for old in getattr(stage, "was", ())}
-
-
 def stranded(counts: Mapping[str, int], funnel: Funnel) -> dict[str, int]:
     """Stages leads are in that the funnel neither has nor renamed: leads no rule can reach."""
-    known = set(funnel.stage) | set(renamed(funnel))
+    known = set(funnel.stage) | set(funnel.renamed)
     return {stage: count for stage, count in sorted(counts.items()) if stage not in known}
 
 
@@ -75,7 +70,7 @@ def move_of(
 ) -> Move | None:
     """Where deploying `funnel` sends `lead`, or None. `entry` is the lead's last journal
     entry (from stage, to stage, rule): how it came into the stage it is in."""
-    names = renamed(funnel)
+    names = funnel.renamed
     if lead.stage in names:
         new = names[lead.stage]
         why = f"stage {lead.stage} is now called {new}"

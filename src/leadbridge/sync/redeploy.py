@@ -114,9 +114,7 @@ def _page(uow: UnitOfWork, pipeline: Pipeline, changed: frozenset[str], after: s
     """The next page of leads a move could concern: in a renamed stage or in the stage a
     changed rule moves leads to."""
     funnel = pipeline.funnel
-    stages = set(redeploy.renamed(funnel)) | {
-        rule.target for rule in funnel.rules if rule.name in changed
-    }
+    stages = set(funnel.renamed) | {rule.target for rule in funnel.rules if rule.name in changed}
     return deployments.leads_in(uow.connection, stages, after=after, limit=PAGE)
 
 
