@@ -3,7 +3,9 @@
 A connection file is data an operator edits and commits, so a secret must
 never be written into it: string values may name environment variables as
 `${NAME}` (or `${NAME:-default}` for non-secrets such as a URL), expanded at
-load time. A missing variable is reported where it is referenced, with the
+load time. When NAME is unset, `NAME_FILE` may name a file holding the value
+instead (how Docker and Kubernetes mount secrets): its text, trailing newlines
+stripped. A missing variable is reported where it is referenced, with the
 same file:line:column form as the mappings, and all problems are reported
 at once.
 """
@@ -73,8 +75,13 @@ def _expand(
 
     def substitute(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
-        if name in env and env[name] != "":
-            return env[name]
+        try:
+            found = _variable(name, env)
+        except _Unusable as exc:
+            problems.append(document.problem(loc, str(exc)))
+            return ""
+        if found:
+            return found
         if default is not None:
             return default
         problems.append(
@@ -85,3 +92,40 @@ def _expand(
         return ""
 
     return _REFERENCE.sub(substitute, value)
+
+
+class _Unusable(Exception):
+    """A variable set in a way that cannot be used; the message never quotes a value."""
+
+
+def _variable(name: str, env: Mapping[str, str]) -> str:
+    """NAME's value, else the text of the file NAME_FILE names; "" when neither is set.
+
+    Secrets mounted as files (Docker's and Kubernetes' way) stay out of the process
+    environment, where anything that dumps it would show them. A file's trailing
+    newlines are dropped: `echo token > file` and editors add one, no secret ends in one.
+    """
+    direct, path = env.get(name, ""), env.get(f"{name}_FILE", "")
+    if direct and path:
+        raise _Unusable(
+            f"both {name} and {name}_FILE are set, expected only one: "
+            f"the value in {name}, or the path of a file holding it in {name}_FILE"
+        )
+    if direct or not path:
+        return direct
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _Unusable(
+            f"{name}_FILE names {path}, which cannot be read ({exc.strerror or exc}), "
+            "expected a readable file holding the value"
+        ) from None
+    except UnicodeDecodeError:
+        raise _Unusable(
+            f"{name}_FILE names {path}, which is not UTF-8 text, "
+            "expected a text file holding the value"
+        ) from None
+    value = text.rstrip("\r\n")
+    if not value:
+        raise _Unusable(f"{name}_FILE names {path}, which is empty, expected it to hold the value")
+    return value
