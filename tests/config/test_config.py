@@ -28,7 +28,7 @@ BROKEN = {
         "    hubspot: email\n",
         "    hubspot: [email\n",
         "(yaml)",
-        "the [list] opened at line 55 is not closed, expected ',' between its items and ']'",
+        "is not closed, expected ',' between its items and ']'",
     ),
     "duplicate key": Broken(
         "stages",
