@@ -20,7 +20,8 @@ from leadbridge.config import ConfigError, Funnel, load_funnel
 from leadbridge.model import Lead
 from leadbridge.report.build import InStage, Report, compute
 from leadbridge.report.html import to_html
-from leadbridge.report.text import to_json, to_text
+from leadbridge.report.data import to_json
+from leadbridge.report.text import to_text
 from leadbridge.store import Store
 from leadbridge.store.engine import MissingDatabase
 from leadbridge.store.history import live_leads, stories_since

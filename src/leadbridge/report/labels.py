@@ -17,7 +17,7 @@ _ACRONYMS = frozenset({"mql", "sql", "sal", "bant", "b2b", "crm", "seo", "ppc", 
 
 
 def humanize(code: str) -> str:
-    """`direct_traffic` -> "Direct traffic", `mql` -> "MQL", `repeat_customer` -> "Repeat customer"."""
+    """`direct_traffic` -> "Direct traffic", `mql` -> "MQL", `no_fit` -> "No fit"."""
     words = code.replace("_", " ").replace("-", " ").split()
     if not words:
         return code
