@@ -109,8 +109,10 @@ def run(args: argparse.Namespace) -> int:
                     f"salesforce {day.written[System.SALESFORCE]:3d}",
                     file=out,
                 )
-            # To the second, so the hint's --as-of names the very moment this report shows.
-            end = sandbox.clock.now().replace(microsecond=0)
+            # Up to the next whole second, so the hint's --as-of names the very moment this
+            # report shows, and the newest lead (stamped a moment ago) is in both.
+            now = sandbox.clock.now()
+            end = now.replace(microsecond=0) + timedelta(seconds=1 if now.microsecond else 0)
             _report(runtime.pipeline.store, end, runtime.pipeline.funnel, total, out)
             _slack(sandbox.slack.messages, alerted, out)
             served = {name: counts["total"] for name, counts in sandbox.requests().items()}
