@@ -11,9 +11,9 @@ import pytest
 
 from leadbridge.model import Lead
 from leadbridge.report.build import Report, compute
-from leadbridge.report.html import to_html
 from leadbridge.report.data import to_json
 from leadbridge.report.format import duration
+from leadbridge.report.html import to_html
 from leadbridge.report.text import WIDTH, to_text
 from tests.report import story
 

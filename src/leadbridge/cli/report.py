@@ -19,8 +19,8 @@ from leadbridge.cli.options import Commands, database_option, directory, mapping
 from leadbridge.config import ConfigError, Funnel, load_funnel
 from leadbridge.model import Lead
 from leadbridge.report.build import InStage, Report, compute
-from leadbridge.report.html import to_html
 from leadbridge.report.data import to_json
+from leadbridge.report.html import to_html
 from leadbridge.report.text import to_text
 from leadbridge.store import Store
 from leadbridge.store.engine import MissingDatabase
