@@ -26,6 +26,7 @@ def test_the_demo_plays_weeks_and_says_what_moved(
     assert "Funnel report, all time to" in out
     assert "Hand-backs by reason" in out
     assert "Stuck now (past the stage's SLA)" in out
+    assert "New per week" in out and "Cohorts: of the leads that became MQL" in out
     # ... and with what the simulated Slack was told about the stuck leads.
     delivered = re.search(r"Slack: (\d+) stuck-lead messages delivered", out)
     assert delivered is not None and int(delivered.group(1)) >= 1, out
@@ -46,3 +47,34 @@ def test_the_demo_plays_weeks_and_says_what_moved(
     assert f"{journaled} transitions journaled" in out
     assert f"{len(lead_ids)} leads counted" in out
     assert parked == 0
+
+
+def stuck_part(text: str) -> str:
+    """From the stuck list's title to the next blank line."""
+    start = text.index("Stuck now (past the stage's SLA)")
+    end = text.find("\n\n", start)
+    return text[start : end if end >= 0 else len(text)].rstrip("\n")
+
+
+def test_the_demo_and_report_as_of_name_the_same_stuck_leads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo's data lives in simulated time: its hint names the moment, and `report` run
+    with it lists exactly the stuck leads the demo listed (on the wall clock it would not)."""
+    monkeypatch.chdir(tmp_path)
+    argv = ["demo", "--leads", "60", "--preload", "30", "--days", "7", "--seed", "5"]
+    assert main([*argv, "--mappings", str(MAPPINGS)]) == 0
+    out = capsys.readouterr().out
+    hint = re.search(r"\n  (leadbridge report --database (\S+) --as-of (\S+))\n", out)
+    assert hint is not None, out
+    database, moment = hint.group(2), hint.group(3)
+    assert database == "sqlite:///state/demo.db"
+    shown = stuck_part(out)
+    assert re.search(r"oldest first: [1-9]", shown), shown  # something to agree on
+    assert (
+        main(["report", "--database", database, "--as-of", moment, "--mappings", str(MAPPINGS)])
+        == 0
+    )
+    again = capsys.readouterr().out
+    assert stuck_part(again) == shown
+    assert again.startswith(f"Funnel report, all time to {moment[:10]} {moment[11:16]} UTC")

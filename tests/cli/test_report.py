@@ -49,9 +49,9 @@ def test_text(sqlite_story: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert report("--database", sqlite_story) == 0
     out = capsys.readouterr().out
     assert out.startswith("Funnel report, all time to 2026-03-22 09:00 UTC\n")
-    assert "8 leads counted; 1 won (customer), win rate 12.5%" in out
+    assert "8 leads counted; 1 won (Customer), win rate 12.5% (1/8)" in out
     assert "note: 1 journal entries of leads folded into others, left out" in out
-    assert "Stuck now (past the stage's SLA), oldest first: 3" in out
+    assert "Stuck now (past the stage's SLA), by owner, oldest first: 3" in out
 
 
 def test_json_since(sqlite_story: str, capsys: pytest.CaptureFixture[str]) -> None:

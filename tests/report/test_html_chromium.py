@@ -2,7 +2,8 @@
 
 Two looks: a screenshot (a PNG of the window's size, with the chart's colours
 in it, not a blank page) and the DOM after rendering (the funnel SVG with one
-bar per stage and the story's numbers, the CRM's markup still only text).
+bar per stage reached, the weekly trend drawn as lines, the cohort table, the
+story's numbers, the CRM's markup still only text).
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ from tests.report.png import read_png
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 WIDTH, HEIGHT = 1200, 1600
-STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "repeat_customer")
+# Repeat customer, reached by nobody in the story, is left out.
+STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# Colours the page draws only with its charts: a funnel bar (#0d6efd) and a hand-back bar.
+# Colours the page draws only with its charts: a funnel bar (#0d6efd), a hand-back bar, and
+# the trend's SQL line (#6f42c1) and customer line (#198754).
 FUNNEL_BLUE, HANDBACK_ORANGE = bytes((13, 110, 253)), bytes((253, 126, 20))
+SQL_PURPLE, WON_GREEN = bytes((111, 66, 193)), bytes((25, 135, 84))
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +81,8 @@ def test_screenshot_is_the_window_size_and_not_blank(page: Path) -> None:
     assert most / (WIDTH * HEIGHT) < 0.95, f"{background!r} covers nearly everything"
     # The charts were drawn, not only the text: each bar colour fills a real area.
     assert colours[FUNNEL_BLUE] > 2000 and colours[HANDBACK_ORANGE] > 2000
+    # ... and the trend's lines, thin, but each a few hundred pixels long.
+    assert colours[SQL_PURPLE] > 300 and colours[WON_GREEN] > 300
 
 
 @dataclass
@@ -144,11 +150,11 @@ def test_rendered_dom_has_the_funnel_chart_and_the_story_numbers(dom: Dom) -> No
     stages = dom.within(funnel, "g", "stage")
     assert [g.attrs["data-stage"] for g in stages] == list(STAGES)
     bars = [dom.within(g, "rect", "bar") for g in stages]
-    assert [len(found) for found in bars] == [1] * 7  # one bar per stage
+    assert [len(found) for found in bars] == [1] * 6  # one bar per stage
     widths = [float(found[0].attrs["width"]) for found in bars]
-    assert widths == sorted(widths, reverse=True)  # 8 7 6 5 3 1 0: a funnel narrows
+    assert widths == sorted(widths, reverse=True)  # 8 7 6 5 3 1: a funnel narrows
     counts = [dom.text(dom.within(g, "text", "count")[0]) for g in stages]
-    assert counts == ["8", "7", "6", "5", "3", "1", "0"]
+    assert counts == ["8", "7", "6", "5", "3", "1"]
     conversions = [dom.text(t) for t in dom.within(funnel, "text", "conversion")]
     assert conversions == [
         "\N{BLACK DOWN-POINTING TRIANGLE} 87.5% (7 of 8)",
@@ -156,7 +162,6 @@ def test_rendered_dom_has_the_funnel_chart_and_the_story_numbers(dom: Dom) -> No
         "\N{BLACK DOWN-POINTING TRIANGLE} 83.3% (5 of 6)",
         "\N{BLACK DOWN-POINTING TRIANGLE} 60.0% (3 of 5)",
         "\N{BLACK DOWN-POINTING TRIANGLE} 33.3% (1 of 3)",
-        "\N{BLACK DOWN-POINTING TRIANGLE} 0.0% (0 of 1)",
     ]
     handbacks = dom.within(dom.by_id("handbacks"), "g", "handback")
     assert [g.attrs["data-reason"] for g in handbacks] == [
@@ -172,16 +177,56 @@ def test_rendered_dom_tables_and_crm_markup_stays_text(dom: Dom) -> None:
         for row in dom.within(dom.by_id("sources"), "tr")
     ]
     assert rows[1:] == [
-        ["organic_search", "3", "3", "3", "3", "2", "1", "0", "0", "0", "0.0%"],
-        ["paid_social", "3", "3", "3", "2", "2", "1", "1", "0", "1", "33.3%"],
-        ["referrals", "1", "1", "1", "1", "1", "1", "0", "0", "0", "0.0%"],
-        ["unknown", "1", "1", "0", "0", "0", "0", "0", "0", "0", "0.0%"],
+        ["Organic search", "3", "3", "3", "3", "2", "1", "0", "0", "0.0% (0/3)"],
+        ["Paid social", "3", "3", "3", "2", "2", "1", "1", "1", "33.3% (1/3)"],
+        ["Referrals", "1", "1", "1", "1", "1", "1", "0", "0", "0.0% (0/1)"],
+        ["Unknown", "1", "1", "0", "0", "0", "0", "0", "0", "0.0% (0/1)"],
     ]
-    stuck = [
-        [dom.text(cell) for cell in dom.within(row, "td")]
-        for row in dom.within(dom.by_id("stuck"), "tr")
-    ][1:]
-    assert [row[0] for row in stuck] == ["Sam Stone", "Ivy Chen", "Lee Park"]
-    assert stuck[0][2] == story.HOSTILE  # shown as the CRM has it...
+    stuck = table(dom, "stuck")
+    # By owner: Ivy's and Lee's owners (one each, by name), then the leads nobody owns.
+    assert [row[:2] for row in stuck] == [
+        ["005IVY", "Ivy Chen"],
+        ["005LEE", "Lee Park"],
+        ["(no owner)", "Sam Stone"],
+    ]
+    assert stuck[2][3] == story.HOSTILE  # shown as the CRM has it...
     assert not [n for n in dom.nodes if n.tag == "script"]  # ...and never run
-    assert stuck[0][6:] == ["11d 16h", "2d", "5.8\N{MULTIPLICATION SIGN}"]
+    assert stuck[2][6:] == ["11d 16h", "2d", "5.8\N{MULTIPLICATION SIGN}"]
+    backs = table(dom, "handbacks-by-source")
+    assert backs == [
+        ["Competitor", "Disqualified", "1", "1", ""],
+        ["Bad timing", "Nurture", "1", "1", ""],
+        ["Lost to competitor", "Nurture", "1", "", "1"],
+    ]
+
+
+def table(dom: Dom, element_id: str) -> list[list[str]]:
+    """The rows of a table as text; the header row's cells are th, so it comes out empty."""
+    rows = [
+        [dom.text(c) for c in dom.within(r, "td")] for r in dom.within(dom.by_id(element_id), "tr")
+    ]
+    return [row for row in rows if row]
+
+
+def test_rendered_dom_has_the_trend_chart_and_the_cohort_table(dom: Dom) -> None:
+    trend = dom.by_id("trend")
+    assert trend.tag == "svg"
+    series = dom.within(trend, "g", "series")
+    assert [g.attrs["data-stage"] for g in series] == ["mql", "sql", "opportunity", "customer"]
+    # One line per stage, one point per week: the weeks of 2, 9 and 16 March.
+    assert all(len(dom.within(g, "polyline")) == 1 for g in series)
+    values = [[p.attrs["data-value"] for p in dom.within(g, "circle", "point")] for g in series]
+    assert values == [["5", "1", "1"], ["4", "1", "0"], ["3", "0", "0"], ["0", "0", "1"]]
+    # More arrivals draw higher: MQL's 5 sits above its 1 (SVG's y grows downwards).
+    mql = [float(p.attrs["cy"]) for p in dom.within(series[0], "circle", "point")]
+    assert mql[0] < mql[1] == mql[2]
+    weeks = [dom.text(t) for t in dom.within(trend, "text", "week")]
+    assert weeks == ["2026-03-02", "2026-03-09", "2026-03-16"]
+    legend = [dom.text(t) for g in dom.within(trend, "g", "legend") for t in dom.within(g, "text")]
+    assert legend == ["MQL (7)", "SQL (5)", "Opportunity (3)", "Customer (1)"]
+    assert table(dom, "cohorts") == [
+        ["2026-03-02", "5", "100.0% (5/5)", "60.0% (3/5)", "20.0% (1/5)"],
+        ["2026-03-09", "1", "0.0% (0/1)", "0.0% (0/1)", "0.0% (0/1)"],
+    ]
+    owners = table(dom, "owners")
+    assert owners[0] == ["005IVY", "1", "100.0% (1/1)", "0.0% (0/1)", "-", "0", "1"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from leadbridge.model import Cause, Lead, System, Transition
 from leadbridge.report.build import Breakdown, Report, compute, percentile
+from leadbridge.report.labels import humanize, stage_labels, value_labels
 from tests.report import story
 from tests.report.story import NOW, SINCE, T0, Entry, at
 
@@ -307,3 +309,80 @@ def test_stuck_counts_time_the_way_the_sla_does() -> None:
     assert [s.lead_id for s in result.stuck] == ["sam"]
     assert result.stuck[0].waited == timedelta(hours=280) / 3
     assert times(result.overall)["mql"][3:] == (2, 1)  # two in mql now, one past its SLA
+
+
+# --- at a moment, labels, score bands ----------------------------------------------------
+
+
+def test_a_moment_in_the_past_is_the_report_of_then() -> None:
+    # At hour 250: Dana in opportunity (won at 336, later), Lee in nurture (back at 408,
+    # later), Ivy in mql since 100 (sql at 300, later), Sam in mql since 200.
+    then = at(250)
+    result = compute(story.entries(), story.leads(), story.funnel(), then)
+    assert result.now == then and result.overall.won == 0
+    assert [(s.lead_id, s.stage, hours(s.waited)) for s in result.stuck] == [
+        ("ivy", "mql", 150.0),
+        ("sam", "mql", 50.0),
+    ]
+    now = {t.stage: t.now for t in result.overall.times if t.now}
+    assert now == {
+        "subscriber": 1,
+        "opportunity": 2,  # Dana, Omar
+        "mql": 2,
+        "nurture": 2,  # Lee, Priya
+        "disqualified": 1,
+    }
+    assert [w.arrivals["customer"] for w in result.trend] == [0, 0]  # two weeks, no win yet
+
+
+def test_a_lead_not_yet_seen_at_the_moment_is_left_out() -> None:
+    late = Lead("late", "subscriber", at(300), fields={})
+    assert compute([], [late], story.funnel(), at(200)).overall.leads == 0
+    assert compute([], [late], story.funnel(), at(300)).overall.leads == 1
+
+
+def test_score_bands_and_grades_from_the_leads_fields() -> None:
+    scores = {"dana": 80, "omar": "55", "lee": 30.5, "priya": 10, "ivy": -5, "sam": "n/a"}
+    grades = {"dana": "a", "omar": "B", "priya": "A"}
+    people = [
+        dataclasses.replace(
+            lead,
+            fields={
+                **lead.fields,
+                **({"score": scores[lead.id]} if lead.id in scores else {}),
+                **({"grade": grades[lead.id]} if lead.id in grades else {}),
+            },
+        )
+        for lead in story.leads()
+    ]
+    result = compute(story.entries(), people, story.funnel(), NOW)
+    bands = {name: (p.leads, p.reached["opportunity"]) for name, p in result.by_score_band.items()}
+    assert bands == {
+        "75+": (1, 1),  # Dana
+        "50-74": (1, 1),  # Omar
+        "25-49": (1, 0),  # Lee
+        "0-24": (1, 1),  # Priya
+        "below 0": (1, 0),  # Ivy
+        "no score": (3, 0),  # Sam (no number), Carl, Nina
+    }
+    assert list(result.by_grade) == ["A", "B", "no grade"]
+    assert result.by_grade["A"].leads == 2 and result.by_grade["A"].won == 1
+    assert compute(story.entries(), story.leads(), story.funnel(), NOW).by_score_band == {}
+
+
+def test_labels_prefer_the_configured_words() -> None:
+    funnel = story.funnel()
+    assert value_labels(funnel, ["direct_traffic", "no_fit", "paid_search"]) == {
+        "direct_traffic": "Direct traffic",
+        "no_fit": "No fit",
+        "paid_search": "Paid search",
+    }
+    assert stage_labels(funnel)["mql"] == "MQL"
+
+    class Labelled:
+        labels = {"paid_search": "Google Ads"}
+
+    fields = {**funnel.fields, "source": Labelled()}
+    custom = dataclasses.replace(funnel, fields=fields)  # type: ignore[arg-type]
+    assert value_labels(custom, ["paid_search"], prefer=["source"]) == {"paid_search": "Google Ads"}
+    assert humanize("repeat_customer") == "Repeat customer" and humanize("sql") == "SQL"

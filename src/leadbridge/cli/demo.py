@@ -109,9 +109,11 @@ def run(args: argparse.Namespace) -> int:
                     f"salesforce {day.written[System.SALESFORCE]:3d}",
                     file=out,
                 )
-            _report(
-                runtime.pipeline.store, sandbox.clock.now(), runtime.pipeline.funnel, total, out
-            )
+            # Up to the next whole second, so the hint's --as-of names the very moment this
+            # report shows, and the newest lead (stamped a moment ago) is in both.
+            now = sandbox.clock.now()
+            end = now.replace(microsecond=0) + timedelta(seconds=1 if now.microsecond else 0)
+            _report(runtime.pipeline.store, end, runtime.pipeline.funnel, total, out)
             _slack(sandbox.slack.messages, alerted, out)
             served = {name: counts["total"] for name, counts in sandbox.requests().items()}
             print(
@@ -167,3 +169,11 @@ def _report(store: Store, now: datetime, funnel: Funnel, total: Summary, out: Te
         file=out,
     )
     print(to_text(build_report(store, funnel, now)), file=out)
+    # The demo's data lives in simulated time: on the wall clock the report would measure
+    # the SLAs at another moment and name other stuck leads (or none).
+    print(
+        "the same report again, at the demo's own time (its data lives in simulated time):\n"
+        f"  leadbridge report --database sqlite:///{_DEMO_DATABASE.as_posix()} "
+        f"--as-of {now:%Y-%m-%dT%H:%M:%S}Z",
+        file=out,
+    )

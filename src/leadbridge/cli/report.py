@@ -19,8 +19,9 @@ from leadbridge.cli.options import Commands, database_option, directory, mapping
 from leadbridge.config import ConfigError, Funnel, load_funnel
 from leadbridge.model import Lead
 from leadbridge.report.build import InStage, Report, compute
+from leadbridge.report.data import to_json
 from leadbridge.report.html import to_html
-from leadbridge.report.text import to_json, to_text
+from leadbridge.report.text import to_text
 from leadbridge.store import Store
 from leadbridge.store.engine import MissingDatabase
 from leadbridge.store.history import live_leads, stories_since
@@ -31,11 +32,12 @@ _RENDERERS: dict[str, Callable[[Report], str]] = {"text": to_text, "json": to_js
 def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
     report = commands.add_parser(
         "report",
-        help="the funnel: conversions, time in stage, hand-backs, by source, who is stuck",
+        help="the funnel: conversions, trend, cohorts, time in stage, hand-backs, who is stuck",
         description=(
-            "Conversion ratios stage to stage, median and 90th-percentile time in each stage, "
-            "hand-backs by reason, all of it by lead source, and the leads past their stage's "
-            "SLA now; from the state database's journal."
+            "Conversion ratios stage to stage, new MQLs, SQLs and wins per week, weekly MQL "
+            "cohorts, median and 90th-percentile time in each stage, hand-backs by reason and "
+            "source, conversion by source, owner, score band and grade, and the leads past "
+            "their stage's SLA now, by owner; from the state database's journal."
         ),
     )
     report.add_argument(
@@ -44,6 +46,14 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
         metavar="DATE",
         help="only leads that moved at or after DATE (YYYY-MM-DD or ISO date-time; UTC if no "
         "zone is given); default: all time",
+    )
+    report.add_argument(
+        "--as-of",
+        type=since_moment,
+        metavar="MOMENT",
+        help="the report as it stood at MOMENT (same forms as --since): later moves are left "
+        "out and stuck is measured at MOMENT; default: now. The demo prints its own time to "
+        "use here, as its data lives in simulated time",
     )
     report.add_argument(
         "--format",
@@ -78,8 +88,16 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"leadbridge report: {error}", file=sys.stderr)
         return 2
+    now = args.as_of or clock()
+    if args.since is not None and args.since > now:
+        print(
+            f"leadbridge report: --since {args.since:%Y-%m-%d %H:%M} is after the report's "
+            f"moment {now:%Y-%m-%d %H:%M} UTC; give an earlier --since or a later --as-of",
+            file=sys.stderr,
+        )
+        return 2
     try:
-        report = _read(args.database, funnel, clock(), args.since)
+        report = _read(args.database, funnel, now, args.since)
     except (sa.exc.OperationalError, sa.exc.ArgumentError) as error:
         reason = getattr(error, "orig", None) or error
         print(f"leadbridge report: cannot read the state database: {reason}", file=sys.stderr)

@@ -30,6 +30,16 @@ numbers can be checked by hand:
   Time in stage for "stuck" is wall-clock unless `in_stage` says otherwise
   (pass the alerts' business-hours clock so the report and Slack agree).
 - **Source**: the lead's canonical `source` field (fields.yaml), else "unknown".
+  **Owner**: the lead's owner (Salesforce's OwnerId), else "(no owner)".
+- **Score band and grade**: the lead's `score` and `grade` fields as they are
+  at `now` (the store keeps no history of fields), banded 0-24, 25-49, 50-74,
+  75+. Without a number or a grade, a lead counts under "no score" / "no grade";
+  when no lead has one, the breakdown is empty.
+- **At a moment**: journal entries after `now` are left out and the leads put
+  back where they were (report.moment), so `now` in the past is the report of then.
+- **Trend and cohorts**: see report.weeks; the trend follows the stages from
+  the handoff (the first stage that creates the Salesforce Lead: MQL) to the
+  won stage, and the cohorts start at the handoff.
 """
 
 from __future__ import annotations
@@ -38,16 +48,47 @@ import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from leadbridge.config import Funnel
 from leadbridge.model import Lead, Stage, Transition
+from leadbridge.report.figures import (
+    Breakdown,
+    Conversion,
+    Handback,
+    Report,
+    StageTime,
+    StuckLead,
+)
+from leadbridge.report.labels import stage_labels, value_labels
+from leadbridge.report.moment import at_moment
+from leadbridge.report.weeks import Arrival, cohorts, trend
 
 _SOURCE_FIELD = "source"
 _UNKNOWN_SOURCE = "unknown"
 _NO_REASON = "(no reason)"
+NO_OWNER = "(no owner)"
+NO_SCORE = "no score"
+NO_GRADE = "no grade"
+_SCORE_FIELD, _GRADE_FIELD = "score", "grade"
+# (lowest score in the band, its name), highest first.
+_BANDS = ((75.0, "75+"), (50.0, "50-74"), (25.0, "25-49"), (0.0, "0-24"))
+_BELOW = "below 0"
 # Salesforce's standard won stage: the first forward stage showing it is "won".
 _CLOSED_WON = "Closed Won"
+
+__all__ = [
+    "Breakdown",
+    "Conversion",
+    "Entry",
+    "Handback",
+    "InStage",
+    "Report",
+    "StageTime",
+    "StuckLead",
+    "compute",
+    "percentile",
+]
 
 
 InStage = Callable[[Lead, datetime], timedelta]
@@ -68,84 +109,6 @@ class Entry(Protocol):
     def transition(self) -> Transition: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Conversion:
-    from_stage: str
-    to_stage: str
-    reached: int  # leads that reached from_stage
-    converted: int  # of those, the leads that went on to to_stage
-
-    @property
-    def ratio(self) -> float | None:
-        return self.converted / self.reached if self.reached else None
-
-
-@dataclass(frozen=True, slots=True)
-class StageTime:
-    stage: str
-    sla: timedelta | None
-    stays: int  # completed stays that ended in the period
-    median: timedelta | None
-    p90: timedelta | None
-    now: int  # live leads in the stage at `now`
-    stuck: int  # of those, the ones past the stage's SLA
-
-
-@dataclass(frozen=True, slots=True)
-class Handback:
-    stage: str  # the hand-back stage entered (nurture, disqualified)
-    reason: str
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class Breakdown:
-    """The funnel of one group of leads: all of them, or one source's."""
-
-    leads: int  # leads counted in the period (see "Who counts")
-    reached: Mapping[str, int]  # forward stage -> leads that reached it
-    conversions: tuple[Conversion, ...]  # consecutive forward stages
-    times: tuple[StageTime, ...]  # every stage, in funnel order
-    handbacks: tuple[Handback, ...]  # most frequent first
-    won: int  # leads that reached the won stage
-
-    @property
-    def win_rate(self) -> float | None:
-        return self.won / self.leads if self.leads else None
-
-
-@dataclass(frozen=True, slots=True)
-class StuckLead:
-    lead_id: str
-    name: str
-    email: str | None
-    company: str | None
-    owner: str | None
-    source: str
-    stage: str
-    entered_at: datetime
-    waited: timedelta  # time in stage as its SLA counts it (see `in_stage`)
-    sla: timedelta
-
-    @property
-    def overdue(self) -> float:
-        """Time in stage as a multiple of the SLA (2.0: twice the SLA)."""
-        return self.waited / self.sla
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    now: datetime
-    since: datetime | None
-    stages: tuple[str, ...]  # the forward funnel, in order
-    won_stage: str
-    overall: Breakdown
-    by_source: Mapping[str, Breakdown]  # most leads first, "unknown" last
-    stuck: tuple[StuckLead, ...]  # oldest stage entry first
-    unknown_stages: tuple[str, ...] = ()  # journaled stages no longer in stages.yaml
-    ignored_entries: int = 0  # entries of leads that are not live
-
-
 @dataclass
 class _Story:
     """What one lead did in the period: the facts every breakdown sums up."""
@@ -155,6 +118,7 @@ class _Story:
     converted: set[tuple[str, str]] = field(default_factory=set)
     stays: list[tuple[str, timedelta]] = field(default_factory=list)
     handbacks: list[tuple[str, str]] = field(default_factory=list)
+    arrivals: list[Arrival] = field(default_factory=list)  # forward stages reached, when
 
 
 def compute(
@@ -172,7 +136,68 @@ def compute(
     Give each moved lead's whole journal, not only the entries since `since`:
     a stay that ends in the period began before it.
     """
+    entries, leads = at_moment(entries, leads, now)
     forward = tuple(stage for stage in funnel.stages if not stage.handback)
+    stories, ignored, unknown = _stories(entries, leads, funnel, forward, since)
+    won = _won_stage(forward)
+
+    def split(
+        key: Callable[[Lead], str], order: Callable[[str, Breakdown], Any]
+    ) -> dict[str, Breakdown]:
+        groups: dict[str, list[Lead]] = {}
+        for lead in leads:
+            groups.setdefault(key(lead), []).append(lead)
+        parts = {
+            name: _breakdown(members, stories, funnel, forward, won, now, in_stage)
+            for name, members in groups.items()
+        }
+        return {name: parts[name] for name in sorted(parts, key=lambda n: order(n, parts[n]))}
+
+    by_source = split(
+        lambda lead: _source(lead, source_field),
+        lambda name, part: (name == _UNKNOWN_SOURCE, -part.leads, name),
+    )
+    handoff = _handoff_stage(forward)
+    names = [s.name for s in forward]
+    story_arrivals = [story.arrivals for story in stories.values() if story.counted]
+    reasons = {reason for story in stories.values() for _, reason in story.handbacks}
+    return Report(
+        now=now,
+        since=since,
+        stages=tuple(names),
+        won_stage=won,
+        overall=_breakdown(leads, stories, funnel, forward, won, now, in_stage),
+        by_source=by_source,
+        stuck=_stuck(leads, funnel, now, source_field, in_stage),
+        unknown_stages=tuple(sorted(unknown)),
+        ignored_entries=ignored,
+        by_owner=split(
+            lambda lead: lead.owner or NO_OWNER,
+            lambda name, part: (name == NO_OWNER, -part.leads, name),
+        ),
+        by_score_band=_if_any(split(_score_band, _band_order), NO_SCORE),
+        by_grade=_if_any(split(_grade, lambda name, _: (name == NO_GRADE, name)), NO_GRADE),
+        trend_stages=tuple(names[names.index(handoff) : names.index(won) + 1]),
+        trend=trend(story_arrivals, names[names.index(handoff) : names.index(won) + 1], since, now),
+        cohort_stage=handoff,
+        cohorts=cohorts(story_arrivals, handoff, names[names.index(handoff) + 1 :]),
+        stage_labels=stage_labels(funnel),
+        value_labels=value_labels(
+            funnel,
+            set(by_source) | reasons,
+            prefer=[source_field, *([funnel.reason_field] if funnel.reason_field else [])],
+        ),
+    )
+
+
+def _stories(
+    entries: Iterable[Entry],
+    leads: Sequence[Lead],
+    funnel: Funnel,
+    forward: tuple[Stage, ...],
+    since: datetime | None,
+) -> tuple[dict[str, _Story], int, set[str]]:
+    """Each live lead's story; how many entries belong to no live lead; unknown stages."""
     by_lead: dict[str, list[Transition]] = {lead.id: [] for lead in leads}
     ignored, unknown = 0, set[str]()
     for entry in entries:
@@ -185,26 +210,7 @@ def compute(
     for steps in by_lead.values():
         steps.sort(key=lambda step: step.at)  # stable: moves of one instant keep journal order
     stories = {lead.id: _story(lead, by_lead[lead.id], funnel, forward, since) for lead in leads}
-    groups: dict[str, list[Lead]] = {}
-    for lead in leads:
-        groups.setdefault(_source(lead, source_field), []).append(lead)
-    won = _won_stage(forward)
-    parts = {
-        source: _breakdown(members, stories, funnel, forward, won, now, in_stage)
-        for source, members in groups.items()
-    }
-    order = sorted(parts, key=lambda s: (s == _UNKNOWN_SOURCE, -parts[s].leads, s))
-    return Report(
-        now=now,
-        since=since,
-        stages=tuple(stage.name for stage in forward),
-        won_stage=won,
-        overall=_breakdown(leads, stories, funnel, forward, won, now, in_stage),
-        by_source={source: parts[source] for source in order},
-        stuck=_stuck(leads, funnel, now, source_field, in_stage),
-        unknown_stages=tuple(sorted(unknown)),
-        ignored_entries=ignored,
-    )
+    return stories, ignored, unknown
 
 
 def percentile(values: Sequence[timedelta], q: float) -> timedelta | None:
@@ -230,7 +236,7 @@ def _story(
     if not story.counted:
         return story
     start = window[0].from_stage if window else lead.stage
-    _runs(story, [start, *(step.to_stage for step in window)], forward)
+    _runs(story, [(start, None), *((step.to_stage, step.at) for step in window)], forward)
     for before, after in itertools.pairwise(steps):
         stage = before.to_stage
         if stage not in funnel.stage or after.from_stage != stage:
@@ -247,22 +253,29 @@ def _story(
     return story
 
 
-def _runs(story: _Story, path: Sequence[str], forward: tuple[Stage, ...]) -> None:
-    """Fill reached and converted from the stages the lead was in, in order.
+def _runs(
+    story: _Story, path: Sequence[tuple[str, datetime | None]], forward: tuple[Stage, ...]
+) -> None:
+    """Fill reached, converted and arrivals from the stages the lead was in, in order.
 
     A run is a stretch of forward moves; it covers every forward stage from
-    where it started to the furthest it got, skipped stages included.
+    where it started to the furthest it got, skipped stages included. The
+    path's first stage has no time: the lead was there when the period began.
     """
     position = {stage.name: number for number, stage in enumerate(forward)}
     runs: list[tuple[int, int]] = []
     run: tuple[int, int] | None = None
-    for stage in path:
+    for stage, moment in path:
         at = position.get(stage)
         if run is not None and (at is None or at < run[1]):
             runs.append(run)
             run = None
-        if at is not None:
-            run = (at, at) if run is None else (run[0], at)
+        if at is None:
+            continue
+        newly = range(at, at + 1) if run is None else range(run[1] + 1, at + 1)
+        if moment is not None:
+            story.arrivals.extend((forward[n].name, moment) for n in newly)
+        run = (at, at) if run is None else (run[0], max(run[1], at))
     if run is not None:
         runs.append(run)
     for low, high in runs:
@@ -346,6 +359,40 @@ def _stuck(
             )
         )
     return tuple(sorted(found, key=lambda s: (s.entered_at, s.lead_id)))
+
+
+def _handoff_stage(forward: tuple[Stage, ...]) -> str:
+    """Where marketing hands to sales: the first stage that creates the Salesforce Lead."""
+    for stage in forward:
+        if stage.salesforce_create:
+            return stage.name
+    return forward[0].name
+
+
+def _score_band(lead: Lead) -> str:
+    value = lead.fields.get(_SCORE_FIELD)
+    try:
+        score = float(str(value).strip())
+    except ValueError:
+        return NO_SCORE
+    if score != score:  # NaN
+        return NO_SCORE
+    return next((name for low, name in _BANDS if score >= low), _BELOW)
+
+
+def _band_order(name: str, _: Breakdown) -> int:
+    names = [band for _, band in _BANDS]
+    return names.index(name) if name in names else len(names) + (name == NO_SCORE)
+
+
+def _grade(lead: Lead) -> str:
+    grade = _text(lead, _GRADE_FIELD)
+    return grade.upper() if grade else NO_GRADE
+
+
+def _if_any(parts: dict[str, Breakdown], nothing: str) -> dict[str, Breakdown]:
+    """No breakdown at all when every lead is in the `nothing` group."""
+    return parts if any(name != nothing for name in parts) else {}
 
 
 def _won_stage(forward: tuple[Stage, ...]) -> str:

@@ -9,20 +9,20 @@ sources from reps' picklists) goes through `_e`, never into markup raw.
 from __future__ import annotations
 
 import html
-import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from leadbridge.report.build import Breakdown, Report, StuckLead
-from leadbridge.report.text import duration, percent, period, stage_label
+from leadbridge.report.build import NO_OWNER, Breakdown, Report, StuckLead
+from leadbridge.report.format import (
+    duration,
+    moving_pairs,
+    period,
+    reached_stages,
+    share,
+    week,
+)
+from leadbridge.report.svg import funnel_svg, handbacks_svg, trend_svg
 
-# One hue per forward stage, light to dark down the funnel: the eye reads depth.
-_PALETTE = ("#9ec5fe", "#6ea8fe", "#3d8bfd", "#0d6efd", "#0a58ca", "#084298", "#052c65")
-_HANDBACK = "#fd7e14"
-_CHART_WIDTH = 760
-_LABEL_WIDTH = 180
-_BAR_AREA = 500
-_ROW = 40
-_GAP = 26  # between bars, where the conversion to the next stage is written
+TREND_WEEKS = 26  # half a year on one chart; the JSON has every week
 
 _CSS = """
 :root { color-scheme: light; --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; }
@@ -32,6 +32,7 @@ body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, 
 h1 { font-size: 26px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 30px 0 10px; border-bottom: 1px solid var(--line);
      padding-bottom: 4px; }
+h3 { font-size: 15px; margin: 14px 0 4px; }
 p.period, p.note { color: var(--muted); margin: 0 0 12px; }
 .cards { display: flex; gap: 14px; flex-wrap: wrap; margin: 16px 0 8px; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 10px 16px; min-width: 150px; }
@@ -68,26 +69,33 @@ def to_html(report: Report) -> str:
         f'<p class="period">{_e(period(report))}</p>',
         '<div class="cards">',
         _card(overall.leads, "leads counted"),
-        _card(overall.won, f"won ({stage_label(report.won_stage)})"),
-        _card(percent(overall.win_rate), "win rate"),
+        _card(overall.won, f"won ({report.stage_label(report.won_stage)})"),
+        _card(
+            share(overall.won, overall.leads).split(" ")[0],
+            f"win rate ({overall.won} of {overall.leads})",
+        ),
         _card(len(report.stuck), "stuck past SLA now"),
         "</div>",
         "<section><h2>Funnel</h2>",
-        '<p class="note">Leads that reached each stage, and the share that went on to the next.'
-        "</p>",
-        _funnel_svg(report),
+        '<p class="note">Leads that reached each stage, and how many went on to the next.</p>',
+        funnel_svg(report, reached_stages(report, [overall])),
         "</section>",
+        *_trend(report),
+        *_cohorts(report),
         "<section><h2>Hand-backs by reason</h2>",
-        _handbacks_svg(overall),
+        handbacks_svg(report),
+        _handbacks_by_source(report),
         "</section>",
         "<section><h2>Time in stage</h2>",
         '<p class="note">Completed stays that ended in the period; leads still in a stage count '
         "under <i>now</i>, and under <i>stuck</i> once past its SLA.</p>",
-        _times_table(overall),
+        _times_table(report),
         "</section>",
         *_source_sections(report),
-        f"<section><h2>Stuck now ({len(report.stuck)})</h2>",
-        _stuck_table(report.stuck),
+        *_owner_section(report),
+        *_scoring_sections(report),
+        f"<section><h2>Stuck now, by owner ({len(report.stuck)})</h2>",
+        _stuck_table(report),
         "</section>",
         *_notes(report),
         "</body></html>",
@@ -95,74 +103,69 @@ def to_html(report: Report) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _funnel_svg(report: Report) -> str:
-    """One centred bar per forward stage, width by leads, the conversion written between."""
-    part = report.overall
-    top = max([part.reached[s] for s in report.stages] + [1])
-    height = len(report.stages) * (_ROW + _GAP) - _GAP
-    centre = _LABEL_WIDTH + _BAR_AREA / 2
-    out = [
-        f'<svg id="funnel" role="img" aria-label="Funnel chart" width="{_CHART_WIDTH}" '
-        f'height="{height}" viewBox="0 0 {_CHART_WIDTH} {height}">'
+def _trend(report: Report) -> list[str]:
+    stages = [s for s in report.trend_stages if any(w.arrivals[s] for w in report.trend)]
+    shown = min(len(report.trend), TREND_WEEKS)
+    return [
+        "<section><h2>New per week</h2>",
+        f'<p class="note">Leads that reached each stage, per week (from Monday, UTC); the last '
+        f"{shown} of {len(report.trend)} weeks.</p>",
+        trend_svg(report, stages or list(report.trend_stages), TREND_WEEKS),
+        "</section>",
     ]
-    for n, stage in enumerate(report.stages):
-        count = part.reached[stage]
-        width = max(_BAR_AREA * count / top, 3.0)  # an empty stage still shows where it is
-        y = n * (_ROW + _GAP)
-        colour = _PALETTE[min(n, len(_PALETTE) - 1)]
-        out.append(
-            f'<g class="stage" data-stage="{_e(stage)}">'
-            f'<text x="{_LABEL_WIDTH - 12}" y="{y + _ROW / 2 + 5}" text-anchor="end" '
-            f'font-size="15" font-weight="600">{_e(stage_label(stage))}</text>'
-            f'<rect class="bar" x="{centre - width / 2:.1f}" y="{y}" width="{width:.1f}" '
-            f'height="{_ROW}" rx="4" fill="{colour}"><title>{_e(stage_label(stage))}: '
-            f"{count} leads</title></rect>"
-            f'<text class="count" x="{_LABEL_WIDTH + _BAR_AREA + 14}" y="{y + _ROW / 2 + 5}" '
-            f'font-size="15" font-weight="700">{count}</text></g>'
-        )
-        if n < len(part.conversions):
-            step = part.conversions[n]
-            out.append(
-                f'<text class="conversion" x="{centre}" y="{y + _ROW + _GAP / 2 + 5}" '
-                f'text-anchor="middle" font-size="13" fill="#59636e">&#9660; '
-                f"{_e(percent(step.ratio))} ({step.converted} of {step.reached})</text>"
-            )
-    out.append("</svg>")
-    return "".join(out)
 
 
-def _handbacks_svg(part: Breakdown) -> str:
-    if not part.handbacks:
-        return '<p class="note">No hand-backs in this period.</p>'
-    top = max(h.count for h in part.handbacks)
-    row, gap, label = 26, 8, 260
-    area = _CHART_WIDTH - label - 60
-    height = len(part.handbacks) * (row + gap) - gap
-    out = [
-        f'<svg id="handbacks" role="img" aria-label="Hand-backs by reason" '
-        f'width="{_CHART_WIDTH}" height="{height}" viewBox="0 0 {_CHART_WIDTH} {height}">'
+def _cohorts(report: Report) -> list[str]:
+    handoff = report.stage_label(report.cohort_stage)
+    head = [
+        "<section><h2>Cohorts</h2>",
+        f'<p class="note">Of the leads that became {_e(handoff)} in a week, how many reached '
+        "each later stage by now.</p>",
     ]
-    for n, back in enumerate(part.handbacks):
-        y = n * (row + gap)
-        width = max(area * back.count / top, 3.0)
-        name = f"{back.reason} ({stage_label(back.stage)})"
-        out.append(
-            f'<g class="handback" data-reason="{_e(back.reason)}">'
-            f'<text x="{label - 10}" y="{y + row / 2 + 5}" text-anchor="end" '
-            f'font-size="14">{_e(name)}</text>'
-            f'<rect class="bar" x="{label}" y="{y}" width="{width:.1f}" height="{row}" rx="3" '
-            f'fill="{_HANDBACK}"><title>{_e(name)}: {back.count}</title></rect>'
-            f'<text class="count" x="{label + width + 8:.1f}" y="{y + row / 2 + 5}" '
-            f'font-size="14" font-weight="700">{back.count}</text></g>'
-        )
-    out.append("</svg>")
-    return "".join(out)
+    if not report.cohorts:
+        return [
+            *head,
+            f'<p class="note">Nobody became {_e(handoff)} in this period.</p>',
+            "</section>",
+        ]
+    later = [s for s in report.cohorts[0].reached if any(c.reached[s] for c in report.cohorts)]
+    rows = [
+        [week(c.start), c.leads, *(share(c.reached[s], c.leads) for s in later)]
+        for c in report.cohorts
+    ]
+    header = ["Week", handoff, *(report.stage_label(s) for s in later)]
+    return [*head, _table(header, rows, table_id="cohorts"), "</section>"]
 
 
-def _times_table(part: Breakdown) -> str:
+def _handbacks_by_source(report: Report) -> str:
+    backs = report.overall.handbacks
+    sources = [name for name, part in report.by_source.items() if part.handbacks]
+    if not backs:
+        return ""
+    counts = {
+        (name, h.stage, h.reason): h.count
+        for name, part in report.by_source.items()
+        for h in part.handbacks
+    }
     rows = [
         [
-            stage_label(t.stage),
+            report.value_label(h.reason),
+            report.stage_label(h.stage),
+            h.count,
+            *(counts.get((s, h.stage, h.reason), 0) or "" for s in sources),
+        ]
+        for h in backs
+    ]
+    header = ["Reason", "Stage", "All", *(report.value_label(s) for s in sources)]
+    return "<h3>By the source of the leads handed back</h3>" + _table(
+        header, rows, text_columns=2, table_id="handbacks-by-source"
+    )
+
+
+def _times_table(report: Report) -> str:
+    rows = [
+        [
+            report.stage_label(t.stage),
             t.stays,
             duration(t.median),
             duration(t.p90),
@@ -170,49 +173,33 @@ def _times_table(part: Breakdown) -> str:
             t.stuck,
             duration(t.sla),
         ]
-        for t in part.times
+        for t in report.overall.times
+        if t.stays or t.now
     ]
     return _table(["Stage", "Stays", "Median", "90th pct", "Now", "Stuck", "SLA"], rows)
 
 
 def _source_sections(report: Report) -> list[str]:
-    stages = list(report.stages)
-    sources = list(report.by_source.items())
+    parts = report.by_source
+    stages = reached_stages(report, parts.values())
     loop = [
         "<tr>"
-        + f'<td class="text">{_e(name)}</td><td>{part.leads}</td>'
+        + f'<td class="text">{_e(report.value_label(name))}</td><td>{part.leads}</td>'
         + "".join(_shaded(part.reached[s], part.leads) for s in stages)
-        + f"<td>{part.won}</td><td>{_e(percent(part.win_rate))}</td></tr>"
-        for name, part in sources
+        + f"<td>{part.won}</td><td>{_e(share(part.won, part.leads))}</td></tr>"
+        for name, part in parts.items()
     ]
-    head = "".join(f"<th>{_e(stage_label(s))}</th>" for s in stages)
+    head = "".join(f"<th>{_e(report.stage_label(s))}</th>" for s in stages)
     timed = [t.stage for t in report.overall.times if t.stays]
-    conversions = _table(
-        [
-            "Source",
-            *(
-                f"{_e(stage_label(a))} &#8594; {_e(stage_label(b))}"
-                for a, b in itertools.pairwise(stages)
-            ),
-        ],
-        [[name, *(percent(c.ratio) for c in part.conversions)] for name, part in sources],
-        raw_header=True,
-    )
     medians = _table(
-        ["Source", *(stage_label(s) for s in timed)],
+        ["Source", *(report.stage_label(s) for s in timed)],
         [
-            [name, *(duration(t.median) for t in part.times if t.stage in timed)]
-            for name, part in sources
+            [
+                report.value_label(name),
+                *(duration(t.median) for t in part.times if t.stage in timed),
+            ]
+            for name, part in parts.items()
         ],
-    )
-    backs = _table(
-        ["Source", "Reason", "Stage", "Leads"],
-        [
-            [name, h.reason, stage_label(h.stage), h.count]
-            for name, part in sources
-            for h in part.handbacks
-        ],
-        text_columns=3,
     )
     return [
         "<section><h2>By source: from source to revenue</h2>",
@@ -221,38 +208,117 @@ def _source_sections(report: Report) -> list[str]:
         f'<table id="sources"><tr><th>Source</th><th>Leads</th>{head}<th>Won</th>'
         f"<th>Win rate</th></tr>{''.join(loop)}</table>",
         "</section>",
-        "<section><h2>By source: conversion to the next stage</h2>",
-        conversions,
+        "<section><h2>By source: conversion from the stage before</h2>",
+        _conversions(report, parts, moving_pairs(report, parts.values()), "Source", "conversions"),
         "</section>",
         "<section><h2>By source: median time in stage</h2>",
         medians,
-        "<h2>By source: hand-backs</h2>",
-        backs if any(part.handbacks for _, part in sources) else '<p class="note">None.</p>',
         "</section>",
     ]
 
 
-def _stuck_table(stuck: Sequence[StuckLead]) -> str:
-    if not stuck:
-        return '<p class="note">Nobody is past their stage\'s SLA.</p>'
+def _owner_section(report: Report) -> list[str]:
+    parts = report.by_owner
+    pairs = moving_pairs(report, parts.values(), report.cohort_stage)
+    stuck: dict[str, int] = {}
+    for lead in report.stuck:
+        stuck[lead.owner or NO_OWNER] = stuck.get(lead.owner or NO_OWNER, 0) + 1
     rows = [
         [
+            name,
+            part.leads,
+            *(share(part.conversions[n].converted, part.conversions[n].reached) for n in pairs),
+            part.won,
+            stuck.get(name, 0),
+        ]
+        for name, part in parts.items()
+    ]
+    header = ["Owner", "Leads", *_pair_names(report, pairs), "Won", "Stuck now"]
+    return [
+        "<section><h2>By owner</h2>",
+        '<p class="note">Conversion from the stage before, from the handoff on, and the '
+        "owner's leads past their SLA now.</p>",
+        _table(header, rows, table_id="owners"),
+        "</section>",
+    ]
+
+
+def _conversions(
+    report: Report, parts: Mapping[str, Breakdown], pairs: Sequence[int], column: str, table_id: str
+) -> str:
+    rows = [
+        [
+            report.value_label(name),
+            *(share(part.conversions[n].converted, part.conversions[n].reached) for n in pairs),
+        ]
+        for name, part in parts.items()
+    ]
+    return _table([column, *_pair_names(report, pairs)], rows, table_id=table_id)
+
+
+def _pair_names(report: Report, pairs: Sequence[int]) -> list[str]:
+    return [f"to {report.stage_label(report.stages[n + 1])}" for n in pairs]
+
+
+def _scoring_sections(report: Report) -> list[str]:
+    found = ["<section><h2>By score band and grade</h2>"]
+    if not report.by_score_band and not report.by_grade:
+        found.append('<p class="note">No lead has a score or a grade yet: nothing to compare.</p>')
+    for what, parts, table_id in (
+        ("Score band", report.by_score_band, "score-bands"),
+        ("Grade", report.by_grade, "grades"),
+    ):
+        if not parts:
+            continue
+        stages = list(report.trend_stages)
+        rows = [
+            [name, part.leads, *(share(part.reached[s], part.leads) for s in stages)]
+            for name, part in parts.items()
+        ]
+        header = [what, "Leads", *(report.stage_label(s) for s in stages)]
+        found.append(f"<h3>{what} (the lead's now): how many of its leads reached each stage</h3>")
+        found.append(_table(header, rows, table_id=table_id))
+    return [*found, "</section>"]
+
+
+def _stuck_table(report: Report) -> str:
+    if not report.stuck:
+        return '<p class="note">Nobody is past their stage\'s SLA.</p>'
+    ordered = _by_owner(report.stuck)
+    rows = [
+        [
+            lead.owner or NO_OWNER,
             lead.name,
             lead.email or "",
             lead.company or "",
-            stage_label(lead.stage),
-            lead.owner or "",
-            lead.source,
+            report.stage_label(lead.stage),
+            report.value_label(lead.source),
             duration(lead.waited),
             duration(lead.sla),
             f"{lead.overdue:.1f}\N{MULTIPLICATION SIGN}",
         ]
-        for lead in stuck
+        for lead in ordered
     ]
     # Past twice the SLA is when the alert escalates: the page says so in red.
-    classes = ["escalated" if lead.overdue >= 2 else "overdue" for lead in stuck]
-    header = ["Name", "Email", "Company", "Stage", "Owner", "Source", "In stage", "SLA", "Over"]
+    classes = ["escalated" if lead.overdue >= 2 else "overdue" for lead in ordered]
+    header = ["Owner", "Name", "Email", "Company", "Stage", "Source", "In stage", "SLA", "Over"]
     return _table(header, rows, text_columns=6, row_classes=classes, table_id="stuck")
+
+
+def _by_owner(stuck: Sequence[StuckLead]) -> list[StuckLead]:
+    """The owner with the most stuck leads first ("no owner" last), oldest first within."""
+    counts: dict[str | None, int] = {}
+    for lead in stuck:
+        counts[lead.owner] = counts.get(lead.owner, 0) + 1
+    return sorted(
+        stuck,
+        key=lambda lead: (
+            lead.owner is None,
+            -counts[lead.owner],
+            lead.owner or "",
+            lead.entered_at,
+        ),
+    )
 
 
 def _notes(report: Report) -> list[str]:
@@ -281,19 +347,13 @@ def _table(
     header: Sequence[str],
     rows: Sequence[Sequence[object]],
     *,
-    raw_header: bool = False,
     text_columns: int = 1,
     row_classes: Sequence[str] = (),
     table_id: str | None = None,
 ) -> str:
-    """The first `text_columns` are words (left-aligned), the rest numbers.
-
-    `raw_header`: the header is markup already escaped (arrows between escaped labels).
-    """
+    """The first `text_columns` are words (left-aligned), the rest numbers."""
     head = "".join(
-        ('<th class="text">' if n < text_columns else "<th>")
-        + (h if raw_header else _e(h))
-        + "</th>"
+        ('<th class="text">' if n < text_columns else "<th>") + _e(h) + "</th>"
         for n, h in enumerate(header)
     )
     body = "".join(

@@ -1,168 +1,286 @@
-"""The funnel report as plain text (for a terminal or an email) and as JSON (for a program).
+"""The funnel report as plain text, for a terminal or an email: readable in 100 columns.
 
-JSON durations are seconds and times ISO 8601, so a spreadsheet or a script
-can use them without parsing "3d 4h"; the text rounds for people.
+Codes are shown in words (report.labels), every percentage with the counts it
+is made of, and stages or columns where every number is zero are left out.
+A table wider than 100 columns continues below itself, its first column
+repeated.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from leadbridge.report.build import Breakdown, Report, StuckLead
+from leadbridge.report.build import NO_OWNER, Breakdown, Report, StuckLead
+from leadbridge.report.format import (
+    duration,
+    moving_pairs,
+    period,
+    reached_stages,
+    share,
+    week,
+)
 
-
-def duration(span: timedelta | None) -> str:
-    """A duration the way people say it: "45s", "12m", "5h 30m", "3d 4h" (rounded down)."""
-    if span is None:
-        return "-"
-    seconds = int(span.total_seconds())
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    if hours:
-        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
-    return f"{minutes}m" if minutes else f"{seconds}s"
-
-
-def percent(ratio: float | None) -> str:
-    return "-" if ratio is None else f"{ratio * 100:.1f}%"
-
-
-def period(report: Report) -> str:
-    end = f"{report.now:%Y-%m-%d %H:%M} UTC"
-    if report.since is None:
-        return f"all time to {end}"
-    return f"{report.since:%Y-%m-%d %H:%M} UTC to {end}"
-
-
-def stage_label(name: str) -> str:
-    """Stage names as RevOps says them: "mql" -> "MQL", "repeat_customer" -> "Repeat customer"."""
-    if name in {"mql", "sql"}:
-        return name.upper()
-    return name.replace("_", " ").capitalize()
-
-
-# --- text ---------------------------------------------------------------------------
+WIDTH = 100
+TREND_WEEKS = 12  # the text shows the last quarter; JSON and HTML carry more
 
 
 def to_text(report: Report) -> str:
     overall = report.overall
     lines = [
         f"Funnel report, {period(report)}",
-        f"{overall.leads} leads counted; {overall.won} won ({report.won_stage}), "
-        f"win rate {percent(overall.win_rate)}",
+        f"{overall.leads} leads counted; {overall.won} won "
+        f"({report.stage_label(report.won_stage)}), win rate {share(overall.won, overall.leads)}",
         "",
         "Funnel: leads that reached each stage, and how many of them went on to the next",
-        *_table(
-            ["stage", "leads", "to next", "conversion"],
-            [[s, overall.reached[s], *_next(overall, n)] for n, s in enumerate(report.stages)],
-        ),
+        *_funnel(report),
+        "",
+        *_trend(report),
+        "",
+        *_cohorts(report),
         "",
         "Time in stage: completed stays (median, 90th percentile); leads there now, past SLA",
-        *_table(
-            ["stage", "stays", "median", "p90", "now", "stuck", "sla"],
-            [
-                [
-                    t.stage,
-                    t.stays,
-                    duration(t.median),
-                    duration(t.p90),
-                    t.now,
-                    t.stuck,
-                    duration(t.sla),
-                ]
-                for t in overall.times
-            ],
-        ),
+        *_times(report),
         "",
-        "Hand-backs by reason",
-        *(
-            _table(
-                ["stage", "reason", "leads"],
-                [[h.stage, h.reason, h.count] for h in overall.handbacks],
-                text_columns=2,
-            )
-            if overall.handbacks
-            else ["  none"]
-        ),
+        *_handbacks(report),
         "",
         *_sources(report),
         "",
-        f"Stuck now (past the stage's SLA), oldest first: {len(report.stuck)}",
-        *([_stuck_line(lead) for lead in report.stuck] or ["  nobody"]),
+        *_owners(report),
+        "",
+        *_scoring(report),
+        "",
+        *_stuck(report),
     ]
     lines.extend(_notes(report))
     return "\n".join(lines) + "\n"
 
 
-def _next(part: Breakdown, number: int) -> list[Any]:
-    if number >= len(part.conversions):
-        return ["", ""]
-    step = part.conversions[number]
-    return [step.converted, percent(step.ratio)]
+def _funnel(report: Report) -> list[str]:
+    part = report.overall
+    shown = reached_stages(report, [part])
+    rows = []
+    for stage in shown:
+        n = report.stages.index(stage)
+        step = part.conversions[n] if n < len(part.conversions) else None
+        went = [] if step is None else [step.converted, share(step.converted, step.reached)]
+        rows.append([report.stage_label(stage), part.reached[stage], *went])
+    return _table(["stage", "leads", "went on", "conversion"], rows)
+
+
+def _trend(report: Report) -> list[str]:
+    title = "New per week (weeks from Monday, UTC): leads that reached each stage that week"
+    weeks = report.trend[-TREND_WEEKS:]
+    if not weeks:
+        return [title, "  no moves in this period"]
+    stages = [s for s in report.trend_stages if any(w.arrivals[s] for w in report.trend)]
+    stages = stages or list(report.trend_stages)
+    more = len(report.trend) - len(weeks)
+    return [
+        title + (f" (the last {len(weeks)} of {len(report.trend)})" if more else ""),
+        *_table(
+            ["week", *(report.stage_label(s) for s in stages)],
+            [[week(w.start), *(w.arrivals[s] for s in stages)] for w in weeks],
+        ),
+    ]
+
+
+def _cohorts(report: Report) -> list[str]:
+    handoff = report.stage_label(report.cohort_stage)
+    title = (
+        f"Cohorts: of the leads that became {handoff} in a week, how many reached each later stage"
+    )
+    if not report.cohorts:
+        return [title, f"  nobody became {handoff} in this period"]
+    later = [s for s in report.cohorts[0].reached if any(c.reached[s] for c in report.cohorts)]
+    return [
+        title,
+        *_table(
+            ["week", handoff, *(report.stage_label(s) for s in later)],
+            [
+                [week(c.start), c.leads, *(share(c.reached[s], c.leads) for s in later)]
+                for c in report.cohorts
+            ],
+        ),
+    ]
+
+
+def _times(report: Report) -> list[str]:
+    rows = [
+        [
+            report.stage_label(t.stage),
+            t.stays,
+            duration(t.median),
+            duration(t.p90),
+            t.now,
+            t.stuck,
+            duration(t.sla),
+        ]
+        for t in report.overall.times
+        if t.stays or t.now
+    ]
+    if not rows:
+        return ["  no lead in any stage"]
+    return _table(["stage", "stays", "median", "p90", "now", "stuck", "sla"], rows)
+
+
+def _handbacks(report: Report) -> list[str]:
+    backs = report.overall.handbacks
+    if not backs:
+        return ["Hand-backs by reason", "  none"]
+    sources = [name for name, part in report.by_source.items() if part.handbacks]
+    counts = {
+        (name, h.stage, h.reason): h.count
+        for name, part in report.by_source.items()
+        for h in part.handbacks
+    }
+    return [
+        "Hand-backs by reason, and by the source of the leads handed back",
+        *_table(
+            ["stage", "reason", "leads", *(report.value_label(s) for s in sources)],
+            [
+                [
+                    report.stage_label(h.stage),
+                    report.value_label(h.reason),
+                    h.count,
+                    *(counts.get((s, h.stage, h.reason), 0) or "" for s in sources),
+                ]
+                for h in backs
+            ],
+            text_columns=2,
+        ),
+    ]
 
 
 def _sources(report: Report) -> list[str]:
-    stages = list(report.stages)
-    rows = list(report.by_source.items())
-    conversions = [f"{a}>{b}" for a, b in itertools.pairwise(stages)]
+    parts = report.by_source
+    stages = reached_stages(report, parts.values())
+    pairs = moving_pairs(report, parts.values())
     timed = [t.stage for t in report.overall.times if t.stays]
     return [
         "By source: leads that reached each stage (closed loop from source to revenue)",
         *_table(
-            ["source", "leads", *stages, "won", "win rate"],
+            ["source", "leads", *(report.stage_label(s) for s in stages), "won", "win rate"],
             [
                 [
-                    name,
+                    report.value_label(name),
                     part.leads,
                     *(part.reached[s] for s in stages),
                     part.won,
-                    percent(part.win_rate),
+                    share(part.won, part.leads),
                 ]
-                for name, part in rows
+                for name, part in parts.items()
             ],
         ),
         "",
-        "By source: conversion to the next stage",
-        *_table(
-            ["source", *conversions],
-            [[name, *(percent(c.ratio) for c in part.conversions)] for name, part in rows],
-        ),
+        "By source: conversion from the stage before",
+        *_conversions(report, parts, pairs, "source"),
         "",
         "By source: median time in stage",
         *_table(
-            ["source", *timed],
+            ["source", *(report.stage_label(s) for s in timed)],
             [
-                [name, *(duration(t.median) for t in part.times if t.stage in timed)]
-                for name, part in rows
+                [
+                    report.value_label(name),
+                    *(duration(t.median) for t in part.times if t.stage in timed),
+                ]
+                for name, part in parts.items()
             ],
         ),
-        "",
-        "By source: hand-backs",
-        *[
-            _printable(
-                f"  {name}: "
-                + ", ".join(f"{h.reason} ({h.stage}) {h.count}" for h in part.handbacks)
-            )
-            for name, part in rows
-            if part.handbacks
-        ],
     ]
 
 
-def _stuck_line(lead: StuckLead) -> str:
+def _owners(report: Report) -> list[str]:
+    parts = report.by_owner
+    pairs = moving_pairs(report, parts.values(), report.cohort_stage)
+    stuck: dict[str, int] = {}
+    for lead in report.stuck:
+        stuck[lead.owner or NO_OWNER] = stuck.get(lead.owner or NO_OWNER, 0) + 1
+    header = ["owner", "leads", *_pair_names(report, pairs), "won", "stuck now"]
+    rows = [
+        [
+            name,
+            part.leads,
+            *(share(part.conversions[n].converted, part.conversions[n].reached) for n in pairs),
+            part.won,
+            stuck.get(name, 0),
+        ]
+        for name, part in parts.items()
+    ]
+    return [
+        "By owner: conversion from the stage before, and leads past their SLA now",
+        *_table(header, rows),
+    ]
+
+
+def _conversions(
+    report: Report, parts: Mapping[str, Breakdown], pairs: Sequence[int], column: str
+) -> list[str]:
+    return _table(
+        [column, *_pair_names(report, pairs)],
+        [
+            [
+                report.value_label(name),
+                *(share(part.conversions[n].converted, part.conversions[n].reached) for n in pairs),
+            ]
+            for name, part in parts.items()
+        ],
+    )
+
+
+def _pair_names(report: Report, pairs: Sequence[int]) -> list[str]:
+    # The funnel is one line: "to SQL" is the conversion from the stage before it.
+    return [f"to {report.stage_label(report.stages[n + 1])}" for n in pairs]
+
+
+def _scoring(report: Report) -> list[str]:
+    if not report.by_score_band and not report.by_grade:
+        return ["By score band and grade: no lead has a score or a grade yet, nothing to compare"]
+    return [
+        *_scored(report, report.by_score_band, "score band", "score"),
+        "",
+        *_scored(report, report.by_grade, "grade", "grade"),
+    ]
+
+
+def _scored(report: Report, parts: Mapping[str, Breakdown], what: str, field: str) -> list[str]:
+    if not parts:
+        return [f"By {what}: no lead has a {field} yet, so there is nothing to compare"]
+    stages = list(report.trend_stages)
+    return [
+        f"By {what} (the lead's {field} now): how many of its leads reached each stage",
+        *_table(
+            [what, "leads", *(report.stage_label(s) for s in stages)],
+            [
+                [name, part.leads, *(share(part.reached[s], part.leads) for s in stages)]
+                for name, part in parts.items()
+            ],
+        ),
+    ]
+
+
+def _stuck(report: Report) -> list[str]:
+    title = f"Stuck now (past the stage's SLA), by owner, oldest first: {len(report.stuck)}"
+    if not report.stuck:
+        return [title, "  nobody"]
+    owners: dict[str, list[StuckLead]] = {}
+    for lead in report.stuck:
+        owners.setdefault(lead.owner or NO_OWNER, []).append(lead)
+    lines = [title]
+    for owner, leads in sorted(
+        owners.items(), key=lambda kv: (kv[0] == NO_OWNER, -len(kv[1]), kv[0])
+    ):
+        lines.append(_printable(f"  {owner}: {len(leads)}"))
+        lines.extend(_stuck_line(report, lead) for lead in leads)
+    return lines
+
+
+def _stuck_line(report: Report, lead: StuckLead) -> str:
     who = lead.name + (f" <{lead.email}>" if lead.email and lead.email != lead.name else "")
     company = f" ({lead.company})" if lead.company else ""
-    owner = f", owner {lead.owner}" if lead.owner else ""
     return _printable(
-        f"  {who}{company}: {lead.stage} for {duration(lead.waited)}, SLA {duration(lead.sla)} "
-        f"({lead.overdue:.1f}x){owner}, source {lead.source}"
+        f"    {who}{company}: {report.stage_label(lead.stage)} for {duration(lead.waited)}, "
+        f"SLA {duration(lead.sla)} ({lead.overdue:.1f}x), source {report.value_label(lead.source)}"
     )
 
 
@@ -183,99 +301,40 @@ def _notes(report: Report) -> list[str]:
 def _table(
     header: Sequence[str], rows: Sequence[Sequence[Any]], text_columns: int = 1
 ) -> list[str]:
-    """Words left-aligned, numbers right-aligned, two spaces of indent."""
+    """Words left-aligned, numbers right-aligned, two spaces of indent; wider than WIDTH, the
+    other columns continue in a block below, the text columns repeated."""
     cells = [[_printable(c) for c in header], *[[_printable(c) for c in row] for row in rows]]
     widths = [max(len(row[n]) for row in cells) for n in range(len(header))]
-    return [
-        "  "
-        + "  ".join(
-            cell.ljust(widths[n]) if n < text_columns else cell.rjust(widths[n])
-            for n, cell in enumerate(row)
-        ).rstrip()
-        for row in cells
-    ]
+    lines: list[str] = []
+    for block in _blocks(widths, text_columns):
+        if lines:
+            lines.append("")
+        columns = [*range(min(text_columns, len(header))), *block]
+        lines.extend(
+            "  "
+            + "  ".join(
+                row[n].ljust(widths[n]) if n < text_columns else row[n].rjust(widths[n])
+                for n in columns
+            ).rstrip()
+            for row in cells
+        )
+    return lines
+
+
+def _blocks(widths: Sequence[int], text_columns: int) -> list[list[int]]:
+    fixed = 2 + sum(w + 2 for w in widths[:text_columns])
+    blocks: list[list[int]] = [[]]
+    used = fixed
+    for n in range(text_columns, len(widths)):
+        if blocks[-1] and used + widths[n] + 2 > WIDTH + 2:
+            blocks.append([])
+            used = fixed
+        blocks[-1].append(n)
+        used += widths[n] + 2
+    return blocks
 
 
 def _printable(value: object) -> str:
     """CRM data may hold control characters; printed raw, they could rewrite the terminal."""
     text = str(value)
     return text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
-
-
-# --- JSON ---------------------------------------------------------------------------
-
-
-def to_json(report: Report) -> str:
-    return json.dumps(_report_dict(report), indent=2) + "\n"
-
-
-def _report_dict(report: Report) -> dict[str, Any]:
-    return {
-        "now": _iso(report.now),
-        "since": None if report.since is None else _iso(report.since),
-        "stages": list(report.stages),
-        "won_stage": report.won_stage,
-        "overall": _breakdown_dict(report.overall),
-        "by_source": {name: _breakdown_dict(part) for name, part in report.by_source.items()},
-        "stuck": [_stuck_dict(lead) for lead in report.stuck],
-        "unknown_stages": list(report.unknown_stages),
-        "ignored_entries": report.ignored_entries,
-    }
-
-
-def _breakdown_dict(part: Breakdown) -> dict[str, Any]:
-    return {
-        "leads": part.leads,
-        "won": part.won,
-        "win_rate": part.win_rate,
-        "reached": dict(part.reached),
-        "conversions": [
-            {
-                "from": c.from_stage,
-                "to": c.to_stage,
-                "reached": c.reached,
-                "converted": c.converted,
-                "ratio": c.ratio,
-            }
-            for c in part.conversions
-        ],
-        "time_in_stage": [
-            {
-                "stage": t.stage,
-                "sla_seconds": _seconds(t.sla),
-                "stays": t.stays,
-                "median_seconds": _seconds(t.median),
-                "p90_seconds": _seconds(t.p90),
-                "now": t.now,
-                "stuck": t.stuck,
-            }
-            for t in part.times
-        ],
-        "handbacks": [
-            {"stage": h.stage, "reason": h.reason, "count": h.count} for h in part.handbacks
-        ],
-    }
-
-
-def _stuck_dict(lead: StuckLead) -> dict[str, Any]:
-    return {
-        "lead_id": lead.lead_id,
-        "name": lead.name,
-        "email": lead.email,
-        "company": lead.company,
-        "owner": lead.owner,
-        "source": lead.source,
-        "stage": lead.stage,
-        "entered_at": _iso(lead.entered_at),
-        "waited_seconds": _seconds(lead.waited),
-        "sla_seconds": _seconds(lead.sla),
-        "overdue": round(lead.overdue, 3),
-    }
-
-
-def _seconds(span: timedelta | None) -> float | None:
-    return None if span is None else span.total_seconds()
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat()
