@@ -193,8 +193,9 @@ def _labels(name: str, field: schema.FieldSpec, report: _Problems) -> dict[str, 
             "(values: {code: {..., label: Words}})",
         )
     found = dict(field.labels or {})
-    found.update({code: spelled.label for code, spelled in (field.values or {}).items()
-                  if spelled.label})
+    found.update(
+        {code: spelled.label for code, spelled in (field.values or {}).items() if spelled.label}
+    )
     return found
 
 
