@@ -58,7 +58,9 @@ def _move(move: Move) -> list[str]:
         f"{move.what}{reason}, {move.where} ({move.source})"
     ]
     lines += [f"    wrote {_write(write)}" for write in move.writes]
-    if not move.writes:
+    if move.written_with_next:
+        lines.append("    wrote nothing of its own: the next move, decided with it, wrote for both")
+    elif not move.writes:
         lines.append("    wrote nothing for this move")
     for section in move.sections:
         lines.append(f"    {section.title}:")

@@ -9,7 +9,7 @@ and the time zone come in; `explain_render` turns the result into text or JSON. 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -74,6 +74,9 @@ class Move:
     reason_label: str
     handback: bool  # a hand-back or disqualification: its reason is the point
     writes: list[Write]
+    # True when it wrote nothing because a later move decided with it (the same change,
+    # or changes read together) wrote for both: the writes follow the lead's last stage.
+    written_with_next: bool = False
     sections: list[Section] = field(default_factory=list)
 
 
@@ -119,7 +122,7 @@ def build(
         records=records(lead.identity, links),
         time_zone=tz.key,
         time_zone_from=source,
-        moves=[_move(entry, funnel, tz) for entry in entries],
+        moves=_moves(entries, funnel, tz),
         notes=[*notes, *_link_notes(lead.identity, links)],
     )
 
@@ -166,6 +169,15 @@ def _link_notes(identity: Identity, links: Links | None) -> list[str]:
             "connectors/slack.yaml, or $SALESFORCE_INSTANCE_URL)"
         )
     return notes
+
+
+def _moves(entries: Sequence[JournalEntry], funnel: Funnel | None, tz: ZoneInfo) -> list[Move]:
+    moves = [_move(entry, funnel, tz) for entry in entries]
+    for i, (entry, after) in enumerate(zip(entries, entries[1:], strict=False)):
+        # Moves decided together share their decision's moment (sync/pipeline.py).
+        if not entry.writes and after.transition.at == entry.transition.at:
+            moves[i] = replace(moves[i], written_with_next=True)
+    return moves
 
 
 def _move(entry: JournalEntry, funnel: Funnel | None, tz: ZoneInfo) -> Move:
