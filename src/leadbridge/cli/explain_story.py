@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from leadbridge.alerts.blocks import Links
@@ -173,7 +174,7 @@ def _link_notes(identity: Identity, links: Links | None) -> list[str]:
 
 def _moves(entries: Sequence[JournalEntry], funnel: Funnel | None, tz: ZoneInfo) -> list[Move]:
     moves = [_move(entry, funnel, tz) for entry in entries]
-    for i, (entry, after) in enumerate(zip(entries, entries[1:], strict=False)):
+    for i, (entry, after) in enumerate(pairwise(entries)):
         # Moves decided together share their decision's moment (sync/pipeline.py).
         if not entry.writes and after.transition.at == entry.transition.at:
             moves[i] = replace(moves[i], written_with_next=True)
