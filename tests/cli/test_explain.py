@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,12 +68,11 @@ def database(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def linked(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def linked(monkeypatch: pytest.MonkeyPatch) -> None:
     """The shipped slack.yaml's links, filled in from the environment as in production."""
     monkeypatch.setenv("HUBSPOT_PORTAL_ID", "2424242")
     monkeypatch.setenv("SALESFORCE_INSTANCE_URL", "https://acme.my.salesforce.com")
     monkeypatch.delenv("TZ", raising=False)
-    yield
 
 
 def explain(*argv: str) -> tuple[int, str]:
