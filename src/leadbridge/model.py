@@ -108,6 +108,12 @@ class Lead:
     blocked: frozenset[System] = frozenset()  # systems this lead must never be written to
 
 
+def readable(code: str) -> str:
+    """A name or code as a person reads it when nobody gave it a label: no_fit -> No fit."""
+    words = " ".join(code.replace("_", " ").split())
+    return words[:1].upper() + words[1:] if words else code
+
+
 @dataclass(frozen=True, slots=True)
 class Stage:
     """A funnel stage and how it shows in each system (from stages.yaml)."""
@@ -127,6 +133,13 @@ class Stage:
     salesforce_converted: bool | None = None
     opportunity_stages: tuple[str, ...] = ()
     was: tuple[str, ...] = ()  # the names it had before a rename: leads still there belong here
+    label: str = ""  # what people read (alerts, explain, report); blank: readable(name)
+    next_step: str | None = None  # what the owner does next, e.g. "accept or reject in Salesforce"
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            # A frozen dataclass sets its own derived default this way.
+            object.__setattr__(self, "label", readable(self.name))
 
 
 @dataclass(frozen=True, slots=True)

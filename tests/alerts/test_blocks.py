@@ -48,32 +48,46 @@ def texts(blocks: Any) -> str:
     return ""
 
 
-def test_an_alert_says_who_where_how_long_what_happened_and_links_both_records(
+def test_an_alert_says_who_where_how_long_what_next_what_happened_and_links_both_records(
     funnel: Funnel,
 ) -> None:
-    message = alert_message(sam_alert(funnel), LAST, LINKS, NOW)
+    message = alert_message(sam_alert(funnel), LAST, LINKS, NOW, funnel=funnel)
     check_blocks(list(message.blocks))  # what the simulated (and real) Slack accepts
     shown = texts(message.blocks)
     assert message.blocks[0] == {
         "type": "header",
-        "text": {"type": "plain_text", "text": "Overdue: Sam Rivera in mql", "emoji": False},
+        "text": {"type": "plain_text", "text": "Overdue: Sam Rivera in MQL", "emoji": False},
     }
     for fact in (
         "*Sam Rivera* at *Acme Logistics*",
         "for *2d 3h*, past its SLA of *2d*",
         "005OWNER (marketing)",
         "2d 3h of an SLA of 2d",
-        "lead → mql by rule `score_and_fit`, reason _score_passed_",
+        "*Stage*\nMQL",
+        "*Next:* accept or reject in Salesforce within 2 days",
+        "Lead → MQL by rule Score and fit (a change to HubSpot contact 501",
         "<https://app.hubspot.com/contacts/2424242/record/0-1/501|HubSpot contact 501>",
         "<https://acme.my.salesforce.com/lightning/r/Lead/00Q5g00000AbCdE/view|"
         "Salesforce Lead 00Q5g00000AbCdE>",
     ):
         assert fact in shown, fact
     assert message.text == (
-        "Overdue: Sam Rivera (Acme Logistics) has been in mql for 2d 3h, SLA 2d. "
-        "Owner: 005OWNER (marketing)."
+        "Overdue: Sam Rivera (Acme Logistics) has been in MQL for 2d 3h, SLA 2d. "
+        "Owner: 005OWNER (marketing). Next: accept or reject in Salesforce within 2 days."
     )
     assert MENTION not in shown
+    assert "score_and_fit" not in shown and "score_passed" not in shown  # ids stay out
+
+
+def test_a_hand_back_says_its_reason_by_label(funnel: Funnel) -> None:
+    back = Transition("mql", "nurture", "sales_recycled", "bad_timing", LAST.cause, MONDAY)
+    shown = texts(alert_message(sam_alert(funnel), back, LINKS, NOW, funnel=funnel).blocks)
+    assert "MQL → Nurture by rule Sales recycled, reason _Bad timing_" in shown
+
+
+def test_without_the_funnel_stages_and_rules_still_read_as_words(funnel: Funnel) -> None:
+    shown = texts(alert_message(sam_alert(funnel), LAST, LINKS, NOW).blocks)
+    assert "Lead → Mql by rule Score and fit, reason _Score passed_" in shown
 
 
 def test_an_escalation_mentions_who_must_act(funnel: Funnel) -> None:
@@ -102,7 +116,7 @@ def test_crm_values_cannot_inject_mentions_or_links(funnel: Funnel) -> None:
     assert "<!channel>" not in mrkdwn and "&lt;!channel&gt;" in mrkdwn
     assert "A&amp;B &lt;https://evil.example|Bank&gt;" in mrkdwn
     assert "<https://evil" not in mrkdwn
-    assert message.blocks[0]["text"]["text"] == "Overdue: <!channel> Rivera in mql"
+    assert message.blocks[0]["text"]["text"] == "Overdue: <!channel> Rivera in MQL"
 
 
 crm_text = st.text(

@@ -119,7 +119,8 @@ def test_story_six_one_overdue_wednesday_one_escalation_friday_then_silence(
     [overdue] = slack_world.messages(ALERTS_CHANNEL)
     [escalation] = slack_world.messages(ESCALATION_CHANNEL)
     assert overdue.received_at < escalation.received_at
-    assert (overdue.text or "").startswith("Overdue: Sam Rivera (Acme Logistics) has been in mql")
+    assert (overdue.text or "").startswith("Overdue: Sam Rivera (Acme Logistics) has been in MQL")
+    assert "Next: accept or reject in Salesforce within 2 days" in (overdue.text or "")
     assert (escalation.text or "").startswith(f"{MENTION} Escalation: Sam Rivera")
     assert escalation.blocks is not None
     assert "acme.my.salesforce.com/lightning/r/Lead/00Q5g00000AbCdE/view" in str(escalation.blocks)

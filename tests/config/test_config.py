@@ -136,8 +136,8 @@ BROKEN = {
     ),
     "value map onto an undefined picklist value": Broken(
         "fields",
-        "      paid_social: {hubspot: PAID_SOCIAL, salesforce: Web}",
-        "      paid_social: {hubspot: PAID_SOCIAL, salesforce: Social Ads}",
+        "      paid_social: {label: Paid social, hubspot: PAID_SOCIAL, salesforce: Web}",
+        "      paid_social: {label: Paid social, hubspot: PAID_SOCIAL, salesforce: Social Ads}",
         "fields.source.values.paid_social.salesforce",
         "'Social Ads' is not a value of salesforce Lead.LeadSource, expected one of: Web,",
     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
@@ -45,6 +46,24 @@ class World:
 
     def explain(self, key: str) -> str:
         return self.run("explain", key, "--database", self.database)
+
+    def story(self, key: str) -> dict[str, Any]:
+        """`explain --format json`: the lead, its records and its moves, as data."""
+        found: dict[str, Any] = json.loads(
+            self.run("explain", key, "--database", self.database, "--format", "json")
+        )
+        return found
+
+    def moves(self, key: str) -> list[tuple[str, str, str, str]]:
+        """(from stage, to stage, rule, reason) of each journaled move, oldest first."""
+        return [
+            (m["from_stage"], m["to_stage"], m["rule"], m["reason"])
+            for m in self.story(key)["moves"]
+        ]
+
+    def records(self, key: str) -> list[tuple[str, str, str]]:
+        """(system, object, id) of each record the lead has."""
+        return [(r["system"], r["object"], r["id"]) for r in self.story(key)["records"]]
 
     def parked(self) -> str:
         return self.run("parked", "--database", self.database)

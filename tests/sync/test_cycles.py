@@ -98,11 +98,23 @@ def test_explain_finds_a_lead_by_any_of_its_records_and_says_when_it_knows_none(
     contact = marketer.new_contact("ida@kepler.io", "Ida", "Berg", company="Kepler")
     marketer.fill_form(contact, "webinar")
     world.sync()
-    by_id, by_email = world.explain(contact), world.explain("IDA@kepler.io")
+    by_id, by_email = world.story(contact), world.story("IDA@kepler.io")
     assert by_id == by_email
-    assert "subscriber -> lead: rule known_lead" in by_id
-    assert f"caused by hubspot contact {contact}" in by_id
-    assert f"wrote hubspot contact {contact}: leadbridge_stage='lead'" in by_id
+    [move] = by_id["moves"]
+    assert (move["from_stage"], move["to_stage"], move["rule"]) == (
+        "subscriber",
+        "lead",
+        "known_lead",
+    )
+    assert move["source"] == f"HubSpot contact {contact}"
+    [write] = move["writes"]
+    assert (write["system"], write["object"], write["record"]) == ("hubspot", "contact", contact)
+    assert {"field": "leadbridge stage", "api_name": "leadbridge_stage", "value": "lead"} in write[
+        "fields"
+    ]
+    told = world.explain(contact)
+    assert f"Subscriber → Lead: rule Known lead, in HubSpot (HubSpot contact {contact})" in told
+    assert f"wrote HubSpot contact {contact}: leadbridge stage = lead" in told
     out = io.StringIO()
     with redirect_stdout(out):
         assert main(["explain", "nobody@nowhere.io", "--database", world.database]) == 1

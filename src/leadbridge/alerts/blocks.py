@@ -27,8 +27,9 @@ from slack_sdk.models.blocks import (
 )
 
 from leadbridge.alerts.due import ESCALATE_AT, Alert, HealthChange, Level
+from leadbridge.config import Funnel
 from leadbridge.config.sla import Sla
-from leadbridge.model import Identity, Lead, Transition
+from leadbridge.model import Identity, Lead, Transition, readable
 
 _MAX_BLOCKS = 50  # per message
 _MAX_TEXT = 3000  # per section text
@@ -58,7 +59,11 @@ class Links:
     def salesforce(self, identity: Identity) -> str | None:
         # A converted Lead lives on as its Contact: open that.
         obj, record = _salesforce_record(identity)
-        if self.salesforce_url is None or record is None:
+        return self.salesforce_record(obj, record) if record is not None else None
+
+    def salesforce_record(self, obj: str, record: str) -> str | None:
+        """Where one Salesforce record opens (Lightning), e.g. a Lead by its id."""
+        if self.salesforce_url is None:
             return None
         return f"{self.salesforce_url.rstrip('/')}/lightning/r/{obj}/{quote(record, safe='')}/view"
 
@@ -133,22 +138,25 @@ def alert_message(
     links: Links,
     now: datetime,
     mention: str | None = None,
+    funnel: Funnel | None = None,
 ) -> Message:
-    """One stuck lead: who, where, how long against the SLA, the last move, and the records."""
+    """One stuck lead: who, where, how long against the SLA, what to do next, the last move,
+    and the records. `funnel` gives the last move's stages and reason their labels."""
     lead = alert.lead
     name, firm = _who(lead), _company(lead)
     escalated = alert.level is Level.ESCALATION
-    title = f"{'Escalation' if escalated else 'Overdue'}: {name} in {lead.stage}"
+    stage = alert.stage_label
+    title = f"{'Escalation' if escalated else 'Overdue'}: {name} in {stage}"
     at = f" at *{_escape(firm)}*" if firm else ""
     headline = (
-        f"*{_escape(name)}*{at} has been in *{_escape(lead.stage)}* for "
+        f"*{_escape(name)}*{at} has been in *{_escape(stage)}* for "
         f"*{_human(alert.in_stage)}*, past {'twice ' * escalated}its SLA of "
         f"*{_human(alert.sla.limit)}*."
     )
     owner = _owner_of(lead)
     owner = f"{_safe(owner)} ({alert.team})" if owner else f"no one yet ({alert.team})"
     fields = [
-        MarkdownTextObject(text=f"*Stage*\n{_escape(lead.stage)}"),
+        MarkdownTextObject(text=f"*Stage*\n{_escape(stage)}"),
         MarkdownTextObject(text=f"*Owner*\n{owner}"),
         MarkdownTextObject(text=f"*Time in stage*\n{_escape(_sla_text(alert))}"),
         MarkdownTextObject(text=f"*Entered*\n{_when(alert.entered_at)}"),
@@ -156,7 +164,8 @@ def alert_message(
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=_clip(title, _MAX_HEADER), emoji=False)),
         SectionBlock(text=MarkdownTextObject(text=headline), fields=fields),
-        SectionBlock(text=MarkdownTextObject(text=_last_move(last))),
+        *_next(alert),
+        SectionBlock(text=MarkdownTextObject(text=_last_move(last, funnel))),
         SectionBlock(text=MarkdownTextObject(text=_records(lead.identity, links))),
     ]
     if escalated and mention:
@@ -180,23 +189,41 @@ def alert_message(
     fallback = (
         f"{'Escalation' if escalated else 'Overdue'}: {_escape(name)}"
         + (f" ({_escape(firm)})" if firm else "")
-        + f" has been in {_escape(lead.stage)} for {_human(alert.in_stage)}, SLA "
+        + f" has been in {_escape(stage)} for {_human(alert.in_stage)}, SLA "
         + f"{_human(alert.sla.limit)}. Owner: {owner}."
+        + (f" Next: {_escape(alert.next_step)}." if alert.next_step else "")
     )
     if escalated and mention:
         fallback = f"{mention} {fallback}"
     return Message(fallback, _dicts(blocks), (lead.id,))
 
 
-def _last_move(last: Transition | None) -> str:
+def _next(alert: Alert) -> list[Block]:
+    """The stage's next step (stages.yaml next_step, with its SLA), when it has one."""
+    if not alert.next_step:
+        return []
+    return [SectionBlock(text=MarkdownTextObject(text=f"*Next:* {_escape(alert.next_step)}"))]
+
+
+_SYSTEM_NAMES = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
+
+
+def _last_move(last: Transition | None, funnel: Funnel | None = None) -> str:
     if last is None:
         return "*Last move:* none journaled yet"
     cause = last.cause
+
+    def stage(name: str) -> str:
+        return funnel.stage_label(name) if funnel is not None else readable(name)
+
+    target = funnel.stage.get(last.to_stage) if funnel is not None else None
+    reason = funnel.reason_label(last.reason) if funnel is not None else readable(last.reason)
+    why = f", reason _{_safe(reason)}_" if target is None or target.handback else ""
     return (
-        f"*Last move:* {_safe(last.from_stage)} → {_safe(last.to_stage)} by rule "
-        f"`{_safe(last.rule)}`, reason _{_safe(last.reason)}_ "
-        f"(a change to {cause.system.value} {_safe(cause.object)} {_safe(cause.id)}, "
-        f"{_when(last.at)})"
+        f"*Last move:* {_safe(stage(last.from_stage))} → {_safe(stage(last.to_stage))} "
+        f"by rule {_safe(readable(last.rule))}{why} (a change to "
+        f"{_SYSTEM_NAMES.get(cause.system.value, cause.system.value)} {_safe(cause.object)} "
+        f"{_safe(cause.id)}, {_when(last.at)})"
     )
 
 
@@ -262,7 +289,7 @@ def _line(alert: Alert, links: Links) -> str:
     return (
         f"• {shown}"
         + (f" ({_escape(firm)})" if firm else "")
-        + f" · {_safe(lead.stage)} {_human(alert.in_stage)} / SLA {_human(alert.sla.limit)}"
+        + f" · {_safe(alert.stage_label)} {_human(alert.in_stage)} / SLA {_human(alert.sla.limit)}"
         + (f" · {_safe(owner)}" if (owner := _owner_of(lead)) else " · no owner")
         + (" · *escalated*" if alert.level is Level.ESCALATION else "")
     )

@@ -50,6 +50,8 @@ class Alert:
     in_stage: timedelta  # counted as the SLA counts it (business hours when configured)
     sla: Sla
     team: Side  # who owns the stage, for when the lead has no owner of its own
+    label: str = ""  # the stage as people read it (stages.yaml label); blank: its name
+    next_step: str | None = None  # "accept or reject in Salesforce within 2 days"
 
     @property
     def stage(self) -> str:
@@ -58,6 +60,10 @@ class Alert:
     @property
     def entered_at(self) -> datetime:
         return self.lead.stage_entered_at
+
+    @property
+    def stage_label(self) -> str:
+        return self.label or self.lead.stage
 
     @property
     def key(self) -> str:
@@ -81,7 +87,9 @@ def stuck(leads: Iterable[Lead], funnel: Funnel, now: datetime) -> list[Alert]:
         if waited <= sla.limit:
             continue
         level = Level.ESCALATION if waited > ESCALATE_AT * sla.limit else Level.OVERDUE
-        found.append(Alert(lead, level, waited, sla, stage.owner))
+        found.append(
+            Alert(lead, level, waited, sla, stage.owner, stage.label, funnel.next_step(stage.name))
+        )
     found.sort(key=lambda alert: (-alert.ratio, alert.entered_at, alert.lead.id))
     return found
 

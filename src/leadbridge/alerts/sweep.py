@@ -84,7 +84,7 @@ def record_overdue(store: Store, funnel: Funnel, slack: Slack, now: datetime) ->
         due = overdue(leads, funnel, now, uow.alerts.keys_of(lead.id for lead in leads))
         due = _identified(uow.alerts, due)
         last = {alert.lead.id: _last_move(uow.journal.entries(alert.lead.id)) for alert in due}
-    new = [_lead_alert(alert, last[alert.lead.id], slack, now) for alert in due]
+    new = [_lead_alert(alert, last[alert.lead.id], slack, now, funnel) for alert in due]
     # Recording is idempotent by key: a replica that decided the same alert adds nothing.
     with store.transaction() as uow:
         return len(uow.alerts.record(new, now))
@@ -100,9 +100,12 @@ def _last_move(entries: Sequence[JournalEntry]) -> Transition | None:
     return entries[-1].transition if entries else None
 
 
-def _lead_alert(alert: Alert, last: Transition | None, slack: Slack, now: datetime) -> NewAlert:
+def _lead_alert(
+    alert: Alert, last: Transition | None, slack: Slack, now: datetime, funnel: Funnel
+) -> NewAlert:
     escalated = alert.level is Level.ESCALATION
-    message = alert_message(alert, last, slack.links, now, slack.mention if escalated else None)
+    mention = slack.mention if escalated else None
+    message = alert_message(alert, last, slack.links, now, mention, funnel=funnel)
     return NewAlert(
         key=alert.key,
         kind=LEAD_KIND,

@@ -178,8 +178,25 @@ def _fields(
             values=_spellings(field),
             read_maps=read_maps,
             write_maps=write_maps,
+            labels=_labels(name, field, report),
         )
     return fields
+
+
+def _labels(name: str, field: schema.FieldSpec, report: _Problems) -> dict[str, str]:
+    """code -> label, from `label` under each value or, for a field without values, `labels`."""
+    if field.values is not None and field.labels is not None:
+        report(
+            "fields",
+            ("fields", name, "labels"),
+            "labels beside values, expected each value's label under values "
+            "(values: {code: {..., label: Words}})",
+        )
+    found = dict(field.labels or {})
+    found.update(
+        {code: spelled.label for code, spelled in (field.values or {}).items() if spelled.label}
+    )
+    return found
 
 
 def _spellings(field: schema.FieldSpec) -> dict[str, dict[System, tuple[str, ...]]] | None:
@@ -295,6 +312,8 @@ def _stage(stage: schema.StageSpec, i: int) -> Stage:
         sla=stage.sla,
         handback=stage.handback,
         description=stage.description,
+        label=stage.label or "",
+        next_step=stage.next_step,
         hubspot_lifecycle=hub.lifecyclestage[0] if hub and hub.lifecyclestage else None,
         hubspot_lifecycles=hub.lifecyclestage if hub else (),
         hubspot_lead_status=hub.lead_status if hub else (),

@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from leadbridge.config import wording
 from leadbridge.config.conditions import Cond, Loc, Predicate, walk
 from leadbridge.config.problems import Problem
 from leadbridge.config.schema import Direction
 from leadbridge.config.sla import Sla
 from leadbridge.config.transforms import Transform, TransformSpec
-from leadbridge.model import Side, Stage, System, Value
+from leadbridge.model import Side, Stage, System, Value, readable
 
 HUBSPOT_OBJECT = "contact"
 
@@ -55,6 +56,7 @@ class FieldMap:
     write_maps: Mapping[System, Mapping[str, str]] = field(default_factory=dict)
     description: str = ""
     placeholder: str | None = None  # written to a new Salesforce record for a blank; read as blank
+    labels: Mapping[str, str] = field(default_factory=dict)  # code -> what people read
 
     def direction_for(self, owner: Side) -> Direction:
         if owner is Side.SALES and self.sales_owned is not None:
@@ -155,6 +157,39 @@ class Funnel:
             reason.hubspot if reason is not None else None: "leadbridge hand-back reason",
         }
         return {name: label for name, label in named.items() if name}
+
+    def label(self, field_name: str | None, code: Value) -> str:
+        """What people read for a field's value: its label in fields.yaml (under `values`,
+        or the field's `labels`), else the code made readable (direct_traffic -> Direct
+        traffic). A blank reads as "(none)"."""
+        if code is None or code == "":
+            return "(none)"
+        fmap = self.fields.get(field_name) if field_name else None
+        text = str(code)
+        found = fmap.labels.get(text) if fmap is not None else None
+        return found or readable(text)
+
+    def reason_label(self, code: str | None) -> str:
+        """A transition's reason as people read it: labelled on handoff.yaml's reason_field,
+        else on a field a rule takes its reason from (a Recycle Reason's values)."""
+        named = [self.reason_field, *(rule.reason_field for rule in self.rules)]
+        for name in dict.fromkeys(named):
+            fmap = self.fields.get(name) if name else None
+            if fmap is not None and str(code) in fmap.labels:
+                return fmap.labels[str(code)]
+        return self.label(None, code)
+
+    def stage_label(self, name: str) -> str:
+        """A stage's label; a former name (`was:`) reads as the stage it became, and a stage
+        the funnel no longer has reads as its name made readable."""
+        stage = self.stage.get(name) or self.stage.get(self.renamed.get(name, ""))
+        return stage.label if stage is not None else readable(name)
+
+    def next_step(self, name: str) -> str | None:
+        """What the stage's owner does next, with its SLA: "accept or reject in Salesforce
+        within 2 days" (stages.yaml `next_step`); None when the stage has none."""
+        stage = self.stage.get(name) or self.stage.get(self.renamed.get(name, ""))
+        return wording.next_step(stage, self.slas.get(stage.name)) if stage else None
 
     @property
     def renamed(self) -> dict[str, str]:

@@ -114,6 +114,7 @@ def _any_stage(generated: JsonSchema) -> JsonSchema:
 SHAPES: Mapping[Callable[..., Any], Shape] = {
     schema._name: NAME,
     schema._code: text("a reason code", pattern=r"\S"),
+    schema._text: text("words on one line", pattern=r"\S"),
     schema._duration: SLA,
     schema._sla: SLA,
     schema._age: SLA,
@@ -150,6 +151,8 @@ DESCRIPTIONS: Mapping[type[BaseModel], Mapping[str, str]] = {
         "handback": "entering this stage hands the lead back to marketing: every such "
         "move must carry a reason",
         "description": "what the stage means, for people",
+        "label": "what people read for the stage (alerts, explain, report), such as MQL",
+        "next_step": "what the stage's owner does next; the SLA is added (within 2 days)",
         "hubspot": "how the stage shows in HubSpot",
         "salesforce": "how the stage shows in Salesforce",
         "business_hours": "this stage's working hours, over the file's",
@@ -180,9 +183,15 @@ DESCRIPTIONS: Mapping[type[BaseModel], Mapping[str, str]] = {
         "sales_owned": "the direction once the lead is in a sales-owned stage",
         "values": "picklist to picklist: canonical value -> how each system spells it "
         "(reading takes any spelling, writing the first)",
+        "labels": "for a field without values: code -> what people read for it",
         "transforms": "applied in order to every value read, after values",
         "placeholder": "what a new Salesforce record gets where it requires a value the "
         "lead has none of; read back, it means blank",
+    },
+    schema.Spellings: {
+        "hubspot": "how HubSpot spells the value (a list: the first is written)",
+        "salesforce": "how Salesforce spells the value (a list: the first is written)",
+        "label": "what people read for the value (report, explain)",
     },
     schema.HandoffFile: {
         "reason_field": "the field every hand-back's reason is stored in",

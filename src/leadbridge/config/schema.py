@@ -52,6 +52,13 @@ def _code(value: Any) -> str:
     raise _fail(value, "a reason code (text, not blank)")
 
 
+def _text(value: Any) -> str:
+    """A label or a next step: words on one line, as people read them."""
+    if isinstance(value, str) and value.strip() and "\n" not in value.strip():
+        return " ".join(value.split())
+    raise _fail(value, "words on one line (a label such as MQL, or a next step)")
+
+
 def _duration(value: Any) -> timedelta:
     return duration(value, "90m, 12h, 2d or 1w")
 
@@ -184,6 +191,7 @@ def _transform(value: Any) -> TransformSpec:
 
 _Name = Annotated[str, PlainValidator(_name)]
 _Code = Annotated[str, PlainValidator(_code)]
+_Text = Annotated[str, PlainValidator(_text)]
 _Scalar = Annotated[Any, PlainValidator(_scalar)]
 _Number = Annotated[float, PlainValidator(_number)]
 _ListArg = Annotated[Any, PlainValidator(_values_or_list_name)]
@@ -220,6 +228,10 @@ class StageSpec(Strict):
     sla: Annotated[timedelta, PlainValidator(_sla)] | None = None
     handback: bool = False
     description: str = ""
+    # What people read (alerts, explain, report); unset: the name, made readable (mql -> Mql).
+    label: _Text | None = None
+    # What the stage's owner does next, in their words; the SLA is added ("within 2 days").
+    next_step: _Text | None = None
     # Names this stage had before (a rename): leads still in one of them belong here.
     was: Annotated[tuple[_Name, ...], BeforeValidator(_one_or_many)] = ()
     hubspot: HubSpotView | None = None
@@ -243,6 +255,7 @@ class StagesFile(Strict):
 class Spellings(Strict):
     hubspot: _Names = ()
     salesforce: _Names = ()
+    label: _Text | None = None  # what people read for this value (report, explain)
 
 
 class Picklists(Strict):
@@ -257,6 +270,9 @@ class FieldSpec(Strict):
     direction: Direction
     sales_owned: Direction | None = None
     values: dict[str, Spellings] | None = None
+    # Labels of the codes of a field without `values` (written as they are), such as the
+    # hand-back reasons rules set: code -> what people read.
+    labels: dict[str, _Text] | None = None
     transforms: list[Annotated[TransformSpec, PlainValidator(_transform)]] = Field(
         default_factory=list
     )

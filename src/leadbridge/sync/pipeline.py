@@ -338,7 +338,10 @@ def _conclude(
     plan = _wait_for_twins(
         uow, planner.plan(lead, done.decision, known, keys, pipeline.funnel), keys.email
     )
-    uow.journal.append(lead_id, done.transitions, plan.records)
+    # The round is planned once, from its last decision: its writes are the last move's.
+    # Earlier moves of the round caused none of their own (`explain` says so).
+    uow.journal.append(lead_id, done.transitions[:-1])
+    uow.journal.append(lead_id, done.transitions[-1:], plan.records)
     summary.transitions += len(done.transitions)
     summary.leads_decided += 1
     if dry_run:
