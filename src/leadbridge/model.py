@@ -108,10 +108,20 @@ class Lead:
     blocked: frozenset[System] = frozenset()  # systems this lead must never be written to
 
 
+# Words RevOps writes in capitals wherever they appear in a code.
+_ACRONYMS = frozenset({"mql", "sql", "sal", "bant", "b2b", "crm", "seo", "ppc", "sms", "id"})
+
+
 def readable(code: str) -> str:
-    """A name or code as a person reads it when nobody gave it a label: no_fit -> No fit."""
-    words = " ".join(code.replace("_", " ").split())
-    return words[:1].upper() + words[1:] if words else code
+    """A name or code as a person reads it when nobody gave it a label: no_fit -> No fit,
+    direct_traffic -> Direct traffic, mql -> MQL."""
+    words = code.replace("_", " ").replace("-", " ").split()
+    if not words:
+        return code
+    spelled = [w.upper() if w.lower() in _ACRONYMS else w for w in words]
+    first = spelled[0]
+    spelled[0] = first[:1].upper() + first[1:]
+    return " ".join(spelled)
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,7 +87,7 @@ def test_a_hand_back_says_its_reason_by_label(funnel: Funnel) -> None:
 
 def test_without_the_funnel_stages_and_rules_still_read_as_words(funnel: Funnel) -> None:
     shown = texts(alert_message(sam_alert(funnel), LAST, LINKS, NOW).blocks)
-    assert "Lead → Mql by rule Score and fit, reason _Score passed_" in shown
+    assert "Lead → MQL by rule Score and fit, reason _Score passed_" in shown
 
 
 def test_an_escalation_mentions_who_must_act(funnel: Funnel) -> None:

@@ -201,5 +201,5 @@ def test_without_mappings_the_story_is_told_in_codes_made_readable(
     with redirect_stdout(out):
         main(["explain", "sam1", "--database", database, "--mappings", str(tmp_path)])
     told = out.getvalue()
-    assert "Sql → Disqualified: rule Sales disqualified, by sales in Salesforce" in told
+    assert "SQL → Disqualified: rule Sales disqualified, by sales in Salesforce" in told
     assert "Note: stages, reasons and rules show as codes" in told

@@ -196,7 +196,7 @@ def test_rendered_dom_tables_and_crm_markup_stays_text(dom: Dom) -> None:
     assert backs == [
         ["Competitor", "Disqualified", "1", "1", ""],
         ["Bad timing", "Nurture", "1", "1", ""],
-        ["Lost to competitor", "Nurture", "1", "", "1"],
+        ["Lost to a competitor", "Nurture", "1", "", "1"],
     ]
 
 

@@ -74,13 +74,13 @@ def test_text_funnel_times_and_handbacks(report: Report) -> None:
     assert section(text, "Hand-backs by reason")[1:] == [
         ["Disqualified", "Competitor", "1", "1"],
         ["Nurture", "Bad timing", "1", "1"],
-        ["Nurture", "Lost to competitor", "1", "1"],
+        ["Nurture", "Lost to a competitor", "1", "1"],
     ]
     header = section(text, "Hand-backs by reason")[0]
     assert header == ["stage", "reason", "leads", "Paid social", "Referrals"]
     lines = text.splitlines()
     head = next(line for line in lines if line.endswith("Paid social  Referrals"))
-    lost = next(line for line in lines if "Lost to competitor" in line)
+    lost = next(line for line in lines if "Lost to a competitor" in line)
     assert len(lost) == len(head)  # Priya's 1 is right-aligned under Referrals
 
 

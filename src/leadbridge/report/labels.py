@@ -11,20 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from leadbridge.config import Funnel
-
-# Words RevOps writes in capitals wherever they appear in a code.
-_ACRONYMS = frozenset({"mql", "sql", "sal", "bant", "b2b", "crm", "seo", "ppc", "sms", "id"})
+from leadbridge.model import readable
 
 
 def humanize(code: str) -> str:
-    """`direct_traffic` -> "Direct traffic", `mql` -> "MQL", `no_fit` -> "No fit"."""
-    words = code.replace("_", " ").replace("-", " ").split()
-    if not words:
-        return code
-    spelled = [w.upper() if w.lower() in _ACRONYMS else w.lower() for w in words]
-    first = spelled[0]
-    spelled[0] = first if first.isupper() else first[:1].upper() + first[1:]
-    return " ".join(spelled)
+    """`direct_traffic` -> "Direct traffic", `mql` -> "MQL" (model.readable)."""
+    return readable(code)
 
 
 def stage_labels(funnel: Funnel) -> dict[str, str]:
