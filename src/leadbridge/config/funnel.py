@@ -14,6 +14,7 @@ from typing import NamedTuple
 from leadbridge.config.conditions import Cond, Loc, Predicate, walk
 from leadbridge.config.problems import Problem
 from leadbridge.config.schema import Direction
+from leadbridge.config.scoring import Scoring
 from leadbridge.config.sla import Sla
 from leadbridge.config.transforms import Transform, TransformSpec
 from leadbridge.model import Side, Stage, System, Value
@@ -143,6 +144,8 @@ class Funnel:
     slas: Mapping[str, Sla] = field(default_factory=dict)
     # What `leadbridge check` shows but lets through: rules that can never fire.
     warnings: tuple[Problem, ...] = ()
+    # scoring.yaml: the criteria behind the `score` and `grade` rules may test (None: no file).
+    scoring: Scoring | None = None
 
     @property
     def own_hubspot_properties(self) -> dict[str, str]:
@@ -154,6 +157,8 @@ class Funnel:
             self.hubspot_stage_property: "leadbridge stage",
             reason.hubspot if reason is not None else None: "leadbridge hand-back reason",
         }
+        if self.scoring is not None:
+            named.update(self.scoring.hubspot_properties)
         return {name: label for name, label in named.items() if name}
 
     @property
@@ -207,6 +212,12 @@ def index(funnel: Funnel) -> Funnel:
             for test_field in _fields_of(rule)
             if test_field.startswith("deals.")
         }
+        | {
+            test_field.removeprefix("deals.")
+            for criterion in (funnel.scoring.criteria if funnel.scoring else ())
+            for test_field in criterion.fields
+            if test_field.startswith("deals.")
+        }
     )
     return Funnel(
         stages=funnel.stages,
@@ -225,6 +236,7 @@ def index(funnel: Funnel) -> Funnel:
         deal_counts=tuple(deal_counts),
         writers={owner: _writers(funnel, owner) for owner in Side},
         slas=funnel.slas,
+        scoring=funnel.scoring,
     )
 
 

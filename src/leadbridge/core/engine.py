@@ -14,7 +14,7 @@ from datetime import datetime
 
 from leadbridge.config import Funnel, Rule, Step
 from leadbridge.config.conditions import DEALS_PREFIX
-from leadbridge.core import mapping
+from leadbridge.core import mapping, scoring
 from leadbridge.model import (
     Cause,
     Change,
@@ -43,6 +43,13 @@ def decide(lead: Lead, change: Change, funnel: Funnel, now: datetime) -> Decisio
     stamps: Mapping[str, Stamp] = merged.stamps
     before = _facts(lead.fields, lead.deals, funnel)
     after = _facts(fields, merged.deals, funnel)
+    if funnel.scoring is not None and (fields != lead.fields or merged.deals != lead.deals):
+        # Scored before any rule looks, so rules see this change's score and grade. A change
+        # that moved nothing is not rescored: the same input twice must decide the same.
+        scored = scoring.rescore(before, after, funnel.scoring, now, lead.stage_entered_at)
+        news = {name: value for name, value in scored.items() if fields.get(name) != value}
+        fields, after = {**fields, **news}, {**after, **news}
+        stamps = {**stamps, **{name: Stamp(now, None) for name in news}}
     stage, entered, blocked = lead.stage, lead.stage_entered_at, lead.blocked
     transitions: list[Transition] = []
     visited = {stage}
