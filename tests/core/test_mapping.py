@@ -189,7 +189,9 @@ def test_deals_are_kept_per_opportunity(funnel: Funnel) -> None:
 def test_an_unreadable_value_is_noted_and_read_as_blank(funnel: Funnel) -> None:
     merged = mapping.merge(lead(hubspot_score=70.0), change(HS, {"hubspotscore": "lots"}), funnel)
     assert merged.fields["hubspot_score"] is None
-    assert merged.notes == ("hubspot_score: number: 'lots' is not a number (from hubspot hubspot-1)",)
+    assert merged.notes == (
+        "hubspot_score: number: 'lots' is not a number (from hubspot hubspot-1)",
+    )
 
 
 def test_a_marketing_stage_lead_is_not_sent_to_salesforce(funnel: Funnel) -> None:

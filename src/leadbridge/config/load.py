@@ -50,7 +50,7 @@ def load_funnel(directory: Path | str) -> Funnel:
 
 
 def funnel_from_texts(texts: Mapping[str, str], directory: str = "<memory>") -> Funnel:
-    """The same from YAML text keyed "stages", "fields", "handoff" (and "scoring") (tests, tools)."""
+    """The same from YAML text keyed "stages", "fields", "handoff", "scoring" (optional)."""
     names = [*FILES, *(name for name in OPTIONAL if name in texts)]
     return _funnel(
         {name: parse_document(texts[name], f"{directory}/{name}.yaml") for name in names}

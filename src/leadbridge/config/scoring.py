@@ -125,7 +125,7 @@ def build_scoring(
         grades=tuple(spec.grades.items()),
         lowest_grade=spec.lowest_grade,
         write={
-            name: WriteTarget(target.hubspot, dict(target.salesforce))
+            name: WriteTarget(target.hubspot, {obj: f for obj, f in target.salesforce.items()})
             for name, target in spec.write.items()
         },
     )
@@ -152,7 +152,7 @@ def _criterion(
         name = test.field
         if name not in tested:
             tested.append(name)
-        if isinstance(test, Aged) and name == STAGE_ENTERED or name.startswith(DEALS_PREFIX):
+        if (isinstance(test, Aged) and name == STAGE_ENTERED) or name.startswith(DEALS_PREFIX):
             continue
         if name in COMPUTED:
             report(
@@ -199,7 +199,9 @@ def _check_grades(spec: ScoringFile, report: Report) -> None:
 
 def _check_targets(spec: ScoringFile, fields: Mapping[str, FieldMap], report: Report) -> None:
     """A write target must not be a remote field fields.yaml already reads or writes."""
-    mapped = {(system.value, obj, remote) for f in fields.values() for system, obj, remote in f.remote()}
+    mapped = {
+        (system.value, obj, remote) for f in fields.values() for system, obj, remote in f.remote()
+    }
     for name in COMPUTED:
         if name in fields:
             report(

@@ -155,14 +155,12 @@ def _breakdown(
     for event in events:
         now_worth = _decayed(event, scoring, now)
         engagement += now_worth
-        criterion = by_name.get(event.criterion)
-        name = _shown_field(criterion, fields) if criterion else None
+        known = by_name.get(event.criterion)
+        name = _shown_field(known, fields) if known else None
         lines.append(
             Line(event.criterion, ENGAGEMENT, now_worth, event.points, name, event.value, event.at)
         )
-    return Breakdown(
-        tuple(lines), fit, engagement, round(fit + engagement), scoring.grade_of(fit)
-    )
+    return Breakdown(tuple(lines), fit, engagement, round(fit + engagement), scoring.grade_of(fit))
 
 
 def _decayed(event: Earned, scoring: Scoring, now: datetime) -> float:
