@@ -205,20 +205,6 @@ def index(funnel: Funnel) -> Funnel:
         )
         if (system, obj, remote) in by_remote
     }
-    deal_counts = sorted(
-        {
-            test_field.removeprefix("deals.")
-            for rule in funnel.rules
-            for test_field in _fields_of(rule)
-            if test_field.startswith("deals.")
-        }
-        | {
-            test_field.removeprefix("deals.")
-            for criterion in (funnel.scoring.criteria if funnel.scoring else ())
-            for test_field in criterion.fields
-            if test_field.startswith("deals.")
-        }
-    )
     return Funnel(
         stages=funnel.stages,
         fields=funnel.fields,
@@ -233,10 +219,20 @@ def index(funnel: Funnel) -> Funnel:
         deal_field=by_remote.get((System.SALESFORCE, "Opportunity", "StageName")),
         converted_field=by_remote.get((System.SALESFORCE, "Lead", "IsConverted")),
         mirrors=mirrors,
-        deal_counts=tuple(deal_counts),
+        deal_counts=_deal_counts(funnel),
         writers={owner: _writers(funnel, owner) for owner in Side},
         slas=funnel.slas,
         scoring=funnel.scoring,
+    )
+
+
+def _deal_counts(funnel: Funnel) -> tuple[str, ...]:
+    """The deal stages whose counts rules or scoring criteria test (deals.<stage>)."""
+    tested = [test_field for rule in funnel.rules for test_field in _fields_of(rule)]
+    if funnel.scoring is not None:
+        tested += [name for criterion in funnel.scoring.criteria for name in criterion.fields]
+    return tuple(
+        sorted({name.removeprefix("deals.") for name in tested if name.startswith("deals.")})
     )
 
 
