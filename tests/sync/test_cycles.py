@@ -102,7 +102,10 @@ def test_explain_finds_a_lead_by_any_of_its_records_and_says_when_it_knows_none(
     assert by_id == by_email
     assert "subscriber -> lead: rule known_lead" in by_id
     assert f"caused by hubspot contact {contact}" in by_id
-    assert f"wrote hubspot contact {contact}: leadbridge_stage='lead'" in by_id
+    assert f"wrote hubspot contact {contact}: " in by_id
+    assert "leadbridge_stage='lead'" in by_id
+    # The score came with the same change: a form fill, a webinar; no fit known.
+    assert "leadbridge_grade='D'" in by_id and "leadbridge_score='15'" in by_id
     out = io.StringIO()
     with redirect_stdout(out):
         assert main(["explain", "nobody@nowhere.io", "--database", world.database]) == 1

@@ -40,7 +40,9 @@ class Criterion:
     description: str
     condition: Cond
     test: Predicate  # fit: changed_to read as "is now so"; engagement: as in rules
-    fields: tuple[str, ...]  # the fields it tests, in order: the value shown comes from these
+    # The fields it tests, those tested for a value (eq, in, ...) before those tested only
+    # for being there (present): the value shown comes from the first with one.
+    fields: tuple[str, ...]
     loc: Loc
 
 
@@ -148,10 +150,13 @@ def _criterion(
     seen.add(spec.name)
     condition = conditions.build(spec.when, (*where, "when"), lists, report)
     tested: list[str] = []
+    plain: list[str] = []  # fields only tested for a value: their values say least
     for test in conditions.walk(condition):
         name = test.field
-        if name not in tested:
-            tested.append(name)
+        only_present = not isinstance(test, Aged) and test.op in ("present", "absent")
+        found = plain if only_present else tested
+        if name not in found:
+            found.append(name)
         if (isinstance(test, Aged) and name == STAGE_ENTERED) or name.startswith(DEALS_PREFIX):
             continue
         if name in COMPUTED:
@@ -174,7 +179,7 @@ def _criterion(
         description=spec.description,
         condition=condition,
         test=conditions.compile_condition(condition, level=kind == FIT),
-        fields=tuple(tested),
+        fields=tuple(dict.fromkeys([*tested, *plain])),
         loc=where,
     )
 

@@ -87,9 +87,10 @@ def rescore(
     """
     kept = earned(after)
     for criterion in scoring.engagement:
-        moved = _moved(criterion, before, after)
-        if moved is not None and criterion.test(before, after, now, entered):
-            kept.append(Earned(criterion.name, criterion.points, now, after.get(moved)))
+        if _moved(criterion, before, after) and criterion.test(before, after, now, entered):
+            shown = _shown_field(criterion, after)
+            value = after.get(shown) if shown else None
+            kept.append(Earned(criterion.name, criterion.points, now, value))
     kept = [e for e in kept if abs(_decayed(e, scoring, now)) >= _FORGET_BELOW]
     result = _breakdown(after, kept, scoring, now, entered)
     return {
@@ -168,12 +169,9 @@ def _decayed(event: Earned, scoring: Scoring, now: datetime) -> float:
     return float(event.points * 0.5**elapsed)
 
 
-def _moved(criterion: Criterion, before: Values, after: Values) -> str | None:
-    """The first field the criterion tests that this change gave a new value, if any."""
-    for name in criterion.fields:
-        if before.get(name) != after.get(name):
-            return name
-    return None
+def _moved(criterion: Criterion, before: Values, after: Values) -> bool:
+    """Whether this change gave a field the criterion tests a new value."""
+    return any(before.get(name) != after.get(name) for name in criterion.fields)
 
 
 def _shown_field(criterion: Criterion, fields: Mapping[str, Value]) -> str | None:
@@ -185,6 +183,8 @@ def _shown_field(criterion: Criterion, fields: Mapping[str, Value]) -> str | Non
 
 
 def _plain(value: Value) -> str | int | float | bool | None:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # 1.0 form fills reads as 1
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return value.isoformat()
