@@ -142,5 +142,5 @@ def test_mistakes_in_scoring_yaml_are_named_at_their_line(edit: tuple[str, str],
 def test_a_field_named_score_in_fields_yaml_is_refused_with_the_rename() -> None:
     texts = {name: shipped(name) for name in ("stages", "fields", "handoff", "scoring")}
     texts["fields"] = texts["fields"].replace("  hubspot_score:\n", "  score:\n")
-    with pytest.raises(ConfigError, match="expected the field renamed in fields.yaml"):
+    with pytest.raises(ConfigError, match=r"expected the field renamed in fields\.yaml"):
         funnel_from_texts(texts)
