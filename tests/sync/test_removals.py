@@ -31,7 +31,7 @@ def test_a_hubspot_merge_folds_the_two_leads_into_the_one_in_salesforce(world: W
     assert _lead_of(world, str(gone)) == _lead_of(world, ana)
     assert f"hubspot contact {kept}" in world.explain(str(gone))
     assert len(world.leads(ana)) == 1 and world.leads(work) == []
-    assert "parked: 0" in summary
+    assert "parked: 0" in summary, world.parked()
     assert "0 (0 calls), salesforce 0 (0 calls)" in world.sync()  # nothing more to write
 
 

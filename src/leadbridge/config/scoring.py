@@ -66,6 +66,11 @@ class Scoring:
         return (*self.fit, *self.engagement)
 
     @property
+    def tested(self) -> frozenset[str]:
+        """Every field a criterion tests: only news in one of them rescores a lead."""
+        return frozenset(name for criterion in self.criteria for name in criterion.fields)
+
+    @property
     def grade_names(self) -> tuple[str, ...]:
         return (*(name for name, _ in self.grades), self.lowest_grade)
 
