@@ -37,7 +37,7 @@ def edited(tmp_path: Path) -> Edit:
     """A copy of the shipped mappings with each (file, old, new) replacement applied."""
 
     def edit(*changes: tuple[str, str, str]) -> Path:
-        texts = {name: shipped(name) for name in ("stages", "fields", "handoff")}
+        texts = {name: shipped(name) for name in ("stages", "fields", "handoff", "scoring")}
         for file, old, new in changes:
             assert texts[file].count(old) == 1, f"{old!r} must occur once in {file}.yaml"
             texts[file] = texts[file].replace(old, new)

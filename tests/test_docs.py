@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from leadbridge.alerts.settings import SlackSettings
 from leadbridge.config import Funnel, load_funnel
 from leadbridge.config.schema import FieldsFile, HandoffFile, StagesFile
+from leadbridge.config.scoring_schema import ScoringFile
 from leadbridge.connectors.hubspot.scopes import REQUIRED_SCOPES as HUBSPOT_SCOPES
 from leadbridge.connectors.hubspot.settings import HubSpotSettings, load_hubspot_settings
 from leadbridge.connectors.salesforce.settings import SalesforceSettings, load_salesforce_settings
@@ -183,7 +184,8 @@ def hubspot_properties(funnel: Funnel) -> set[str]:
     settings = load_hubspot_settings(CONNECTORS / "hubspot.yaml", _FAKE_ENV)
     mapped = {fmap.hubspot for fmap in funnel.fields.values() if fmap.hubspot}
     stage = {funnel.hubspot_stage_property} if funnel.hubspot_stage_property else set()
-    return mapped | stage | OWN_PROPERTIES | set(settings.read_properties)
+    own = set(funnel.own_hubspot_properties)  # with scoring.yaml's write targets
+    return mapped | stage | OWN_PROPERTIES | own | set(settings.read_properties)
 
 
 def _models_in(annotation: Any) -> list[tuple[str, type[BaseModel]]]:
@@ -257,6 +259,7 @@ def _normalised(key: str) -> str:
         ("mappings/stages.yaml", StagesFile),
         ("mappings/fields.yaml", FieldsFile),
         ("mappings/handoff.yaml", HandoffFile),
+        ("mappings/scoring.yaml", ScoringFile),
     ],
 )
 def test_every_yaml_key_is_documented_and_exists(heading: str, model: type[BaseModel]) -> None:

@@ -102,7 +102,8 @@ def test_keys_name_the_stage_entry_and_the_level() -> None:
 
 def test_business_hours_move_the_deadline(funnel: Funnel) -> None:
     texts = {
-        name: (MAPPINGS / f"{name}.yaml").read_text() for name in ("stages", "fields", "handoff")
+        name: (MAPPINGS / f"{name}.yaml").read_text()
+        for name in ("stages", "fields", "handoff", "scoring")
     }
     texts["stages"] = texts["stages"].replace(
         "    sla: 2d # sales accepts or rejects it within two days",

@@ -394,7 +394,7 @@ def test_unknown_keys_are_errors_at_every_level(edited: Edit) -> None:
 
 
 def test_yes_and_no_stay_text() -> None:
-    texts = {name: shipped(name) for name in ("stages", "fields", "handoff")}
+    texts = {name: shipped(name) for name in ("stages", "fields", "handoff", "scoring")}
     texts["handoff"] = texts["handoff"].replace(
         "not_a_buyer: [Student, Intern]", "not_a_buyer: [No, Off]"
     )
@@ -415,7 +415,7 @@ def test_stage_projection_and_mirrors_are_indexed(funnel: Funnel) -> None:
 
 
 def _texts() -> dict[str, str]:
-    return {name: shipped(name) for name in ("stages", "fields", "handoff")}
+    return {name: shipped(name) for name in ("stages", "fields", "handoff", "scoring")}
 
 
 def test_stages_can_be_renamed_added_and_removed() -> None:

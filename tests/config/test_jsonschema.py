@@ -72,6 +72,7 @@ def loads(name: str, content: Any, tmp_path: Path) -> bool:
     text = yaml.safe_dump(content, sort_keys=False)
     if name in MAPPING_FILES:
         texts = {other: shipped(other).read_text(encoding="utf-8") for other in MAPPING_FILES}
+        texts["scoring"] = (REPO / "mappings" / "scoring.yaml").read_text(encoding="utf-8")
         texts[name] = text
         try:
             funnel_from_texts(texts)

@@ -165,7 +165,7 @@ CASES = {
         "demo_request, consultation",
     ),
     "a number the map transform never yields": Case(
-        _change("handoff", "        - gte: {employees: 25}", "        - eq: {employees: 30}"),
+        _change("handoff", "        - in: {grade: [A, B]}", "        - eq: {employees: 30}"),
         "handoff",
         "- eq: {employees: 30}",
         'rule "score_and_fit" when.all[1].eq.employees',

@@ -13,7 +13,7 @@ from tests.conftest import shipped
 
 
 def _texts(*changes: tuple[str, str, str]) -> dict[str, str]:
-    texts = {name: shipped(name) for name in ("stages", "fields", "handoff")}
+    texts = {name: shipped(name) for name in ("stages", "fields", "handoff", "scoring")}
     for file, old, new in changes:
         assert texts[file].count(old) == 1, old
         texts[file] = texts[file].replace(old, new)

@@ -230,14 +230,14 @@ CASES = {
     "score and fit": Case(
         "score_and_fit",
         "lead",
-        {"score": 40.0, **FIT},
+        {"hubspot_score": 40.0, **FIT},
         (HS, "contact", {"hubspotscore": "75"}),
         "mql",
     ),
     "re-engaged by score": Case(
         "re_engaged",
         "nurture",
-        {"score": 40.0},
+        {"hubspot_score": 40.0},
         (HS, "contact", {"hubspotscore": "65"}),
         "mql",
         "re_engaged",
@@ -269,24 +269,24 @@ CASES = {
     "a competitor stays dead whatever its score": Case(
         None,
         "disqualified",
-        {"email": "x@syncsmith.com", "score": 10.0},
+        {"email": "x@syncsmith.com", "hubspot_score": 10.0},
         (HS, "contact", {"hubspotscore": "90"}),
         "disqualified",
     ),
     "a student stays dead whatever its score": Case(
         None,
         "disqualified",
-        {"title": "Intern", "score": 10.0},
+        {"title": "Intern", "hubspot_score": 10.0},
         (HS, "contact", {"hubspotscore": "90"}),
         "disqualified",
     ),
     "a score above the threshold must cross it again": Case(
-        None, "nurture", {"score": 70.0}, (HS, "contact", {"hubspotscore": "72"}), "nurture"
+        None, "nurture", {"hubspot_score": 70.0}, (HS, "contact", {"hubspotscore": "72"}), "nurture"
     ),
     "marketing disqualifies while the score crosses": Case(
         "marketing_disqualified",
         "nurture",
-        {"score": 40.0},
+        {"hubspot_score": 40.0},
         (HS, "contact", {"hubspotscore": "65", "hs_lead_status": "UNQUALIFIED"}),
         "disqualified",
     ),
@@ -311,7 +311,7 @@ CASES = {
     "score without fit": Case(
         None,
         "lead",
-        {"score": 40.0, "industry": "EDUCATION_MANAGEMENT", "employees": 500.0},
+        {"hubspot_score": 40.0, "industry": "EDUCATION_MANAGEMENT", "employees": 500.0},
         (HS, "contact", {"hubspotscore": "95"}),
         "lead",
     ),
@@ -350,14 +350,14 @@ STALE_LEAD = """
 
 
 def _with_rules(extra: str) -> Funnel:
-    texts = {name: shipped(name) for name in ("stages", "fields", "handoff")}
+    texts = {name: shipped(name) for name in ("stages", "fields", "handoff", "scoring")}
     texts["handoff"] = texts["handoff"].replace("\nrules:\n", "\nrules:\n" + extra, 1)
     return funnel_from_texts(texts)
 
 
 def test_older_than_moves_a_lead_once_its_time_has_come() -> None:
     funnel = _with_rules(STALE_LEAD)
-    quiet = Lead("lb-1", "lead", T0, fields={"score": 45.0})
+    quiet = Lead("lb-1", "lead", T0, fields={"hubspot_score": 45.0})
     phone = Change(HS, "contact", "101", {"phone": "+1 555 0100"}, T0)
     early = decide(quiet, phone, funnel, T0 + timedelta(weeks=25))
     assert early.transitions == ()
@@ -397,7 +397,7 @@ def test_a_timeout_and_a_level_rule_back_are_refused() -> None:
 
 
 def test_older_than_on_a_time_field() -> None:
-    texts = {name: shipped(name) for name in ("stages", "fields", "handoff")}
+    texts = {name: shipped(name) for name in ("stages", "fields", "handoff", "scoring")}
     texts["fields"] = texts["fields"].replace(
         "\nfields:\n",
         "\nfields:\n  last_touch: {hubspot: notes_last_contacted, direction: always_hubspot,"

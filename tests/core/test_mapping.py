@@ -71,9 +71,9 @@ def test_read_applies_the_value_map_then_transforms(funnel: Funnel) -> None:
         ("source", SF, "paid_social", (True, "Web")),
         ("source", SF, "referrals", (True, "Partner Referral")),
         ("source", SF, "never_heard_of", (False, None)),  # no spelling: not written
-        ("score", HS, 72.0, (True, "72")),
-        ("score", HS, 72.5, (True, "72.5")),
-        ("score", SF, 72.0, (True, 72.0)),
+        ("hubspot_score", HS, 72.0, (True, "72")),
+        ("hubspot_score", HS, 72.5, (True, "72.5")),
+        ("hubspot_score", SF, 72.0, (True, 72.0)),
         ("phone", HS, None, (True, "")),  # HubSpot clears with an empty string
         ("phone", SF, None, (True, None)),
         ("converted", HS, True, (True, "true")),
@@ -97,7 +97,7 @@ DIRECTIONS = [
     ("phone", "lead", (HS, "+1 1", 2), (SF, "+1 2", 3), "+1 2"),
     ("phone", "lead", (SF, "+1 2", 3), (HS, "+1 1", 2), "+1 2"),
     # always_hubspot: Salesforce is never read.
-    ("score", "lead", (HS, "70", 1), (SF, "10", 2), 70.0),
+    ("hubspot_score", "lead", (HS, "70", 1), (SF, "10", 2), 70.0),
     # always_salesforce: HubSpot is never read.
     ("sf_status", "mql", (SF, "Working", 1), (HS, "Open", 2), "Working"),
     # prefer_hubspot_unless_blank while marketing owns the lead ...
@@ -111,8 +111,8 @@ DIRECTIONS = [
 REMOTE = {
     ("phone", HS): "phone",
     ("phone", SF): "Phone",
-    ("score", HS): "hubspotscore",
-    ("score", SF): "Score__c",
+    ("hubspot_score", HS): "hubspotscore",
+    ("hubspot_score", SF): "Score__c",
     ("sf_status", SF): "Status",
     ("sf_status", HS): "hs_lead_status",
     ("company", HS): "company",
@@ -141,7 +141,7 @@ def test_direction_rules(
 
 
 def test_prefer_salesforce_unless_blank() -> None:
-    texts = {name: shipped(name) for name in ("stages", "fields", "handoff")}
+    texts = {name: shipped(name) for name in ("stages", "fields", "handoff", "scoring")}
     phone = "    salesforce: {Lead: Phone, Contact: Phone}\n    direction: "
     texts["fields"] = texts["fields"].replace(
         phone + "two_way", phone + "prefer_salesforce_unless_blank"
@@ -187,13 +187,15 @@ def test_deals_are_kept_per_opportunity(funnel: Funnel) -> None:
 
 
 def test_an_unreadable_value_is_noted_and_read_as_blank(funnel: Funnel) -> None:
-    merged = mapping.merge(lead(score=70.0), change(HS, {"hubspotscore": "lots"}), funnel)
-    assert merged.fields["score"] is None
-    assert merged.notes == ("score: number: 'lots' is not a number (from hubspot hubspot-1)",)
+    merged = mapping.merge(lead(hubspot_score=70.0), change(HS, {"hubspotscore": "lots"}), funnel)
+    assert merged.fields["hubspot_score"] is None
+    assert merged.notes == (
+        "hubspot_score: number: 'lots' is not a number (from hubspot hubspot-1)",
+    )
 
 
 def test_a_marketing_stage_lead_is_not_sent_to_salesforce(funnel: Funnel) -> None:
-    desired = mapping.project(lead("lead", email="a@b.co", score=20.0), funnel)
+    desired = mapping.project(lead("lead", email="a@b.co", hubspot_score=20.0), funnel)
     assert set(desired) == {HS}
     assert desired[HS]["contact"]["lifecyclestage"] == "lead"
     assert desired[HS]["contact"]["leadbridge_stage"] == "lead"

@@ -35,7 +35,7 @@ def _fields(**options: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, An
 
 lead_fields = _fields(
     email=emails,
-    score=maybe(st.integers(0, 100).map(float)),
+    hubspot_score=maybe(st.integers(0, 100).map(float)),
     sf_status=maybe(statuses),
     hs_lead_status=maybe(hs_statuses),
     last_form=maybe(forms),

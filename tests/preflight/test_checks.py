@@ -16,7 +16,17 @@ from leadbridge.connectors.salesforce.settings import load_salesforce_settings
 from leadbridge.model import System
 from leadbridge.preflight.checks import Check
 from leadbridge.preflight.hubspot import HubSpotFacts, check_hubspot, property_checks
-from leadbridge.preflight.needs import CHOICE, EXTERNAL_ID, OWN, STAGE, TEXT, Need, Needs, needs
+from leadbridge.preflight.needs import (
+    CHOICE,
+    EXTERNAL_ID,
+    NUMBER,
+    OWN,
+    STAGE,
+    TEXT,
+    Need,
+    Needs,
+    needs,
+)
 from leadbridge.preflight.salesforce import (
     SalesforceFacts,
     SField,
@@ -62,7 +72,17 @@ def shipped(funnel: Funnel) -> Needs:
 
 
 def test_what_the_shipped_mappings_need(shipped: Needs) -> None:
-    assert shipped.own == ("leadbridge_stage", "leadbridge_handback_reason")
+    assert shipped.own == (
+        "leadbridge_stage",
+        "leadbridge_handback_reason",
+        "leadbridge_score",
+        "leadbridge_grade",
+        "leadbridge_score_reasons",
+    )
+    score = shipped.salesforce[("Lead", "Leadbridge_Score__c")]
+    assert score.kind == NUMBER and score.writes and score.creates
+    grade = shipped.salesforce[("Lead", "Leadbridge_Grade__c")]
+    assert grade.kind == CHOICE and grade.values == ("A", "B", "C", "D")
     assert shipped.hubspot["leadbridge_stage"].kind == OWN
     lifecycle = shipped.hubspot["lifecyclestage"]
     assert lifecycle.kind == STAGE and lifecycle.writes

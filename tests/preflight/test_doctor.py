@@ -21,12 +21,20 @@ from leadbridge.sandbox.world import Sandbox
 from leadbridge.sync.runtime import sandbox_env
 
 ROOT = Path(__file__).resolve().parents[2]
-OWN = {"leadbridge_stage": "leadbridge stage", "leadbridge_handback_reason": "leadbridge reason"}
+OWN = {
+    "leadbridge_stage": "leadbridge stage",
+    "leadbridge_handback_reason": "leadbridge reason",
+    "leadbridge_score": "leadbridge score",
+    "leadbridge_grade": "leadbridge grade",
+    "leadbridge_score_reasons": "leadbridge score why",
+}
 CUSTOM_FIELDS = [
     "Lead.Leadbridge_Id__c",
     "Lead.HubSpot_Contact_Id__c",
     "Lead.Recycle_Reason__c",
     "Opportunity.Loss_Reason__c",
+    "Lead.Leadbridge_Score__c",
+    "Lead.Leadbridge_Grade__c",
 ]
 STATUSES = ["Nurture", "Recycled", "Disqualified"]
 
@@ -86,6 +94,9 @@ def test_an_unprepared_portal_and_org_list_every_missing_piece(unprepared: Sandb
         "contact properties",
         "property leadbridge_stage",
         "property leadbridge_handback_reason",
+        "property leadbridge_score",
+        "property leadbridge_grade",
+        "property leadbridge_score_reasons",
         *CUSTOM_FIELDS,
         *(f"Lead.Status value {status}" for status in STATUSES),
     }
@@ -108,7 +119,7 @@ def test_an_unprepared_portal_and_org_list_every_missing_piece(unprepared: Sandb
     scopes = {"token": token, "scopes": list(REQUIRED_SCOPES)}
     _control(unprepared, "hubspot", "/_sandbox/private-apps", scopes)
     code, text = _doctor()
-    assert _failing(text) == {"property leadbridge_stage", "property leadbridge_handback_reason"}
+    assert _failing(text) == {f"property {name}" for name in OWN}
     _own_properties(unprepared)
     code, text = _doctor()
     assert code == 0, text

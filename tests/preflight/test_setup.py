@@ -28,9 +28,17 @@ CUSTOM_FIELDS = {
     "Lead.HubSpot_Contact_Id__c",
     "Lead.Recycle_Reason__c",
     "Opportunity.Loss_Reason__c",
+    "Lead.Leadbridge_Score__c",
+    "Lead.Leadbridge_Grade__c",
 }
 STATUSES = ["Nurture", "Recycled", "Disqualified"]
-OWN = ("leadbridge_stage", "leadbridge_handback_reason")
+OWN = (
+    "leadbridge_stage",
+    "leadbridge_handback_reason",
+    "leadbridge_score",
+    "leadbridge_grade",
+    "leadbridge_score_reasons",
+)
 
 
 @pytest.fixture

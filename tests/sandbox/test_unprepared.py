@@ -24,6 +24,8 @@ LEADBRIDGE_FIELDS = (
     "Leadbridge_Id__c",
     "HubSpot_Contact_Id__c",
     "Recycle_Reason__c",
+    "Leadbridge_Score__c",
+    "Leadbridge_Grade__c",
 )
 
 

@@ -114,7 +114,10 @@ def test_explain_finds_a_lead_by_any_of_its_records_and_says_when_it_knows_none(
     ]
     told = world.explain(contact)
     assert f"Subscriber → Lead: rule Known lead, in HubSpot (HubSpot contact {contact})" in told
-    assert f"wrote HubSpot contact {contact}: leadbridge stage = lead" in told
+    assert f"wrote HubSpot contact {contact}: " in told and "leadbridge stage = lead" in told
+    # The score came with the same change: a form fill, a webinar; no fit known.
+    written = {field["api_name"]: field["value"] for field in write["fields"]}
+    assert written["leadbridge_grade"] == "D" and written["leadbridge_score"] == "15", written
     out = io.StringIO()
     with redirect_stdout(out):
         assert main(["explain", "nobody@nowhere.io", "--database", world.database]) == 1

@@ -16,7 +16,8 @@ from leadbridge.store import Store
 from tests.sync.conftest import DAY, ROOT, World
 
 FIT: dict[str, Any] = {"industry": "COMPUTER_SOFTWARE", "numemployees": 200}
-SCORED = "sam.scored@acme.com"  # an MQL by score and fit, score 65
+# An MQL by score and fit: fit 30, a form 5, HubSpot's score past 60 60: leadbridge's score 95.
+SCORED = "sam.scored@acme.com"
 RAISED = "rita.raised@acme.com"  # an MQL by a hand-raise, score 20
 
 
@@ -67,7 +68,7 @@ def _impact(world: World, mappings: Path) -> str:
 
 
 RAISE_THRESHOLD = {
-    "handoff.yaml": [(r"- gte: \{score: 60\}", "- gte: {score: 70}")],
+    "handoff.yaml": [(r"- gte: \{score: 60\}", "- gte: {score: 100}")],
 }
 
 
@@ -79,8 +80,8 @@ def test_a_raised_mql_threshold_sends_back_the_mqls_below_it(world: World, tmp_p
     assert "mql -> lead: 1 lead (rule score_and_fit changed)" in shown, shown
     assert (
         f"{SCORED}: rule score_and_fit no longer holds" in shown
-        and "score 65;" not in shown
-        and "score 65," in shown
+        and "score 95;" not in shown
+        and "score 95," in shown
     )
     assert RAISED not in shown  # a hand-raise is not the changed rule's doing
     assert "HubSpot contact 1 update" in shown, shown

@@ -31,7 +31,7 @@ def test_a_hubspot_merge_folds_the_two_leads_into_the_one_in_salesforce(world: W
     # ... with one HubSpot contact: the one the merge left.
     assert [found[0] for found in world.records(str(gone))].count("hubspot") == 1
     assert len(world.leads(ana)) == 1 and world.leads(work) == []
-    assert "parked: 0" in summary
+    assert "parked: 0" in summary, world.parked()
     assert "0 (0 calls), salesforce 0 (0 calls)" in world.sync()  # nothing more to write
 
 

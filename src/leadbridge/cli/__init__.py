@@ -21,6 +21,7 @@ from leadbridge.cli import (
     run,
     sandbox,
     schema,
+    score,
     setup,
     sync,
 )
@@ -39,6 +40,7 @@ _COMMANDS = (
     plan,
     run,
     explain,
+    score,
     parked,
     demo,
     report,

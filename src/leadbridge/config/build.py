@@ -16,6 +16,8 @@ from leadbridge.config import conditions, renames, rule_values, schema, sla
 from leadbridge.config.conditions import DEALS_PREFIX, STAGE_ENTERED, Aged, Loc
 from leadbridge.config.funnel import HUBSPOT_OBJECT, FieldMap, Funnel, Rule, index
 from leadbridge.config.problems import Problem
+from leadbridge.config.scoring import COMPUTED, build_scoring
+from leadbridge.config.scoring_schema import ScoringFile
 from leadbridge.config.source import Document
 from leadbridge.config.suggest import did_you_mean
 from leadbridge.config.transforms import compile_transforms
@@ -38,6 +40,7 @@ def build(
     stages_file: schema.StagesFile,
     fields_file: schema.FieldsFile,
     handoff_file: schema.HandoffFile,
+    scoring_file: ScoringFile | None = None,
 ) -> tuple[Funnel, list[Problem]]:
     report = _Problems(documents)
     picklists: _Picklists = {}
@@ -59,7 +62,18 @@ def build(
         documents["stages"].data,
         lambda loc, message: report("stages", loc, message),
     )
-    rules = _rules(handoff_file, stages, fields, report)
+    computed = frozenset(COMPUTED) if scoring_file is not None else frozenset()
+    rules = _rules(handoff_file, stages, fields, report, computed)
+    scoring = (
+        build_scoring(
+            scoring_file,
+            fields,
+            {name: tuple(values) for name, values in handoff_file.lists.items()},
+            lambda loc, message: report("scoring", loc, message),
+        )
+        if scoring_file is not None
+        else None
+    )
     vocabularies = {
         name: found
         for name, fmap in fields.items()
@@ -87,6 +101,7 @@ def build(
         hubspot_stage_property=stages_file.hubspot_stage_property,
         reason_field=handoff_file.reason_field,
         slas=slas,
+        scoring=scoring,
     )
     return index(funnel), report.found
 
@@ -326,7 +341,11 @@ def _stage(stage: schema.StageSpec, i: int) -> Stage:
 
 
 def _rules(
-    spec: schema.HandoffFile, stages: list[Stage], fields: dict[str, FieldMap], report: _Problems
+    spec: schema.HandoffFile,
+    stages: list[Stage],
+    fields: dict[str, FieldMap],
+    report: _Problems,
+    computed: frozenset[str] = frozenset(),
 ) -> list[Rule]:
     stage_names = {s.name: s for s in stages}
     renamed = renames.renamed(stages)
@@ -350,7 +369,7 @@ def _rules(
         names.add(rule.name)
         target = _rule_stages(rule, stage_names, renamed, where, problem)
         condition = conditions.build(rule.when, (*where, "when"), lists, problem)
-        _check_tests(condition, fields, deal_values, problem)
+        _check_tests(condition, fields, deal_values, problem, computed)
         reason = _reason(rule.then, target, reason_values, fields, (*where, "then"), problem)
         _check_sets(rule.then, fields, (*where, "then", "set"), problem)
         rules.append(_rule(i, rule, condition, reason, where))
@@ -390,10 +409,14 @@ def _check_tests(
     fields: dict[str, FieldMap],
     deal_values: list[str],
     problem: conditions.Report,
+    computed: frozenset[str] = frozenset(),
 ) -> None:
-    """Every field a condition tests must be mapped, or be a deal stage that is."""
+    """Every field a condition tests must be mapped, be a deal stage that is, or be computed
+    by scoring.yaml (score, grade)."""
     for test in conditions.walk(condition):
         name = test.field
+        if name in computed:
+            continue
         # stage_entered is a pseudo-field (when the lead entered its stage), not a mapping.
         if isinstance(test, Aged) and name == STAGE_ENTERED:
             continue
@@ -407,7 +430,7 @@ def _check_tests(
                     + did_you_mean(wanted, deal_values),
                 )
         elif name not in fields:
-            problem(test.loc, _unknown("field", name, fields))
+            problem(test.loc, _unknown("field", name, [*fields, *computed]))
 
 
 def _check_sets(

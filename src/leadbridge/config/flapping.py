@@ -58,6 +58,7 @@ from leadbridge.config.conditions import (
     walk,
 )
 from leadbridge.config.funnel import Funnel, Rule
+from leadbridge.config.scoring import COMPUTED
 from leadbridge.model import System, Value
 
 _Literal = tuple[Atom | Became | Aged, bool]
@@ -243,6 +244,9 @@ def _written(funnel: Funnel) -> frozenset[str]:
 
 def _changeable(funnel: Funnel, source: _Source) -> frozenset[str]:
     names = {fmap.name for _, fmap in funnel.sources.get(source, ())}
+    if funnel.scoring is not None and names:
+        # Any change that reaches a lead's fields can move its score and grade.
+        names |= set(COMPUTED)
     if source == (System.SALESFORCE, "Opportunity") and funnel.deal_field in names:
         names |= {DEALS_PREFIX + value for value in funnel.deal_counts}
     return frozenset(names)

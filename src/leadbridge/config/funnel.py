@@ -15,6 +15,7 @@ from leadbridge.config import wording
 from leadbridge.config.conditions import Cond, Loc, Predicate, walk
 from leadbridge.config.problems import Problem
 from leadbridge.config.schema import Direction
+from leadbridge.config.scoring import Scoring
 from leadbridge.config.sla import Sla
 from leadbridge.config.transforms import Transform, TransformSpec
 from leadbridge.model import Side, Stage, System, Value, readable
@@ -145,6 +146,8 @@ class Funnel:
     slas: Mapping[str, Sla] = field(default_factory=dict)
     # What `leadbridge check` shows but lets through: rules that can never fire.
     warnings: tuple[Problem, ...] = ()
+    # scoring.yaml: the criteria behind the `score` and `grade` rules may test (None: no file).
+    scoring: Scoring | None = None
 
     @property
     def own_hubspot_properties(self) -> dict[str, str]:
@@ -156,6 +159,8 @@ class Funnel:
             self.hubspot_stage_property: "leadbridge stage",
             reason.hubspot if reason is not None else None: "leadbridge hand-back reason",
         }
+        if self.scoring is not None:
+            named.update(self.scoring.hubspot_properties)
         return {name: label for name, label in named.items() if name}
 
     def label(self, field_name: str | None, code: Value) -> str:
@@ -235,14 +240,6 @@ def index(funnel: Funnel) -> Funnel:
         )
         if (system, obj, remote) in by_remote
     }
-    deal_counts = sorted(
-        {
-            test_field.removeprefix("deals.")
-            for rule in funnel.rules
-            for test_field in _fields_of(rule)
-            if test_field.startswith("deals.")
-        }
-    )
     return Funnel(
         stages=funnel.stages,
         fields=funnel.fields,
@@ -257,9 +254,20 @@ def index(funnel: Funnel) -> Funnel:
         deal_field=by_remote.get((System.SALESFORCE, "Opportunity", "StageName")),
         converted_field=by_remote.get((System.SALESFORCE, "Lead", "IsConverted")),
         mirrors=mirrors,
-        deal_counts=tuple(deal_counts),
+        deal_counts=_deal_counts(funnel),
         writers={owner: _writers(funnel, owner) for owner in Side},
         slas=funnel.slas,
+        scoring=funnel.scoring,
+    )
+
+
+def _deal_counts(funnel: Funnel) -> tuple[str, ...]:
+    """The deal stages whose counts rules or scoring criteria test (deals.<stage>)."""
+    tested = [test_field for rule in funnel.rules for test_field in _fields_of(rule)]
+    if funnel.scoring is not None:
+        tested += [name for criterion in funnel.scoring.criteria for name in criterion.fields]
+    return tuple(
+        sorted({name.removeprefix("deals.") for name in tested if name.startswith("deals.")})
     )
 
 

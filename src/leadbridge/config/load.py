@@ -12,6 +12,7 @@ from leadbridge.config import dead_rules, flapping, schema
 from leadbridge.config.build import build
 from leadbridge.config.funnel import Funnel
 from leadbridge.config.problems import ConfigError, Problem
+from leadbridge.config.scoring_schema import ScoringFile
 from leadbridge.config.source import Document, load_document, parse_document
 from leadbridge.config.validation import validate
 
@@ -20,6 +21,8 @@ FILES: dict[str, type[BaseModel]] = {
     "fields": schema.FieldsFile,
     "handoff": schema.HandoffFile,
 }
+# Optional: without it leadbridge computes no score, and rules test only mapped fields.
+OPTIONAL: dict[str, type[BaseModel]] = {"scoring": ScoringFile}
 
 # What each file must at least hold, for the message about an empty one.
 _CONTENTS = {
@@ -28,11 +31,13 @@ _CONTENTS = {
     "with its HubSpot property and Salesforce field)",
     "handoff": "rules: the handoff rules, each with a name, when (a condition) and then "
     "(move_to a stage)",
+    "scoring": "grades: (the least fit points per grade), fit: and engagement: criteria",
 }
 
 
 def load_funnel(directory: Path | str) -> Funnel:
-    """Read stages.yaml, fields.yaml and handoff.yaml from `directory`.
+    """Read stages.yaml, fields.yaml and handoff.yaml (and scoring.yaml, if there) from
+    `directory`.
 
     Raises ConfigError listing every problem: all files are parsed and
     validated before any is given up on, and the checks across files and
@@ -40,13 +45,15 @@ def load_funnel(directory: Path | str) -> Funnel:
     saying but harmless (a rule that can never fire) is in `Funnel.warnings`.
     """
     directory = Path(directory)
-    return _funnel({name: load_document(directory / f"{name}.yaml") for name in FILES})
+    names = [*FILES, *(n for n in OPTIONAL if (directory / f"{n}.yaml").exists())]
+    return _funnel({name: load_document(directory / f"{name}.yaml") for name in names})
 
 
 def funnel_from_texts(texts: Mapping[str, str], directory: str = "<memory>") -> Funnel:
-    """The same from YAML text keyed "stages", "fields", "handoff" (tests, tools)."""
+    """The same from YAML text keyed "stages", "fields", "handoff", "scoring" (optional)."""
+    names = [*FILES, *(name for name in OPTIONAL if name in texts)]
     return _funnel(
-        {name: parse_document(texts[name], f"{directory}/{name}.yaml") for name in FILES}
+        {name: parse_document(texts[name], f"{directory}/{name}.yaml") for name in names}
     )
 
 
@@ -72,17 +79,19 @@ def _funnel(parsed: Mapping[str, tuple[Document | None, list[Problem]]]) -> Funn
                 )
             )
             continue
-        validated, found = validate(document, FILES[name])
+        validated, found = validate(document, FILES.get(name) or OPTIONAL[name])
         problems += found
         if validated is not None:
             models[name] = validated
-    if len(models) < len(FILES):
+    if len(models) < len(parsed):
         raise ConfigError(problems)
     stages, fields, handoff = models["stages"], models["fields"], models["handoff"]
     assert isinstance(stages, schema.StagesFile)
     assert isinstance(fields, schema.FieldsFile)
     assert isinstance(handoff, schema.HandoffFile)
-    funnel, found = build(documents, stages, fields, handoff)
+    scoring = models.get("scoring")
+    assert scoring is None or isinstance(scoring, ScoringFile)
+    funnel, found = build(documents, stages, fields, handoff, scoring)
     problems += found
     if not found:
         handoff_file = documents["handoff"]

@@ -14,7 +14,8 @@ from datetime import datetime
 
 from leadbridge.config import Funnel, Rule, Step
 from leadbridge.config.conditions import DEALS_PREFIX
-from leadbridge.core import mapping
+from leadbridge.config.scoring import SCORE, Scoring
+from leadbridge.core import mapping, scoring
 from leadbridge.model import (
     Cause,
     Change,
@@ -43,6 +44,14 @@ def decide(lead: Lead, change: Change, funnel: Funnel, now: datetime) -> Decisio
     stamps: Mapping[str, Stamp] = merged.stamps
     before = _facts(lead.fields, lead.deals, funnel)
     after = _facts(fields, merged.deals, funnel)
+    if funnel.scoring is not None and _news_for_scoring(funnel.scoring, lead, before, after):
+        # Scored before any rule looks, so rules see this change's score and grade. A change
+        # with no news for a criterion is not rescored: the same input twice decides the
+        # same, and an owner's change or a merge writes no decayed score of its own.
+        scored = scoring.rescore(before, after, funnel.scoring, now, lead.stage_entered_at)
+        news = {name: value for name, value in scored.items() if fields.get(name) != value}
+        fields, after = {**fields, **news}, {**after, **news}
+        stamps = {**stamps, **{name: Stamp(now, None) for name in news}}
     stage, entered, blocked = lead.stage, lead.stage_entered_at, lead.blocked
     transitions: list[Transition] = []
     visited = {stage}
@@ -89,6 +98,14 @@ def decide(lead: Lead, change: Change, funnel: Funnel, now: datetime) -> Decisio
     desired = mapping.project(result, funnel)
     shown = mapping.with_stage_shown(result, desired, funnel, now)
     return Decision(shown, tuple(transitions), desired, notes)
+
+
+def _news_for_scoring(
+    rules: Scoring, lead: Lead, before: Mapping[str, Value], after: Mapping[str, Value]
+) -> bool:
+    if SCORE not in lead.fields and before != after:
+        return True  # never scored (new, or scoring.yaml just deployed): any news scores it
+    return any(before.get(name) != after.get(name) for name in rules.tested)
 
 
 def _first_match(

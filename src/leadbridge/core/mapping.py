@@ -175,6 +175,7 @@ def _hubspot(lead: Lead, funnel: Funnel, stage: Stage | None) -> dict[str, Value
     """The contact's mapped fields, then the stage as HubSpot shows it."""
     creating = lead.identity.hubspot is None
     values = _mapped(lead, funnel, stage, _HUBSPOT, None, creating=creating)
+    values.update(_scored(lead, funnel, _HUBSPOT, HUBSPOT_OBJECT))
     if stage is None:
         return values
     if stage.hubspot_lifecycle is not None:
@@ -197,6 +198,7 @@ def _salesforce(
     identity = lead.identity
     creating = identity.salesforce_lead is None and identity.salesforce_contact is None
     values = _mapped(lead, funnel, stage, _SALESFORCE, obj, creating=creating)
+    values.update(_scored(lead, funnel, _SALESFORCE, obj))
     if stage is not None and not converted and stage.salesforce_status:
         shown = _mirror(lead, funnel, _SALESFORCE, "Status")
         values["Status"] = _fitting(stage.salesforce_status, shown)
@@ -243,6 +245,20 @@ def _mapped(
             ok, remote = write(fmap, system, value)
             if ok:
                 values.setdefault(remote_field, remote)
+    return values
+
+
+def _scored(lead: Lead, funnel: Funnel, system: System, obj: str) -> dict[str, Value]:
+    """Score, grade and reasons where scoring.yaml writes them; the planner drops the ones
+    the record already shows, so they are written only when they change."""
+    if funnel.scoring is None:
+        return {}
+    values: dict[str, Value] = {}
+    for name, target in funnel.scoring.write.items():
+        remote = target.hubspot if system is _HUBSPOT else target.salesforce.get(obj)
+        value = lead.fields.get(name)
+        if remote is not None and value is not None:
+            values[remote] = remote_form(system, value)
     return values
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from leadbridge.config import FieldMap, Funnel
 from leadbridge.config.funnel import HUBSPOT_OBJECT
+from leadbridge.config.scoring import GRADE, SCORE
 from leadbridge.connectors.hubspot.settings import HubSpotSettings
 from leadbridge.connectors.salesforce.reads import fields_for
 from leadbridge.connectors.salesforce.settings import Objects, SalesforceSettings
@@ -106,6 +107,7 @@ def needs(funnel: Funnel, hubspot: HubSpotSettings, salesforce: SalesforceSettin
     _stages(hs, sf, funnel)
     for name in own:
         hs.add(HUBSPOT_OBJECT, name, "leadbridge's own property", writes=True, kind=OWN)
+    _scoring(sf, funnel)
     lead, key = CREATED, salesforce.external_id_field
     how = {"reads": True, "writes": True, "creates": True, "kind": EXTERNAL_ID}
     sf.add(lead, key, "external_id_field", **how)  # read too: it names the lead (sync.resolve)
@@ -139,6 +141,22 @@ def _field(hs: _Collect, sf: _Collect, fmap: FieldMap, literal: tuple[str, ...])
             kind=kind,
             values=values,
         )
+
+
+def _scoring(sf: _Collect, funnel: Funnel) -> None:
+    """The Salesforce fields scoring.yaml writes: the score a number, the grade one of the
+    grades, the reasons text (its HubSpot properties are leadbridge's own, above)."""
+    scoring = funnel.scoring
+    if scoring is None:
+        return
+    use = "mappings/scoring.yaml"
+    for obj, name, what in scoring.salesforce_fields():
+        how: dict[str, object] = {"writes": True, "creates": obj == CREATED}
+        if what == SCORE:
+            how["kind"] = NUMBER
+        elif what == GRADE:
+            how.update(kind=CHOICE, values=scoring.grade_names)
+        sf.add(obj, name, use, **how)
 
 
 def _stages(hs: _Collect, sf: _Collect, funnel: Funnel) -> None:

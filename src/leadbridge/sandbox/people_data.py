@@ -51,6 +51,20 @@ TITLES = (
     "Supply Chain Manager",
 )
 EMPLOYEES = ("1-5", "5-25", "25-50", "50-100", "100-500", "500-1000", "1000+")
+# Who ends up buying looks different: decision makers, in the industries the product is
+# for, at companies big enough to need it (the shipped scoring.yaml's fit criteria).
+BUYER_TITLES = (
+    "VP Operations",
+    "Head of Marketing",
+    "Director of Sales",
+    "CFO",
+    "CEO",
+    "Chief Revenue Officer",
+    "Supply Chain Manager",
+    "IT Manager",
+)
+BUYER_INDUSTRIES = INDUSTRIES[:8]
+BUYER_EMPLOYEES = ("25-50", "50-100", "100-500", "500-1000", "1000+")
 HUBSPOT_SOURCES = (
     "ORGANIC_SEARCH",
     "PAID_SEARCH",
@@ -78,8 +92,9 @@ class Person:
     phone: str
 
 
-def make_person(rng: random.Random, serial: int) -> Person:
-    """A person; `serial` keeps emails unique however many are drawn."""
+def make_person(rng: random.Random, serial: int, *, buyer: bool = False) -> Person:
+    """A person; `serial` keeps emails unique however many are drawn. A `buyer` fits the
+    product better (a senior title, a target industry, a company of 25 or more)."""
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     stem, kind = rng.choice(COMPANY_STEMS), rng.choice(COMPANY_KINDS)
     domain = f"{stem}{kind}".lower() + rng.choice((".com", ".io", ".de", ".co.uk"))
@@ -89,8 +104,8 @@ def make_person(rng: random.Random, serial: int) -> Person:
         email=f"{first}.{last}{serial}@{domain}".lower(),
         company=f"{stem} {kind} {rng.choice(SUFFIXES)}",
         domain=domain,
-        title=rng.choice(TITLES),
-        industry=rng.choice(INDUSTRIES),
-        employees=rng.choice(EMPLOYEES),
+        title=rng.choice(BUYER_TITLES if buyer else TITLES),
+        industry=rng.choice(BUYER_INDUSTRIES if buyer else INDUSTRIES),
+        employees=rng.choice(BUYER_EMPLOYEES if buyer else EMPLOYEES),
         phone=f"+1 {rng.randint(200, 989)} {rng.randint(200, 999)} {rng.randint(1000, 9999)}",
     )

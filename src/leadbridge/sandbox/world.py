@@ -29,6 +29,9 @@ UNPREPARED_SCOPES = (CONTACTS_READ, CONTACTS_WRITE)
 PREPARED_PROPERTIES = {
     "leadbridge_stage": "leadbridge stage",
     "leadbridge_handback_reason": "leadbridge hand-back reason",
+    "leadbridge_score": "leadbridge score",
+    "leadbridge_grade": "leadbridge grade",
+    "leadbridge_score_reasons": "leadbridge score why",
 }
 
 

@@ -49,6 +49,8 @@ LEADBRIDGE_FIELDS = (
     "Lead.HubSpot_Contact_Id__c",
     "Lead.Recycle_Reason__c",
     "Opportunity.Loss_Reason__c",
+    "Lead.Leadbridge_Score__c",
+    "Lead.Leadbridge_Grade__c",
 )
 LEADBRIDGE_STATUSES = ("Nurture", "Recycled", "Disqualified")
 UNPREPARED = Unprepared(missing_fields=LEADBRIDGE_FIELDS, missing_statuses=LEADBRIDGE_STATUSES)

@@ -158,6 +158,7 @@ CONTACT_ROLES = (
     "Executive Sponsor", "Influencer", "Technical Buyer", "Other",
 )  # fmt: skip
 RATINGS = ("Hot", "Warm", "Cold")
+GRADES = ("A", "B", "C", "D")
 
 LEAD = SObject(
     "Lead",
@@ -193,6 +194,9 @@ LEAD = SObject(
         # answers 300 (MoreThanOneRecord), as the real org does.
         _text("HubSpot_Contact_Id__c", "HubSpot Contact ID", 32, external_id=True),
         _pick("Recycle_Reason__c", "Recycle Reason", RECYCLE_REASONS, restricted=True),
+        # What `leadbridge setup` makes for scoring.yaml's write targets.
+        Field("Leadbridge_Score__c", "double", "leadbridge score"),
+        _pick("Leadbridge_Grade__c", "leadbridge grade", GRADES, restricted=True),
         *_system(),
     ),
 )  # fmt: skip
