@@ -33,7 +33,7 @@ def test_score_and_grade_are_written_once_and_explained(world: World) -> None:
     # Score 65 and grade A: an MQL by the shipped rule, and so a Salesforce Lead with both.
     (lead,) = world.sandbox.salesforce.state.records("Lead")
     assert (lead["Leadbridge_Score__c"], lead["Leadbridge_Grade__c"]) == (65, "A")
-    assert "score_and_fit" in world.explain(DANA)
+    assert "score_and_fit" in [move["rule"] for move in world.story(DANA)["moves"]]
 
     # Salesforce's new Lead comes back with news (its owner): the lead is decided again.
     world.sync()
