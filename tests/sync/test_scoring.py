@@ -34,6 +34,10 @@ def test_score_and_grade_are_written_once_and_explained(world: World) -> None:
     (lead,) = world.sandbox.salesforce.state.records("Lead")
     assert (lead["Leadbridge_Score__c"], lead["Leadbridge_Grade__c"]) == (65, "A")
     assert "score_and_fit" in [move["rule"] for move in world.story(DANA)["moves"]]
+    # explain shows the breakdown as of the move that wrote it, a criterion a line.
+    told = world.explain(DANA)
+    assert "    score 65, grade A:\n" in told, told
+    assert "      senior_title +20 (title: VP Operations)\n" in told, told
 
     # Salesforce's new Lead comes back with news (its owner): the lead is decided again.
     world.sync()

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from leadbridge.alerts.blocks import Links
 from leadbridge.cli import explain_words as words
 from leadbridge.config import Funnel
+from leadbridge.config.scoring import REASONS
 from leadbridge.model import Identity, Lead, System, readable
 from leadbridge.store import JournalEntry
 
@@ -183,6 +184,7 @@ def _moves(entries: Sequence[JournalEntry], funnel: Funnel | None, tz: ZoneInfo)
 
 def _move(entry: JournalEntry, funnel: Funnel | None, tz: ZoneInfo) -> Move:
     t = entry.transition
+    writes = [_write(write, funnel) for write in entry.writes]
     target = funnel.stage.get(t.to_stage) if funnel is not None else None
     return Move(
         at=t.at.astimezone(tz),
@@ -198,8 +200,26 @@ def _move(entry: JournalEntry, funnel: Funnel | None, tz: ZoneInfo) -> Move:
         reason=t.reason,
         reason_label=words.reason(funnel, t.reason),
         handback=target.handback if target is not None else False,
-        writes=[_write(write, funnel) for write in entry.writes],
+        writes=writes,
+        sections=_score_section(funnel, writes),
     )
+
+
+def _score_section(funnel: Funnel | None, writes: Sequence[Write]) -> list[Section]:
+    """The score breakdown as of this move: the reasons it wrote to HubSpot (scoring.yaml's
+    score_reasons property), one criterion a line. `leadbridge score` shows it now."""
+    target = funnel.scoring.write.get(REASONS) if funnel and funnel.scoring else None
+    if target is None or target.hubspot is None:
+        return []
+    for write in writes:
+        for found in write.fields:
+            if write.system == System.HUBSPOT.value and found.api_name == target.hubspot:
+                # "title +20 (title: VP Ops); webinar +10 (last_form: webinar) = 30, grade C"
+                criteria, _, total = found.value.rpartition(" = ")
+                if not criteria:
+                    criteria, total = total, ""
+                return [Section(f"score {total}".strip(), criteria.split("; "))]
+    return []
 
 
 def _write(write: dict[str, object], funnel: Funnel | None) -> Write:
