@@ -101,7 +101,8 @@ def test_the_story_in_plain_words_in_a_chosen_time_zone_with_links(
         "by sales in Salesforce (Salesforce Lead 00Q5g00000AbCdE)"
     ) in lines
     assert (
-        "2026-03-02 10:00 CET  Lead → MQL: rule Score and fit, in HubSpot (HubSpot contact 501)"
+        "2026-03-02 10:00 CET  Lead → MQL: leadbridge's score (scoring.yaml) passed 60 with a "
+        "good fit (grade A or B), in HubSpot (HubSpot contact 501)"
     ) in lines
     # No rule ids, no reason codes, no UTC.
     for code_word in ("sales_disqualified", "no_fit", "score_and_fit", "UTC"):
