@@ -23,7 +23,7 @@ from typing import Literal, TextIO
 from leadbridge.cli.connection_schemas import HUBSPOT, SALESFORCE, SLACK
 from leadbridge.cli.options import Commands
 from leadbridge.config.jsonschema import FileSchema, generate
-from leadbridge.config.mapping_schemas import FIELDS, HANDOFF, STAGES
+from leadbridge.config.mapping_schemas import FIELDS, HANDOFF, SCORING, STAGES
 
 _OK, _USAGE = 0, 2
 
@@ -33,6 +33,7 @@ FILES: dict[str, tuple[Directory, FileSchema]] = {
     "stages": ("mappings", STAGES),
     "fields": ("mappings", FIELDS),
     "handoff": ("mappings", HANDOFF),
+    "scoring": ("mappings", SCORING),
     "hubspot": ("connectors", HUBSPOT),
     "salesforce": ("connectors", SALESFORCE),
     "slack": ("connectors", SLACK),

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from leadbridge.config import schema, sla, transforms
+from leadbridge.config import schema, scoring_schema, sla, transforms
 from leadbridge.config.jsonschema import (
     FileSchema,
     JsonSchema,
@@ -116,6 +116,8 @@ SHAPES: Mapping[Callable[..., Any], Shape] = {
     schema._code: text("a reason code", pattern=r"\S"),
     schema._text: text("words on one line", pattern=r"\S"),
     schema._duration: SLA,
+    scoring_schema._half_life: SLA,
+    scoring_schema._grade: text("a short grade such as A, B, C or D", pattern=r"\S"),
     schema._sla: SLA,
     schema._age: SLA,
     schema._scalar: SCALAR,
@@ -248,6 +250,15 @@ FIELDS = FileSchema(
     "system wins when they disagree.",
     SHAPES,
     DESCRIPTIONS,
+)
+SCORING = FileSchema(
+    scoring_schema.ScoringFile,
+    "scoring.yaml",
+    "Who is worth sales' time, and why: a grade from fit, a score from fit and engagement "
+    "(criteria in the operators of handoff.yaml's rules).",
+    SHAPES,
+    DESCRIPTIONS,
+    one_key_union="Condition",
 )
 HANDOFF = FileSchema(
     schema.HandoffFile,
