@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from leadbridge.model import Change, Removal, System, Value
 from leadbridge.store import codec
-from leadbridge.store._sql import chunks, insert, quietly
+from leadbridge.store._sql import chunks, execute_many, insert, quietly
 from leadbridge.store.tables import inbox, links
 
 PENDING, _DONE, _PARKED = "pending", "done", "parked"
@@ -235,7 +235,7 @@ class Inbox:
         ]
         with quietly(self._connection) as connection:
             for part in chunks(rows, 5000):
-                connection.execute(statement, list(part))
+                execute_many(connection, statement, part)
 
     def forget(self) -> None:
         self._lines.clear()

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from leadbridge.model import Identity, System
 from leadbridge.store import codec
-from leadbridge.store._sql import chunks, quietly, upsert_many
+from leadbridge.store._sql import chunks, execute_many, quietly, upsert_many
 from leadbridge.store.inbox import PENDING, Inbox, record_key
 from leadbridge.store.tables import inbox, leads, links
 
@@ -182,7 +182,8 @@ class Links:
         with quietly(self._connection) as connection:
             upsert_many(connection, links, rows, ("system", "object", "record_id", "lead_id"))
             if relined:
-                connection.execute(
+                execute_many(
+                    connection,
                     inbox.update()
                     .where(
                         inbox.c.system == sa.bindparam("s"),
