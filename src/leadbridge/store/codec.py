@@ -101,7 +101,13 @@ def lead_row(lead: Lead) -> dict[str, Any]:
         },
         # JSON objects only have string keys: the 4-tuple key becomes a row.
         "seen": [
-            [_SYSTEM_TEXT[system], obj, record, name, _encode_value(value)]
+            [
+                _SYSTEM_TEXT[system],
+                obj,
+                record,
+                name,
+                value if type(value) is str else _encode_value(value),
+            ]
             for (system, obj, record, name), value in sorted(lead.seen.items(), key=_seen_key)
         ],
         "deals": dict(lead.deals),
