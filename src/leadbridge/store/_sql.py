@@ -53,7 +53,7 @@ def upsert_many(
 
 def execute_many(
     connection: sa.Connection, statement: UpdateBase, rows: Sequence[Mapping[str, Any]]
-) -> None:
+) -> int:
     """`connection.execute(statement, rows)` for a repository's buffered writes (`quietly`):
     compiled once, and each row handed to the driver's executemany as the plain values the
     compiled SQL binds, through the columns' own bind processors (JSON to text, say).
@@ -64,16 +64,16 @@ def execute_many(
     same columns. The statement still passes the engine's events once (`before_execute` with
     the SQL text, `before_cursor_execute` per executemany), so counting statements still
     works. Outside a quiet block (where the unit of work must see the statement object to
-    know which cache to forget) and for anything this does not handle, plain `execute`."""
+    know which cache to forget) and for anything this does not handle, plain `execute`.
+    Returns the rows changed (both drivers sum an executemany's counts)."""
     if not rows:
-        return
+        return 0
     compiled = statement.compile(
         dialect=connection.dialect, column_keys=list(rows[0]), for_executemany=True
     )
     plan = _row_plan(compiled, rows[0]) if is_quiet(connection) else None
     if plan is None:
-        connection.execute(statement, [dict(row) for row in rows])
-        return
+        return connection.execute(statement, [dict(row) for row in rows]).rowcount
     names, fixed = plan
     if fixed:  # values the statement carries itself (an update's `done_at=now`)
         rows = [{**fixed, **row} for row in rows]
@@ -92,7 +92,7 @@ def execute_many(
         escaped = compiled.escaped_bind_names
         keys = [escaped.get(name, name) for name in names]
         params = [dict(zip(keys, row, strict=True)) for row in values]
-    connection.exec_driver_sql(compiled.string, params)
+    return connection.exec_driver_sql(compiled.string, params).rowcount
 
 
 def _row_plan(
