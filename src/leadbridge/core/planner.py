@@ -156,11 +156,16 @@ def _as_contact(values: Values, funnel: Funnel) -> dict[str, Value]:
 
 def _changes(desired: Values, shown: Values) -> dict[str, Value]:
     """The desired fields whose values differ from what the record shows."""
-    return {
-        name: value
-        for name, value in desired.items()
-        if not same(value, shown.get(name), fold_case=_is_email(name))
-    }
+    changed: dict[str, Value] = {}
+    for name, value in desired.items():
+        now = shown.get(name)
+        # Most desired values are the very text the record shows, and equal text is `same`
+        # under every rule: skip its parsing (170,000 _moment calls for 10,000 people).
+        if type(value) is str and type(now) is str and value == now:
+            continue
+        if not same(value, now, fold_case=_is_email(name)):
+            changed[name] = value
+    return changed
 
 
 def remember(

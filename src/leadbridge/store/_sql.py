@@ -3,12 +3,15 @@ the mark a unit of work's own batched statements carry (see `quietly`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import UpdateBase
 
 _Insert = sqlite.Insert | postgresql.Insert
 _QUIET = "leadbridge.quiet"
@@ -45,7 +48,87 @@ def upsert_many(
     columns = [name for name in rows[0] if name not in keys]
     changed = {name: statement.excluded[name] for name in columns}
     upserting = statement.on_conflict_do_update(index_elements=list(keys), set_=changed)
-    connection.execute(upserting, [dict(row) for row in rows])
+    execute_many(connection, upserting, rows)
+
+
+def execute_many(
+    connection: sa.Connection, statement: UpdateBase, rows: Sequence[Mapping[str, Any]]
+) -> int:
+    """`connection.execute(statement, rows)` for a repository's buffered writes (`quietly`):
+    compiled once, and each row handed to the driver's executemany as the plain values the
+    compiled SQL binds, through the columns' own bind processors (JSON to text, say).
+
+    Why: SQLAlchemy builds every row of an executemany through `construct_params` and its
+    execution context, about as much CPU again as the statement itself in SQLite; a first
+    sync of 10,000 people spent 2 of its 16 profiled seconds there. Rows must all name the
+    same columns. The statement still passes the engine's events once (`before_execute` with
+    the SQL text, `before_cursor_execute` per executemany), so counting statements still
+    works. Outside a quiet block (where the unit of work must see the statement object to
+    know which cache to forget) and for anything this does not handle, plain `execute`.
+    Returns the rows changed (both drivers sum an executemany's counts)."""
+    if not rows:
+        return 0
+    compiled = statement.compile(
+        dialect=connection.dialect, column_keys=list(rows[0]), for_executemany=True
+    )
+    plan = _row_plan(compiled, rows[0]) if is_quiet(connection) else None
+    if plan is None:
+        return connection.execute(statement, [dict(row) for row in rows]).rowcount
+    names, fixed = plan
+    if fixed:  # values the statement carries itself (an update's `done_at=now`)
+        rows = [{**fixed, **row} for row in rows]
+    # The rows' values in the SQL's order, then column by column through the processors:
+    # itemgetter and zip run in C, so a row costs no Python-level loop of its own.
+    take = itemgetter(*names)
+    values = [take(row) for row in rows] if len(names) > 1 else [(take(row),) for row in rows]
+    processors = _processors(compiled, names)
+    if processors:
+        columns: list[Iterable[Any]] = list(zip(*values, strict=True))
+        for index, process in processors:
+            columns[index] = map(process, columns[index])
+        values = list(zip(*columns, strict=True))
+    params: list[Any] = values
+    if not compiled.positional:
+        escaped = compiled.escaped_bind_names
+        keys = [escaped.get(name, name) for name in names]
+        params = [dict(zip(keys, row, strict=True)) for row in values]
+    return connection.exec_driver_sql(compiled.string, params).rowcount
+
+
+def _row_plan(
+    compiled: sa.engine.Compiled, first: Mapping[str, Any]
+) -> tuple[list[str], dict[str, Any]] | None:
+    """The bind names in the order the SQL takes them, and the values of those the rows do
+    not give (the statement's own). None: a statement this cannot run plainly."""
+    assert isinstance(compiled, SQLCompiler)
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        return None
+    names = compiled.positiontup if compiled.positional else list(compiled.binds)
+    if not names:
+        return None
+    fixed: dict[str, Any] = {}
+    for name in names:
+        bind = compiled.binds[name]
+        if name in first:
+            continue
+        if bind.required or bind.callable is not None:
+            return None
+        fixed[name] = bind.effective_value
+    return list(names), fixed
+
+
+def _processors(
+    compiled: sa.engine.Compiled, names: Sequence[str]
+) -> list[tuple[int, Callable[[Any], Any]]]:
+    """Each bound position whose type converts values for the driver, with its converter."""
+    assert isinstance(compiled, SQLCompiler)
+    dialect = compiled.dialect
+    found: list[tuple[int, Callable[[Any], Any]]] = []
+    for index, name in enumerate(names):
+        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            found.append((index, process))
+    return found
 
 
 def chunks(items: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from leadbridge.model import Lead, Stamp, System, Value, Values
 
 
+# A first sync stamps the same few moments (the round's `now`, a lead's stage entry, its
+# fields' stamps) over and over: 228,000 calls for 10,000 people, each an astimezone and an
+# isoformat. Equal datetimes give the same text whatever their zone (the result is UTC), so
+# a cache keyed by the datetime is exact.
+@lru_cache(maxsize=4096)
 def iso(moment: datetime) -> str:
     """A fixed-width UTC stamp; a naive datetime is taken to be UTC already."""
     if moment.tzinfo is None:
@@ -50,12 +56,32 @@ def _decode_value(data: Any) -> Value:
     raise ValueError(f"not a stored value: {data!r}")
 
 
+# encode_values and decode_values test for a plain string inline before calling out: most
+# values are strings, and a first sync of 10,000 people made 1.2 million calls to the one
+# and 560,000 to the other just to hand the string back.
 def encode_values(values: Values) -> dict[str, Any]:
-    return {name: _encode_value(value) for name, value in values.items()}
+    return {
+        name: value if type(value) is str else _encode_value(value)
+        for name, value in values.items()
+    }
 
 
 def decode_values(data: Mapping[str, Any]) -> dict[str, Value]:
-    return {name: _decode_value(value) for name, value in data.items()}
+    return {
+        name: value if type(value) is str else _decode_value(value) for name, value in data.items()
+    }
+
+
+# System.value is a Python-level enum descriptor: 200,000 calls a 10,000-person sync.
+_SYSTEM_TEXT: dict[System | None, str | None] = {system: system.value for system in System}
+_SYSTEM_TEXT[None] = None
+_SYSTEM_OF: dict[str, System] = {system.value: system for system in System}
+
+
+def _system(text: str) -> System:
+    """System(text), without the enum's Python-level lookup; an unknown name still raises."""
+    system = _SYSTEM_OF.get(text)
+    return System(text) if system is None else system
 
 
 def lead_row(lead: Lead) -> dict[str, Any]:
@@ -67,15 +93,19 @@ def lead_row(lead: Lead) -> dict[str, Any]:
         "owner": lead.owner,
         "fields": encode_values(lead.fields),
         "stamps": {
-            name: [iso(stamp.at), None if stamp.system is None else stamp.system.value]
-            for name, stamp in lead.stamps.items()
+            name: [iso(at), _SYSTEM_TEXT[system]] for name, (at, system) in lead.stamps.items()
         },
-        # JSON objects only have string keys: the 4-tuple key becomes a row.
+        # JSON objects only have string keys: the 4-tuple key becomes a row. In the dict's
+        # own order: sorting it was half of lead_row's time, and no reader needs an order.
         "seen": [
-            [system.value, obj, record, name, _encode_value(value)]
-            for (system, obj, record, name), value in sorted(
-                lead.seen.items(), key=lambda item: item[0]
-            )
+            [
+                _SYSTEM_TEXT[system],
+                obj,
+                record,
+                name,
+                value if type(value) is str else _encode_value(value),
+            ]
+            for (system, obj, record, name), value in lead.seen.items()
         ],
         "deals": dict(lead.deals),
         "blocked": sorted(system.value for system in lead.blocked),
@@ -91,13 +121,13 @@ def lead_fields(row: Mapping[Any, Any]) -> dict[str, Any]:
         "owner": row["owner"],
         "fields": decode_values(row["fields"]),
         "stamps": {
-            name: Stamp(from_iso(at), None if system is None else System(system))
+            name: Stamp(from_iso(at), None if system is None else _system(system))
             for name, (at, system) in row["stamps"].items()
         },
         "seen": {
-            (System(system), obj, record, name): _decode_value(value)
+            (_system(system), obj, record, name): _decode_value(value)
             for system, obj, record, name, value in row["seen"]
         },
         "deals": dict(row["deals"]),
-        "blocked": frozenset(System(system) for system in row["blocked"]),
+        "blocked": frozenset(_system(system) for system in row["blocked"]),
     }

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from leadbridge.model import Change, Removal, System, Value
 from leadbridge.store import codec
-from leadbridge.store._sql import chunks, insert, quietly
+from leadbridge.store._sql import chunks, execute_many, insert, quietly
 from leadbridge.store.tables import inbox, links
 
 PENDING, _DONE, _PARKED = "pending", "done", "parked"
@@ -119,20 +119,22 @@ class Inbox:
         for row in rows.values():
             row["lead_key"] = keys[(row["system"], row["object"], row["record_id"])]
             row["enqueued_at"] = now
-        new = 0
         # In one order of the unique key, whoever calls: a poll and a read of hints storing
         # the same changes in different orders would otherwise deadlock on PostgreSQL.
         # Kind first keeps a batch's changes ahead of its removals in id order, which is
         # how `claim` breaks a tie between items of one lead with one stamp.
         ordered = [rows[identity] for identity in sorted(rows, key=_lock_order)]
-        # One statement compiled once; SQLAlchemy sends the rows in multi-row batches
-        # ("insertmanyvalues"), in this order.
-        statement = (
-            insert(self._connection, inbox)
-            .on_conflict_do_nothing(index_elements=list(_ITEM_KEY))
-            .returning(inbox.c.id)
+        statement = insert(self._connection, inbox).on_conflict_do_nothing(
+            index_elements=list(_ITEM_KEY)
         )
-        new += len(self._connection.execute(statement, ordered).all())
+        # One executemany of plain rows, in this order (store._sql.execute_many: a first sync
+        # enqueues every record, and SQLAlchemy's per-row work was most of this statement's
+        # CPU). Quietly, so the unit of work is told nothing: `_lead_keys` above has just run
+        # the statements that flushed every buffered write, and what the unit of work would
+        # do for an insert into the inbox, forget what this part remembers, is done here.
+        with quietly(self._connection) as connection:
+            new = execute_many(connection, statement, ordered)
+        self.forget()
         return new
 
     def claim(self, limit: int) -> list[InboxItem]:
@@ -235,7 +237,7 @@ class Inbox:
         ]
         with quietly(self._connection) as connection:
             for part in chunks(rows, 5000):
-                connection.execute(statement, list(part))
+                execute_many(connection, statement, part)
 
     def forget(self) -> None:
         self._lines.clear()

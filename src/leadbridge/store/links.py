@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from leadbridge.model import Identity, System
 from leadbridge.store import codec
-from leadbridge.store._sql import chunks, quietly, upsert_many
+from leadbridge.store._sql import chunks, execute_many, quietly, upsert_many
 from leadbridge.store.inbox import PENDING, Inbox, record_key
 from leadbridge.store.tables import inbox, leads, links
 
@@ -118,7 +118,10 @@ class Links:
     def links_of(self, lead_id: str) -> list[Link]:
         if lead_id not in self._by_lead:
             self.prefetch(leads=[lead_id])
-        return [link for _, link in sorted(self._by_lead[lead_id].items(), key=_by_key)]
+        found = self._by_lead[lead_id]
+        if len(found) < 2:  # most leads of a first sync: nothing to order
+            return list(found.values())
+        return [link for _, link in sorted(found.items(), key=_by_key)]
 
     def by_email(
         self, email: str, system: System | None = None, obj: str | None = None
@@ -128,9 +131,15 @@ class Links:
         normal = _normalize_email(email)
         if normal not in self._by_email:
             self.prefetch(emails=[normal])
+        found = self._by_email[normal]
+        ordered = (
+            found.values()
+            if len(found) < 2
+            else [link for _, link in sorted(found.items(), key=_by_key)]
+        )
         return [
             link
-            for _, link in sorted(self._by_email[normal].items(), key=_by_key)
+            for link in ordered
             if (system is None or link.system is system) and (obj is None or link.object == obj)
         ]
 
@@ -182,7 +191,8 @@ class Links:
         with quietly(self._connection) as connection:
             upsert_many(connection, links, rows, ("system", "object", "record_id", "lead_id"))
             if relined:
-                connection.execute(
+                execute_many(
+                    connection,
                     inbox.update()
                     .where(
                         inbox.c.system == sa.bindparam("s"),
@@ -334,7 +344,8 @@ class Links:
 
 def _by_key(item: tuple[Any, Link]) -> tuple[str, str, str, str]:
     link = item[1]
-    return (link.system.value, link.object, link.record_id, link.lead_id)
+    # System is a StrEnum: it sorts as its text, without the enum's `.value` descriptor.
+    return (link.system, link.object, link.record_id, link.lead_id)
 
 
 def _select(

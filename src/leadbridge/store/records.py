@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from leadbridge.model import Cause, RecordWrite, System, Transition
 from leadbridge.store import codec
-from leadbridge.store._sql import chunks, insert, quietly
+from leadbridge.store._sql import chunks, execute_many, insert, quietly
 from leadbridge.store.tables import journal, parked, write_log
 
 _PLANNED, _SENT, _CONFIRMED, _REFUSED = "planned", "sent", "confirmed", "refused"
@@ -118,7 +118,7 @@ class Journal:
             ]
         )
         with quietly(self._connection) as connection:
-            connection.execute(statement, rows)
+            execute_many(connection, statement, rows)
 
     def entries(self, lead_id: str) -> list[JournalEntry]:
         """The lead's story, oldest first (for `leadbridge explain`)."""
@@ -191,16 +191,18 @@ class WriteLog:
                 statement = insert(connection, write_log).on_conflict_do_nothing(
                     index_elements=["key"]
                 )
-                connection.execute(statement, begun)
+                execute_many(connection, statement, begun)
             now = codec.iso(self._clock())
             with_id = [{"k": k, "r": r} for k, r in sorted(confirmed.items()) if r is not None]
             without = [{"k": k} for k, r in sorted(confirmed.items()) if r is None]
             done = write_log.update().where(write_log.c.key == sa.bindparam("k"))
             if with_id:
                 values = {"status": _CONFIRMED, "updated_at": now}
-                connection.execute(done.values(record_id=sa.bindparam("r"), **values), with_id)
+                execute_many(
+                    connection, done.values(record_id=sa.bindparam("r"), **values), with_id
+                )
             if without:
-                connection.execute(done.values(status=_CONFIRMED, updated_at=now), without)
+                execute_many(connection, done.values(status=_CONFIRMED, updated_at=now), without)
 
     def refuse(self, key: str) -> None:
         """The service refused the write's values: sending them again cannot help."""
@@ -320,7 +322,7 @@ class Parked:
             parked.c.record_id == sa.bindparam("r"),
         )
         with quietly(self._connection) as connection:
-            connection.execute(statement, [{"s": s, "o": o, "r": r} for s, o, r in gone])
+            execute_many(connection, statement, [{"s": s, "o": o, "r": r} for s, o, r in gone])
 
     def forget(self) -> None:
         self._held.clear()

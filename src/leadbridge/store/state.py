@@ -178,11 +178,13 @@ class Snapshots:
         known = {} if replace else (self.get(system, obj, record_id) or {})
         known.update(values)
         self._known[key] = known
+        # Encoded at flush, once: a record read and then written in one round is put twice
+        # (`known` is never changed in place: every put makes a new dict).
         self._rows[key] = {
             "system": system.value,
             "object": obj,
             "record_id": record_id,
-            "values": codec.encode_values(known),
+            "values": known,
             "origin": origin,
             "updated_at": codec.iso(self._clock()),
         }
@@ -226,6 +228,8 @@ class Snapshots:
     def flush(self) -> None:
         if self._rows:
             rows, self._rows = list(self._rows.values()), {}
+            for row in rows:
+                row["values"] = codec.encode_values(row["values"])
             with quietly(self._connection) as connection:
                 upsert_many(connection, snapshots, rows, ("system", "object", "record_id"))
 
