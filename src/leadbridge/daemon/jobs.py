@@ -1,7 +1,9 @@
 """What each scheduled job does; the daemon (daemon.py) decides when, and stops them.
 
 Nothing is read, decided or written while the schema gate (daemon.schema) says a
-system lacks what the mappings need; webhooks are still stored meanwhile.
+system lacks what the mappings need, nor while a person paused the sync (daemon.pause,
+read from the store at every tick so every replica honours it); webhooks are still
+stored meanwhile.
 
 Leased work runs on `fenced`, the pipeline whose store checks the lease at each
 transaction (daemon.lease.FencedStore). The connectors are not thread-safe, so the
@@ -24,6 +26,7 @@ from leadbridge.connectors.budget import BudgetPaused
 from leadbridge.daemon.health import Board
 from leadbridge.daemon.lease import SWEEP, SYNC, FencedStore, LeaseKeeper, LeaseLost
 from leadbridge.daemon.nudge import Nudger
+from leadbridge.daemon.pause import PausedNow
 from leadbridge.daemon.progress import ProgressLog
 from leadbridge.model import System
 from leadbridge.sync.pipeline import (
@@ -76,8 +79,8 @@ class Jobs:
         if not self.leases.holds(SYNC):
             _log.debug("skipped: another replica holds the sync lease")
             return
-        if not self.board.gate.ready:
-            return  # daemon.schema: nothing read, decided or written until it is
+        if not self.board.gate.ready or self.board.pause.check() is not None:
+            return  # daemon.schema, daemon.pause: nothing read, decided or written
         summary = Summary()
         started = time.monotonic()
         with self._work:
@@ -97,6 +100,8 @@ class Jobs:
         """Once `every` seconds have passed since the last one: what the polls of `system`
         missed, into the inbox (sync.reconcile). Asked often, it calls nothing until due."""
         if not self.leases.holds(SYNC) or not self.board.gate.ready:
+            return
+        if self.board.pause.check() is not None:
             return
         started = time.monotonic()
         with self._work:
@@ -119,9 +124,11 @@ class Jobs:
 
     def inbox(self) -> None:
         with self.nudger.running():
-            if not self.leases.holds(SYNC) or not self.board.gate.ready:
+            # Every replica reads the pause each tick: its /metrics and /readyz show it.
+            held = self.board.pause.check() is not None
+            if held or not self.leases.holds(SYNC) or not self.board.gate.ready:
                 # The shared inbox's depth is known on every replica, and grows with the
-                # webhooks stored while the schema gate holds the sync back.
+                # webhooks stored while the schema gate or a pause holds the sync back.
                 self._report_depth()
                 return
             summary = Summary()
@@ -137,6 +144,8 @@ class Jobs:
                     process(watched, summary, between_rounds=self._go_on)
                 except BudgetPaused as paused:
                     summary.paused = str(paused)
+                except PausedNow as paused_now:
+                    _log.info("stopped between rounds", reason=str(paused_now))
                 except Stranded as stranded:
                     # Nothing is decided while leads would be lost in a stage the mappings
                     # dropped; webhooks are still stored, and a fixed mapping goes on.
@@ -173,6 +182,9 @@ class Jobs:
         if self._stopping.is_set():
             raise LeaseLost("stopping: the rest of the inbox waits for the next holder")
         self.leases.check(SYNC)
+        pause = self.board.pause.check()
+        if pause is not None:
+            raise PausedNow(f"{pause.line()}; the rest of the inbox waits for `leadbridge resume`")
 
     def sweep(self) -> None:
         if self.sweep_with is None or not self.leases.holds(SWEEP):
