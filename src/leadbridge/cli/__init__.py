@@ -16,18 +16,35 @@ from leadbridge.cli import (
     doctor,
     explain,
     parked,
+    pause,
     plan,
     report,
     run,
     sandbox,
     setup,
+    status,
     sync,
 )
 
 __all__ = ["main"]
 
 # In the order `--help` lists them: try it, check the config, then run it, then look.
-_COMMANDS = (sandbox, check, doctor, setup, db, sync, plan, run, explain, parked, demo, report)
+_COMMANDS = (
+    sandbox,
+    check,
+    doctor,
+    setup,
+    db,
+    sync,
+    plan,
+    run,
+    status,
+    pause,
+    explain,
+    parked,
+    demo,
+    report,
+)
 
 
 def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] | None = None) -> int:

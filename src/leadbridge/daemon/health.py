@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -86,6 +87,7 @@ class Board:
         self._paused: dict[str, str] = {}  # job -> why its last run stopped at a budget
         self._last_poll: dict[System, datetime] = {}
         self._ready: bool | None = None
+        self._last_cycle: dict[str, Any] | None = None  # the inbox job's last run, for status
 
     @property
     def paused(self) -> str | None:
@@ -119,6 +121,34 @@ class Board:
                 self.metrics.writes.labels(system=system.value, outcome="parked").inc(count)
         self._set_paused("inbox", summary.paused)
         self._gauges()
+        with self._lock:
+            self._last_cycle = {
+                "at": self._clock().isoformat(),
+                "changes_read": summary.changes_read + sum(pushed.values()),
+                "leads_decided": summary.leads_decided,
+                "transitions": summary.transitions,
+                "written": {s.value: n for s, n in summary.written.items()},
+                "parked": {s.value: n for s, n in summary.refused.items()},
+                "stopped": summary.paused,
+            }
+
+    def snapshot(self) -> dict[str, Any]:
+        """What `leadbridge status` shows of this replica (store.replicas): its last cycle,
+        each system's API budget and health, the schema gate. JSON-ready."""
+        systems: dict[str, Any] = {}
+        for system, connector in self._connectors.items():
+            health = connector.health()
+            budget = health.budget
+            systems[system.value] = {
+                "up": health.healthy or health.paused,
+                "detail": "ok" if health.healthy else one_line(redactor().scrub(health.detail)),
+                "used_today": None if budget is None else budget.daily_used,
+                "allowed_today": None if budget is None else budget.daily_allowed,
+                "budget_paused": health.paused,
+            }
+        with self._lock:
+            last = dict(self._last_cycle) if self._last_cycle is not None else None
+        return {"systems": systems, "last_cycle": last, "schema": self.gate.status()}
 
     def depth(self, pending: int, parked: int, oldest: datetime | None = None) -> None:
         """The inbox's pending items (`oldest` enqueued when) and the parked records."""

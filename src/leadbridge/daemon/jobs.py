@@ -45,6 +45,9 @@ from leadbridge.sync.redeploy import Stranded
 # it returns is only logged; it counts its own alerts (Metrics.alerts_sent).
 Sweep = Callable[[datetime], object]
 
+# Seconds between two reports of this replica to the store (store.replicas).
+REPORT_EVERY = 10.0
+
 _log = structlog.get_logger(__name__)
 
 
@@ -68,6 +71,7 @@ class Jobs:
         self._stopping = stopping
         self._work = threading.Lock()
         self._stranded = ""  # the last "funnel strands leads" said, to say it once
+        self._reported = -REPORT_EVERY  # monotonic time of the last report
 
     def schema(self, on_ready: Callable[[], None]) -> None:
         """Checks the systems for what the mappings need when a check is due
@@ -202,6 +206,19 @@ class Jobs:
             pending, parked = uow.inbox.pending_count(), uow.parked.count()
             oldest = uow.inbox.oldest_pending()
         self.board.depth(pending, parked, oldest)
+        self.report()
+
+    def report(self, *, now: bool = False) -> None:
+        """Tell the store what only this replica knows (store.replicas), every REPORT_EVERY
+        seconds at most; a failure costs the report, never the job."""
+        if not now and time.monotonic() - self._reported < REPORT_EVERY:
+            return
+        self._reported = time.monotonic()
+        status = self.board.snapshot()
+        try:
+            self.pipeline.store.run(lambda uow: uow.replicas.report(self.leases.holder, status))
+        except Exception as exc:
+            _log.debug("report skipped", error=str(exc))
 
 
 def _since(started: float) -> float:

@@ -157,9 +157,15 @@ class Daemon:
             margin=settings.lease_margin,
             on_gained=self._gained,
         )
+        # On resume the polls and the inbox job run at once: the sync catches up.
         pause = PauseWatch(pipeline.store, self.metrics, on_resumed=partial(self.run_now, SYNC))
         self.board = Board(
-            pipeline.store, pipeline.connectors, self.metrics, pipeline.clock, gate=gate, pause=pause
+            pipeline.store,
+            pipeline.connectors,
+            self.metrics,
+            pipeline.clock,
+            gate=gate,
+            pause=pause,
         )
         self.nudger = Nudger(self._wake_inbox, delay=settings.nudge_delay)
         self._stopping = threading.Event()
@@ -245,6 +251,7 @@ class Daemon:
             self.leases.release()
         else:
             self.leases.abandon()
+        self._say_gone()
         for server in self._servers():
             server.join(max(started + self.settings.grace + 2.0 - time.monotonic(), 0.5))
         _log.info("stopped", clean=idle, seconds=round(time.monotonic() - started, 2))
@@ -368,6 +375,14 @@ class Daemon:
             self.http.join(2.0)
             self.http = self.admin = None
             raise
+
+    def _say_gone(self) -> None:
+        """`leadbridge status` lists this replica no more."""
+        try:
+            with self.pipeline.store.transaction() as uow:
+                uow.replicas.gone(self.holder)
+        except Exception as exc:  # the store is down: the row ages out (store.replicas)
+            _log.debug("could not say gone", error=str(exc))
 
     def _servers(self) -> list[HttpServer]:
         return [server for server in (self.http, self.admin) if server is not None]

@@ -41,9 +41,7 @@ class Switches:
     def paused(self) -> Pause | None:
         """The pause in force, or None: the sync runs."""
         row = self._connection.execute(
-            sa.select(switches.c.why, switches.c.by, switches.c.at).where(
-                switches.c.name == PAUSE
-            )
+            sa.select(switches.c.why, switches.c.by, switches.c.at).where(switches.c.name == PAUSE)
         ).one_or_none()
         return None if row is None else Pause(row.why, row.by, codec.from_iso(row.at))
 

@@ -272,3 +272,14 @@ parked_actions = sa.Table(
     sa.Index("ix_parked_actions_record", "system", "object", "record_id"),
     sa.Index("ix_parked_actions_at", "at"),
 )
+
+# What each running daemon last said about itself (`leadbridge status` reads it): its last
+# sync cycle, its API budget left and whether each CRM answers. A row per replica, rewritten
+# every few seconds; a replica gone quiet is shown by the age of `seen_at`.
+replicas = sa.Table(
+    "replicas",
+    metadata,
+    sa.Column("holder", sa.String(128), primary_key=True),
+    sa.Column("seen_at", _STAMP, nullable=False),
+    sa.Column("status", _JSON, nullable=False),
+)

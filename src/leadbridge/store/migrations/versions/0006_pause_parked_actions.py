@@ -1,5 +1,5 @@
-"""The pause switch every replica honours, and the log of what people did about parked
-records (retry, ignore).
+"""The pause switch every replica honours, the log of what people did about parked records
+(retry, ignore), and each replica's last word about itself (`leadbridge status`).
 
 Revision ID: 0006
 Revises: 0005
@@ -47,9 +47,16 @@ def upgrade() -> None:
     )
     op.create_index("ix_parked_actions_record", "parked_actions", ["system", "object", "record_id"])
     op.create_index("ix_parked_actions_at", "parked_actions", ["at"])
+    op.create_table(
+        "replicas",
+        sa.Column("holder", sa.String(128), primary_key=True),
+        sa.Column("seen_at", sa.String(32), nullable=False),
+        sa.Column("status", sa.JSON(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("replicas")
     op.drop_index("ix_parked_actions_at", table_name="parked_actions")
     op.drop_index("ix_parked_actions_record", table_name="parked_actions")
     op.drop_table("parked_actions")
