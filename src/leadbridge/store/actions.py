@@ -97,11 +97,13 @@ def emails_of(uow: UnitOfWork, records: Sequence[ParkedRecord]) -> dict[_Key, st
     return found
 
 
-def retry(uow: UnitOfWork, record: ParkedRecord, *, by: str, hold: str) -> Acted:
+def retry(
+    uow: UnitOfWork, record: ParkedRecord, *, by: str, hold: str, why: str | None = None
+) -> Acted:
     """Try the record again at the next sync; `hold` is the reason prefix of a held lead."""
     items = _reopen(uow, record)
     writes = _resend(uow.connection, record, uow.clock())
-    return _done(uow, RETRY, record, items, writes, by=by, why=None, hold=hold)
+    return _done(uow, RETRY, record, items, writes, by=by, why=why, hold=hold)
 
 
 def ignore(uow: UnitOfWork, record: ParkedRecord, *, why: str, by: str, hold: str) -> Acted:
@@ -117,8 +119,7 @@ def ignore(uow: UnitOfWork, record: ParkedRecord, *, why: str, by: str, hold: st
     if len(twins) != 1:
         return acted
     because = f"its duplicate {key_of(record)} was ignored"
-    retry(uow, twins[0], by=by, hold=hold)
-    uow.actions.log(RETRY, twins[0], None, why=because, by=by, items=0, writes=0)
+    retry(uow, twins[0], by=by, hold=hold, why=because)
     return Acted(acted.record, acted.email, acted.items, acted.writes, (twins[0],))
 
 
