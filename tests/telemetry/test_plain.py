@@ -24,7 +24,7 @@ NGINX = (
     [
         (
             SALESFORCE_MAINTENANCE,
-            "the last call failed: salesforce 503: Service Unavailable – Maintenance",
+            "the last call failed: salesforce 503: Service Unavailable \u2013 Maintenance",
         ),
         (NGINX, "failing: hubspot 502: 502 Bad Gateway"),
         ("<html><body><h1>Oops</h1><p>try   later</p></body></html>", "Oops try later"),

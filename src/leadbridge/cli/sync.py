@@ -48,6 +48,8 @@ def unprepared(wired: Opened, out: TextIO, who: str) -> bool:
     need (the doctor's checks): nothing is decided or written then, as in the daemon."""
     from leadbridge.preflight import blocking
 
+    if _paused(wired.pipeline, who, out, say=False):
+        return False  # paused: not even the checks call the systems; run_loop says so
     missing = blocking(wired.diagnose())
     if not missing:
         return False

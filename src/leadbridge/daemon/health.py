@@ -86,6 +86,7 @@ class Board:
         self._lock = threading.Lock()
         self._paused: dict[str, str] = {}  # job -> why its last run stopped at a budget
         self._last_poll: dict[System, datetime] = {}
+        self._polled: set[System] = set()  # polled in this process (to its end or a budget)
         self._ready: bool | None = None
         self._last_cycle: dict[str, Any] | None = None  # the inbox job's last run, for status
 
@@ -98,10 +99,18 @@ class Board:
         """A poll of `system` finished (summary.paused: it stopped at a spent budget)."""
         self.metrics.changes_read.labels(system=system.value).inc(summary.changes_read)
         with self._lock:
+            self._polled.add(system)
             if summary.paused is None:
                 self._last_poll[system] = self._clock()
         self._set_paused(f"poll-{system.value}", summary.paused)
         self._gauges()
+
+    @property
+    def polled_all(self) -> bool:
+        """Whether every system's poll ran in this process (to its end, or to a spent budget:
+        waiting a day for the budget's reset would hold the other system's changes too)."""
+        with self._lock:
+            return self._polled >= set(self._connectors)
 
     def reconciled(self, system: System, new: int, paused: str | None) -> None:
         """A reconciliation of `system` finished: `new` changes the polls had missed."""

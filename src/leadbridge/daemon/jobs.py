@@ -130,7 +130,12 @@ class Jobs:
         with self.nudger.running():
             # Every replica reads the pause each tick: its /metrics and /readyz show it.
             held = self.board.pause.check() is not None
-            if held or not self.leases.holds(SYNC) or not self.board.gate.ready:
+            # Nothing is decided before both systems were polled once: a HubSpot contact
+            # decided before its Salesforce Lead is in the inbox would get a twin created
+            # (the twin check looks in the inbox). At start-up the jobs all run at once and
+            # which takes the lock first is chance.
+            polled = self.board.polled_all
+            if held or not polled or not self.leases.holds(SYNC) or not self.board.gate.ready:
                 # The shared inbox's depth is known on every replica, and grows with the
                 # webhooks stored while the schema gate or a pause holds the sync back.
                 self._report_depth()
