@@ -88,6 +88,7 @@ class Board:
         self._last_poll: dict[System, datetime] = {}
         self._polled: set[System] = set()  # polled in this process (to its end or a budget)
         self._ready: bool | None = None
+        self._failing: set[str] = set()  # the checks not ok at the last probe
         self._last_cycle: dict[str, Any] | None = None  # the inbox job's last run, for status
 
     @property
@@ -222,15 +223,23 @@ class Board:
             for name, value in checks.items()
         }
         ready = checks["store"] == _OK
-        with self._lock:
-            changed, self._ready = ready != self._ready, ready
-        if changed:
-            failing = {name: value for name, value in checks.items() if value != _OK}
-            if ready:
-                _log.info("ready")
-            else:
-                _log.warning("not ready", **failing)
+        self._say(ready, {name: value for name, value in checks.items() if value != _OK})
         return Readiness(ready, checks)
+
+    def _say(self, ready: bool, failing: dict[str, str]) -> None:
+        """Log when readiness or the set of failing checks changes, not on every probe."""
+        with self._lock:
+            changed = ready != self._ready or set(failing) != self._failing
+            self._ready, self._failing = ready, set(failing)
+        if not changed:
+            return
+        if not ready:
+            _log.warning("not ready", **failing)
+        elif failing:
+            # Webhooks are still taken; what cannot go on is named, once per change.
+            _log.warning("ready, with checks failing", **failing)
+        else:
+            _log.info("ready")
 
     def _pause_status(self) -> str:
         try:
