@@ -4,7 +4,8 @@ The sync parks a record for one of a few reasons (grep `park(` in sync/): two re
 claim one person (core.identity.AMBIGUOUS_MATCH, sync.resolve), a deal on an Account
 several leads share (sync.resolve), a merge that leaves a lead two records of one kind
 (core.identity.fold), a write the CRM refused for its values (sync.write, "To fix: ..."),
-or a write that failed and is retried on a timer. Each kind has its own action.
+a create with no key to upsert by (a person without an email), or a write that failed
+and is retried on a timer. Each kind has its own action.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ class Kind:
 DUPLICATE = Kind("duplicate", "Two records claim one person (the lead is held meanwhile)", 0)
 SHARED_ACCOUNT = Kind("shared_account", "A deal on an Account several leads share", 1)
 MERGE = Kind("merge", "A merge left a lead two records of one kind", 2)
-REFUSED = Kind("refused", "Writes the CRM refused for their values", 3)
-RETRYING = Kind("retrying", "Writes that failed and are retried on a timer", 4)
-OTHER = Kind("other", "Other reasons", 5)
+NO_KEY = Kind("no_key", "Records that cannot be created without an email", 3)
+REFUSED = Kind("refused", "Writes the CRM refused for their values", 4)
+RETRYING = Kind("retrying", "Writes that failed and are retried on a timer", 5)
+OTHER = Kind("other", "Other reasons", 6)
 
 
 def kind_of(record: ParkedRecord) -> Kind:
@@ -41,6 +43,8 @@ def kind_of(record: ParkedRecord) -> Kind:
         return SHARED_ACCOUNT if " is on Account " in reason else DUPLICATE
     if " was merged into lead " in reason:
         return MERGE
+    if record.record_id.startswith("(no key"):
+        return NO_KEY  # sync.write._parked_key: a create with nothing to upsert by
     if _TO_FIX in reason:
         return REFUSED
     if record.next_retry_at is not None:
@@ -70,12 +74,19 @@ def action(record: ParkedRecord, shown_id: str) -> str:
             f"in {system}, merge the records the reason names too (the parked one then goes "
             f"by itself); to keep them apart, {ignore}"
         )
+    if kind is NO_KEY:
+        other = "Salesforce" if record.system is System.HUBSPOT else "HubSpot"
+        return (
+            f"give the person an email in {other} ({system} creates records only by a key to "
+            f"upsert by, so that a retry cannot make a twin); the next change then writes it, "
+            f"and this entry can go: {ignore}"
+        )
     if kind is REFUSED:
         return f"{_fix(record.reason)}; then {retry} sends it again (a change of the lead does too)"
     if kind is RETRYING and record.next_retry_at is not None:
         return (
             f"nothing unless it keeps failing: tried again by itself at "
-            f"{record.next_retry_at:%Y-%m-%d %H:%M} UTC ({record.attempts} attempts so far); "
+            f"{record.next_retry_at:%Y-%m-%d %H:%M} UTC (attempts so far: {record.attempts}); "
             f"{retry} tries at the next sync; `leadbridge doctor` checks access"
         )
     return f"read the reason and fix it in {system}, then {retry}; or {ignore}"
