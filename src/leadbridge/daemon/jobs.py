@@ -95,7 +95,7 @@ class Jobs:
                 poll(watched, summary, watched.store.transaction, only=system)
             except BudgetPaused as paused:
                 summary.paused = str(paused)
-        self.board.polled(system, summary)
+            self.board.polled(system, summary)  # under the lock: the inbox job asks it
         if summary.changes_read:
             _log.info("polled", changes=summary.changes_read, seconds=_since(started))
             self.nudger.nudge()
@@ -130,12 +130,7 @@ class Jobs:
         with self.nudger.running():
             # Every replica reads the pause each tick: its /metrics and /readyz show it.
             held = self.board.pause.check() is not None
-            # Nothing is decided before both systems were polled once: a HubSpot contact
-            # decided before its Salesforce Lead is in the inbox would get a twin created
-            # (the twin check looks in the inbox). At start-up the jobs all run at once and
-            # which takes the lock first is chance.
-            polled = self.board.polled_all
-            if held or not polled or not self.leases.holds(SYNC) or not self.board.gate.ready:
+            if held or not self.leases.holds(SYNC) or not self.board.gate.ready:
                 # The shared inbox's depth is known on every replica, and grows with the
                 # webhooks stored while the schema gate or a pause holds the sync back.
                 self._report_depth()
@@ -143,7 +138,11 @@ class Jobs:
             summary = Summary()
             started = time.monotonic()
             with self._work:
-                if self._stopping.is_set():
+                # Nothing is decided before both systems were polled once (under this lock,
+                # so a poll that ran first counts): a HubSpot contact decided before its
+                # Salesforce Lead is in the inbox would get a twin (the twin check looks in
+                # the inbox). At start-up the jobs all run at once; which locks first is chance.
+                if self._stopping.is_set() or not self.board.polled_all:
                     return
                 pushed = self._hinted()
                 watched = self._watched()
