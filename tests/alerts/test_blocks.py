@@ -193,6 +193,9 @@ def test_health_messages() -> None:
     down = health_message(HealthChange("hubspot", False, "daily budget <spent>", None), NOW)
     check_blocks(list(down.blocks))
     assert down.text == "Unhealthy: hubspot: daily budget &lt;spent&gt;."
+    page = "failing: salesforce 503 : <html><head><title>Maintenance</title></head><body>x</body>"
+    outage = health_message(HealthChange("salesforce", False, page + "</html>", None), NOW)
+    assert outage.text == "Unhealthy: salesforce: failing: salesforce 503: Maintenance."
     up = health_message(HealthChange("hubspot", True, "daily budget spent", MONDAY), NOW)
     assert (
         up.text == "Recovered: hubspot is healthy again after 2d 3h (it was: daily budget spent)."

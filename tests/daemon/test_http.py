@@ -1,5 +1,6 @@
-"""/healthz, /readyz and /metrics of a running daemon; readiness false when the store is
-unreachable or a budget paused the sync."""
+"""/healthz, /readyz and /metrics of a running daemon. Ready means "can take webhooks": false
+only when the store is unreachable; a spent budget, a CRM outage or a pause is listed in
+/readyz's checks and has its own metric, but keeps the replica in its Service."""
 
 from __future__ import annotations
 
@@ -68,6 +69,7 @@ def test_ready_once_running_and_the_metrics_show_the_sync(
             "salesforce": "ok",
             "schema": "ok",
             "budget": "ok",
+            "pause": "ok",
         },
     }
 
@@ -91,9 +93,12 @@ def test_ready_once_running_and_the_metrics_show_the_sync(
     assert sample(text, "leadbridge_inbox_depth") >= 0
     assert 0 <= sample(text, "leadbridge_sync_lag_seconds") < 120
     assert 0 < sample(text, "leadbridge_api_budget_left_ratio", system="salesforce") <= 1
+    assert sample(text, "leadbridge_crm_up", system="hubspot") == 1
+    assert sample(text, "leadbridge_crm_up", system="salesforce") == 1
+    assert "leadbridge_paused 0.0" in text
 
 
-def test_not_ready_while_a_spent_budget_pauses_the_sync(
+def test_still_ready_while_a_spent_budget_pauses_the_sync(
     rig: Rig, served: tuple[Daemon, str]
 ) -> None:
     daemon, url = served
@@ -103,17 +108,26 @@ def test_not_ready_while_a_spent_budget_pauses_the_sync(
 
     def paused() -> dict[str, object] | None:
         answer = requests.get(f"{url}/readyz", timeout=5)
-        return answer.json() if answer.status_code == 503 else None
+        assert answer.status_code == 200  # webhooks are still taken
+        body: dict[str, object] = answer.json()
+        checks = body["checks"]
+        assert isinstance(checks, dict)
+        return body if checks["budget"] != "ok" else None
 
     # The new people arrive with the next poll; run it now instead of in an hour.
     daemon.run_now()
-    body = wait_until(paused, 30, "readiness to fall")
-    assert body["ready"] is False
+    body = wait_until(paused, 30, "the budget check to say paused")
+    assert body["ready"] is True
     checks = body["checks"]
     assert isinstance(checks, dict) and str(checks["budget"]).startswith("paused: daily API budget")
     rig.salesforce.budget_spent = False
     daemon.nudger.nudge()
-    wait_until(lambda: requests.get(f"{url}/readyz", timeout=5).status_code == 200, 30, "ready")
+
+    def cleared() -> bool:
+        checks = requests.get(f"{url}/readyz", timeout=5).json()["checks"]
+        return bool(checks["budget"] == "ok")
+
+    wait_until(cleared, 30, "the budget check to clear")
 
 
 def test_not_ready_when_the_store_is_unreachable(rig: Rig) -> None:
@@ -125,15 +139,17 @@ def test_not_ready_when_the_store_is_unreachable(rig: Rig) -> None:
     assert state.checks["hubspot"] == "ok"
 
 
-def test_readiness_follows_the_last_summary(rig: Rig) -> None:
+def test_the_budget_check_follows_the_last_summary_and_readiness_stays(rig: Rig) -> None:
     board = Board(
         rig.runtime.pipeline.store, rig.pipeline.connectors, Metrics(), rig.pipeline.clock
     )
-    assert board.readiness().ready
+    assert board.readiness().checks["budget"] == "ok"
     board.processed(Summary(paused="daily API budget spent: 100 of 100 calls"), pushed={})
-    assert not board.readiness().ready
+    state = board.readiness()
+    assert state.ready
+    assert state.checks["budget"] == "paused: daily API budget spent: 100 of 100 calls"
     board.processed(Summary(), pushed={})
-    assert board.readiness().ready
+    assert board.readiness().checks["budget"] == "ok"
 
 
 def test_a_port_in_use_fails_the_start_before_any_lease_is_taken(rig: Rig) -> None:
@@ -162,8 +178,10 @@ def test_readiness_never_shows_a_known_secret(tmp_path: Path) -> None:
     redactor().add("s3cret-key-0042")
     with Store.open(url) as store:
         connectors = cast(Mapping[System, Connector], {System.HUBSPOT: _Failing()})
-        board = Board(store, connectors, Metrics(), lambda: datetime.now(UTC))
+        metrics = Metrics()
+        board = Board(store, connectors, metrics, lambda: datetime.now(UTC))
         readiness = board.readiness()
-    assert readiness.ready is False
+    assert readiness.ready is True  # the store answers: webhooks are still taken
     assert "s3cret-key-0042" not in readiness.checks["hubspot"]
+    assert sample(metrics.render()[0].decode(), "leadbridge_crm_up", system="hubspot") == 0
     assert readiness.checks["hubspot"].startswith("401 from https://api.example.com/")

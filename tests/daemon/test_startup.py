@@ -69,7 +69,8 @@ def test_a_hubspot_429_burst_at_start_up_costs_a_wait_not_the_process(tmp_path: 
         url = f"http://127.0.0.1:{port}"
         assert requests.get(f"{url}/healthz", timeout=5).status_code == 200
         ready = requests.get(f"{url}/readyz", timeout=5)
-        assert ready.status_code == 503 and "contact properties" in ready.json()["checks"]["schema"]
+        # Ready: it takes webhooks while it waits; the check says what for.
+        assert ready.status_code == 200 and "contact properties" in ready.json()["checks"]["schema"]
         assert daemon.last("synced") is None
         _faults(info, {})  # the burst is over
         daemon.wait_for("schema ready", 120)

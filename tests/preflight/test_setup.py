@@ -270,7 +270,9 @@ def test_from_an_unprepared_org_to_a_running_bridge_without_a_restart(
         assert ("Salesforce", "Lead.Leadbridge_Id__c") in missing
         assert all(entry["fix"] for entry in said["missing"])
         ready = requests.get(f"{url}/readyz", timeout=5)
-        assert ready.status_code == 503
+        assert (
+            ready.status_code == 200
+        )  # ready means it takes webhooks; the check says why not more
         assert "nothing is decided or written" in ready.json()["checks"]["schema"]
         alerts = wait_until(
             lambda: [m for m in world.slack.messages if "schema" in (m.text or "")],

@@ -72,7 +72,8 @@ def test_a_refused_write_is_parked_with_its_reason_and_retried_after_a_back_off(
     world.sandbox.salesforce.rep.create_lead(last_name="Nomail", company="Quiet Ltd")
     world.sync()
     listing = world.parked()
-    assert "hubspot contact (no key, lead " in listing and "1 attempts" in listing
+    assert "hubspot contact (no key, lead " in listing and "1 attempt\n" in listing
+    assert "to clear: give the person an email in Salesforce" in listing
     assert "hubspot 0 (0 calls)" in world.sync()  # within the back-off: not sent again
     world.later(10 * 60)
     world.sync()

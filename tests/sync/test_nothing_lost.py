@@ -16,7 +16,7 @@ def test_story_10_the_fixed_duplicate_brings_the_lead_back(world: World) -> None
     world.later(10)
     twin = rep.create_lead(last_name="Lee", company="Orbit Inc", email="Kim@Orbit.io")
     world.sync()
-    assert f"salesforce Lead {first}: ambiguous match" in world.parked()
+    assert f"salesforce Lead {first}  since" in world.parked()
     world.later(DAY)
     org.state.delete("Lead", twin)  # the person's fix
     world.sync()

@@ -111,8 +111,9 @@ def test_a_refused_value_waits_for_a_change_not_a_timer(world: World) -> None:
     (row,) = parked_rows(world)
     assert (row.system, row.object, row.attempts, row.next_retry_at) == (SF, "Lead", 1, None)
     listing = world.parked()
-    assert "STRING_TOO_LONG" in listing and "waits for a person" in listing
+    assert "STRING_TOO_LONG" in listing and "Writes the CRM refused for their values" in listing
     assert "To fix: shorten the value" in listing
+    assert "to clear: shorten the value" in listing and "then `leadbridge parked retry" in listing
     # Cycles with no change, hours apart, send nothing: the same values cannot pass.
     for _ in range(3):
         world.later(7 * HOUR)
@@ -154,7 +155,7 @@ def test_a_transient_failure_keeps_its_back_off(world: World) -> None:
         (row,) = parked_rows(world)
         now = world.sandbox.clock.now()
         assert row.next_retry_at is not None and row.next_retry_at - now <= BACKOFF
-        assert "next retry" in world.parked()
+        assert "tried again by itself at" in world.parked()
         faults.configure(error_rate=0.0)
         world.later(60)  # within the back-off: not sent again
         assert cycle(pipeline).write_calls[SF] == 0

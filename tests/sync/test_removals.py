@@ -77,8 +77,9 @@ def test_a_duplicate_arriving_later_holds_the_lead_until_a_person_deletes_it(
     twin = rep.create_lead(last_name="Lee", company="Orbit Inc", email="Kim@Orbit.io")
     world.sync()
     listing = world.parked()
-    assert f"salesforce Lead {twin}: ambiguous match" in listing
-    assert f"salesforce Lead {first}: ambiguous match" in listing
+    assert f"salesforce Lead {twin}  since" in listing
+    assert f"salesforce Lead {first}  since" in listing
+    assert listing.count("why: ambiguous match") == 2
     world.later(DAY)
     rep.set_status(first, "Working")  # sales accepts... but which Kim?
     summary = world.sync()

@@ -151,9 +151,10 @@ def test_story_7_the_duplicate_trap_is_parked(world: World) -> None:
     world.sync()
     listing = world.parked()
     reason = f"ambiguous match: 2 Salesforce leads share {kim}"
-    assert f"salesforce Lead {twin}: {reason}" in listing
-    assert f"salesforce Lead {first}: {reason}" in listing
-    assert "waits for a person" in listing
+    assert f"Kim@Orbit.io  salesforce Lead {twin}  since" in listing  # as its change said
+    assert f"{kim}  salesforce Lead {first}  since" in listing
+    assert listing.count(f"why: {reason}") == 2
+    assert "to clear: in Salesforce, merge or delete the duplicate" in listing
     assert "0 (0 calls), salesforce 0 (0 calls); parked: 2" in world.sync()
     assert len(world.leads(kim)) == 2  # nothing merged, nothing guessed
     assert world.sandbox.hubspot.state.find_by_email(kim) is None  # nothing written for Kim

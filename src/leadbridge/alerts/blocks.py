@@ -30,6 +30,7 @@ from leadbridge.alerts.due import ESCALATE_AT, Alert, HealthChange, Level
 from leadbridge.config import Funnel
 from leadbridge.config.sla import Sla
 from leadbridge.model import Identity, Lead, Transition, readable
+from leadbridge.telemetry.plain import one_line
 
 _MAX_BLOCKS = 50  # per message
 _MAX_TEXT = 3000  # per section text
@@ -315,7 +316,8 @@ def _sections(lines: Sequence[tuple[str, str]]) -> list[tuple[tuple[str, ...], s
 def health_message(change: HealthChange, now: datetime) -> Message:
     """A component went down, or came back."""
     name = _safe(change.component)
-    detail = _safe(change.detail)
+    # A CRM's HTML error page becomes its title: one plain line, not a screen of markup.
+    detail = _safe(one_line(change.detail))
     if change.healthy:
         lasted = f" after {_human(now - change.since)}" if change.since is not None else ""
         title, body = "Recovered", f"{name} is healthy again{lasted} (it was: {detail})."

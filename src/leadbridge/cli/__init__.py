@@ -16,6 +16,7 @@ from leadbridge.cli import (
     doctor,
     explain,
     parked,
+    pause,
     plan,
     report,
     run,
@@ -23,6 +24,7 @@ from leadbridge.cli import (
     schema,
     score,
     setup,
+    status,
     sync,
 )
 
@@ -39,6 +41,8 @@ _COMMANDS = (
     sync,
     plan,
     run,
+    status,
+    pause,
     explain,
     score,
     parked,

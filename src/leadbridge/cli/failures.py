@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy.exc
 
+from leadbridge.cli.state import SchemaBehind
 from leadbridge.config import ConfigError
 from leadbridge.connectors.budget import BudgetPaused
 from leadbridge.connectors.errors import Failure, RemoteError
@@ -62,6 +63,10 @@ def known(exc: BaseException) -> Known | None:
             f"no state database at {exc.path}",
             "check --database or $LEADBRIDGE_DATABASE_URL; a new one is made by "
             "`leadbridge db upgrade --url URL`",
+        )
+    if isinstance(exc, SchemaBehind):
+        return Known(
+            str(exc), "run `leadbridge db upgrade --url URL` (or with $LEADBRIDGE_DATABASE_URL set)"
         )
     if isinstance(exc, FileNotFoundError) and exc.filename:
         return Known(f"no file at {exc.filename}", "check the path given (or its variable)")

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from leadbridge.config.defaults import shipped
 
@@ -100,7 +100,11 @@ def connectors_option(command: argparse.ArgumentParser) -> None:
     )
 
 
-def database_option(command: argparse.ArgumentParser, *, embedded: bool = False) -> None:
+def database_option(
+    command: argparse.ArgumentParser, *, embedded: bool = False, **extra: Any
+) -> None:
+    """`--database`; `extra` goes to argparse (a subcommand's `default=SUPPRESS` keeps the
+    value given before the subcommand's name)."""
     default = "sqlite:///state/leadbridge.db"
     if embedded:
         default = "with --connectors; on the embedded sandbox a fresh state/embedded.db"
@@ -108,6 +112,7 @@ def database_option(command: argparse.ArgumentParser, *, embedded: bool = False)
         "--database",
         metavar="URL",
         help=f"SQLAlchemy URL of the state database (default ${ENV_DATABASE}, else {default})",
+        **extra,
     )
 
 

@@ -31,6 +31,9 @@ from leadbridge.cli.progress import console_for
 from leadbridge.cli.sync import run_loop, unprepared
 from leadbridge.daemon.schema import RECHECK
 
+# /readyz and /metrics on their own internal port (daemon.admin); unset: on the main port.
+ENV_ADMIN_PORT = "LEADBRIDGE_ADMIN_PORT"
+
 if TYPE_CHECKING:
     from leadbridge.alerts.slack import Slack
     from leadbridge.daemon.health import Board
@@ -74,6 +77,12 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     run_.add_argument(
         "--port", type=port, help=f"port to serve on (${ENV_PORT}; default {DEFAULT_PORT})"
+    )
+    run_.add_argument(
+        "--admin-port",
+        type=port,
+        help=f"serve /readyz and /metrics on this internal port instead (${ENV_ADMIN_PORT}; "
+        "default: on --port with the webhooks)",
     )
     add_runtime_options(run_)
     run_.set_defaults(run=run)
@@ -201,9 +210,13 @@ def _daemon_settings(args: argparse.Namespace, wired: Opened) -> DaemonSettings:
     if args.interval is not None:
         every = dict.fromkeys(every, args.interval)
     host, chosen = _address(args)
+    admin = args.admin_port
+    if admin is None and os.environ.get(ENV_ADMIN_PORT):
+        admin = port(os.environ[ENV_ADMIN_PORT])
     return DaemonSettings(
         host=host,
         port=chosen,
+        admin_port=admin,
         poll_every=every,
         reconcile_every={System.HUBSPOT: hubspot.reconcile.every},
         hubspot_push=hubspot.push,

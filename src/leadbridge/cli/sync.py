@@ -48,6 +48,8 @@ def unprepared(wired: Opened, out: TextIO, who: str) -> bool:
     need (the doctor's checks): nothing is decided or written then, as in the daemon."""
     from leadbridge.preflight import blocking
 
+    if _paused(wired.pipeline, who, out, say=False):
+        return False  # paused: not even the checks call the systems; run_loop says so
     missing = blocking(wired.diagnose())
     if not missing:
         return False
@@ -112,13 +114,16 @@ def run_loop(
             )
             return 1
         try:
-            if reconciling:
+            if reconciling and not _paused(fenced, who, out, say=False):
                 _reconcile(fenced, out)
             while not stop.is_set() and (max_cycles is None or cycles < max_cycles):
                 started = time.monotonic()
+                cycles += 1
+                if _paused(fenced, who, out):
+                    stop.wait(interval if max_cycles is None or cycles < max_cycles else 0.0)
+                    continue
                 with watching(fenced, progress) as watched:
                     summary = cycle(watched)
-                cycles += 1
                 print(summary_line(summary), file=out, flush=True)
                 if summary.paused:
                     print(f"paused: {summary.paused}; the rest waits", file=out, flush=True)
@@ -133,6 +138,23 @@ def run_loop(
     if not quiet:
         print(f"run: stopped after {cycles} cycles", file=out, flush=True)
     return 0
+
+
+def _paused(pipeline: Pipeline, who: str, out: TextIO, *, say: bool = True) -> bool:
+    """True, having said so, while a person paused the sync (`leadbridge pause`): nothing is
+    read, decided or written, as in the daemon (daemon.pause)."""
+    from leadbridge.daemon.pause import read_pause
+
+    pause = read_pause(pipeline.store)
+    if pause is None or not say:
+        return pause is not None
+    print(
+        f"{who}: paused, nothing was read, decided or written ({pause.line()}); "
+        "`leadbridge resume` goes on",
+        file=out,
+        flush=True,
+    )
+    return True
 
 
 def _reconcile(pipeline: Pipeline, out: TextIO) -> None:

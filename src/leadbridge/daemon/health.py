@@ -1,10 +1,13 @@
 """What /readyz and /metrics say: readiness probed on demand, figures from each job's Summary.
 
-Ready means: the store answers a trivial query (within _PROBE_TIMEOUT, so a hung
-database makes /readyz say so instead of hanging with it), every connector says
-it is healthy, both systems hold what the mappings need (daemon.schema), and no
-budget paused the last sync. Health is logged when it
-changes, not on every probe.
+Ready means "can take webhooks": the store answers a trivial query (within
+_PROBE_TIMEOUT, so a hung database makes /readyz say so instead of hanging with it).
+A webhook only stores a hint, so a CRM outage, a missing field (daemon.schema), a spent
+budget or a pause (daemon.pause) must not take a replica out of its Service: records
+would stop arriving exactly when they pile up. Those are listed in /readyz's checks,
+each "ok" or one plain line (an HTML error page reduced to its title), have their own
+metrics (leadbridge_crm_up, leadbridge_paused, ...), and reach Slack through the health
+sweep. Readiness is logged when it changes, not on every probe.
 """
 
 from __future__ import annotations
@@ -12,17 +15,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
 
 from leadbridge.connectors.base import Connector
+from leadbridge.daemon.pause import PauseWatch
 from leadbridge.daemon.schema import SchemaGate
 from leadbridge.model import System
 from leadbridge.store import Store
 from leadbridge.sync.pipeline import Summary
 from leadbridge.telemetry.logs import redactor
 from leadbridge.telemetry.metrics import Metrics
+from leadbridge.telemetry.plain import one_line
 from leadbridge.webhooks import Readiness
 
 _PROBE_TIMEOUT = 2.0
@@ -67,10 +73,12 @@ class Board:
         clock: Callable[[], datetime],
         *,
         gate: SchemaGate | None = None,
+        pause: PauseWatch | None = None,
         probe_timeout: float = _PROBE_TIMEOUT,
     ) -> None:
         self._store = store
         self.gate = gate or SchemaGate.passed()
+        self.pause = pause or PauseWatch(store, metrics)
         self._connectors = connectors
         self.metrics = metrics
         self._clock = clock
@@ -78,7 +86,10 @@ class Board:
         self._lock = threading.Lock()
         self._paused: dict[str, str] = {}  # job -> why its last run stopped at a budget
         self._last_poll: dict[System, datetime] = {}
+        self._polled: set[System] = set()  # polled in this process (to its end or a budget)
         self._ready: bool | None = None
+        self._failing: set[str] = set()  # the checks not ok at the last probe
+        self._last_cycle: dict[str, Any] | None = None  # the inbox job's last run, for status
 
     @property
     def paused(self) -> str | None:
@@ -89,16 +100,24 @@ class Board:
         """A poll of `system` finished (summary.paused: it stopped at a spent budget)."""
         self.metrics.changes_read.labels(system=system.value).inc(summary.changes_read)
         with self._lock:
+            self._polled.add(system)
             if summary.paused is None:
                 self._last_poll[system] = self._clock()
         self._set_paused(f"poll-{system.value}", summary.paused)
-        self._budgets()
+        self._gauges()
+
+    @property
+    def polled_all(self) -> bool:
+        """Whether every system's poll ran in this process (to its end, or to a spent budget:
+        waiting a day for the budget's reset would hold the other system's changes too)."""
+        with self._lock:
+            return self._polled >= set(self._connectors)
 
     def reconciled(self, system: System, new: int, paused: str | None) -> None:
         """A reconciliation of `system` finished: `new` changes the polls had missed."""
         self.metrics.reconciled.labels(system=system.value).inc(new)
         self._set_paused(f"reconcile-{system.value}", paused)
-        self._budgets()
+        self._gauges()
 
     def processed(self, summary: Summary, *, pushed: Mapping[System, int]) -> None:
         """The inbox job finished: read hints (`pushed` by system), decided, wrote."""
@@ -111,7 +130,35 @@ class Board:
             if count:
                 self.metrics.writes.labels(system=system.value, outcome="parked").inc(count)
         self._set_paused("inbox", summary.paused)
-        self._budgets()
+        self._gauges()
+        with self._lock:
+            self._last_cycle = {
+                "at": self._clock().isoformat(),
+                "changes_read": summary.changes_read + sum(pushed.values()),
+                "leads_decided": summary.leads_decided,
+                "transitions": summary.transitions,
+                "written": {s.value: n for s, n in summary.written.items()},
+                "parked": {s.value: n for s, n in summary.refused.items()},
+                "stopped": summary.paused,
+            }
+
+    def snapshot(self) -> dict[str, Any]:
+        """What `leadbridge status` shows of this replica (store.replicas): its last cycle,
+        each system's API budget and health, the schema gate. JSON-ready."""
+        systems: dict[str, Any] = {}
+        for system, connector in self._connectors.items():
+            health = connector.health()
+            budget = health.budget
+            systems[system.value] = {
+                "up": health.healthy or health.paused,
+                "detail": "ok" if health.healthy else one_line(redactor().scrub(health.detail)),
+                "used_today": None if budget is None else budget.daily_used,
+                "allowed_today": None if budget is None else budget.daily_allowed,
+                "budget_paused": health.paused,
+            }
+        with self._lock:
+            last = dict(self._last_cycle) if self._last_cycle is not None else None
+        return {"systems": systems, "last_cycle": last, "schema": self.gate.status()}
 
     def depth(self, pending: int, parked: int, oldest: datetime | None = None) -> None:
         """The inbox's pending items (`oldest` enqueued when) and the parked records."""
@@ -142,33 +189,61 @@ class Board:
         elif changed:
             _log.info("sync resumed", job=job)
 
-    def _budgets(self) -> None:
+    def _gauges(self) -> None:
+        """Each system's up gauge and budget left, from what its last calls said."""
         for system, connector in self._connectors.items():
-            budget = connector.health().budget
+            health = connector.health()
+            # A spent budget is no outage: it has its own gauge and its own reset.
+            self.metrics.crm_up.labels(system=system.value).set(
+                1 if health.healthy or health.paused else 0
+            )
+            budget = health.budget
             if budget is None or not budget.daily_allowed:
                 continue
             left = max(1.0 - budget.daily_used / budget.daily_allowed, 0.0)
             self.metrics.budget_left.labels(system=system.value).set(left)
 
     def readiness(self) -> Readiness:
-        checks: dict[str, str] = {"store": _probe_store(self._store, self._probe_timeout)}
+        """Ready when the store answers; every check listed, "ok" or one plain line."""
+        store = _probe_store(self._store, self._probe_timeout)
+        checks: dict[str, str] = {"store": store}
         for system, connector in self._connectors.items():
             health = connector.health()
             checks[system.value] = _OK if health.healthy else health.detail
         checks["schema"] = self.gate.status()
         paused = self.paused
         checks["budget"] = _OK if paused is None else f"paused: {paused}"
+        checks["pause"] = self._pause_status() if store == _OK else _OK
+        self._gauges()
         # /readyz is unauthenticated and the health alerts go to Slack: an error's text may
         # quote a URL or a header, so it passes the log redactor first.
         scrub = redactor().scrub
-        checks = {name: value if value == _OK else scrub(value) for name, value in checks.items()}
-        ready = all(value == _OK for value in checks.values())
-        with self._lock:
-            changed, self._ready = ready != self._ready, ready
-        if changed:
-            failing = {name: value for name, value in checks.items() if value != _OK}
-            if ready:
-                _log.info("ready")
-            else:
-                _log.warning("not ready", **failing)
+        checks = {
+            name: value if value == _OK else one_line(scrub(value))
+            for name, value in checks.items()
+        }
+        ready = checks["store"] == _OK
+        self._say(ready, {name: value for name, value in checks.items() if value != _OK})
         return Readiness(ready, checks)
+
+    def _say(self, ready: bool, failing: dict[str, str]) -> None:
+        """Log when readiness or the set of failing checks changes, not on every probe."""
+        with self._lock:
+            changed = ready != self._ready or set(failing) != self._failing
+            self._ready, self._failing = ready, set(failing)
+        if not changed:
+            return
+        if not ready:
+            _log.warning("not ready", **failing)
+        elif failing:
+            # Webhooks are still taken; what cannot go on is named, once per change.
+            _log.warning("ready, with checks failing", **failing)
+        else:
+            _log.info("ready")
+
+    def _pause_status(self) -> str:
+        try:
+            pause = self.pause.check()
+        except Exception as exc:  # the store went away since the probe: say so, not 500
+            return f"unknown: {type(exc).__name__}: {_first_line(exc)}"
+        return _OK if pause is None else f"{pause.line()}; webhooks are stored"

@@ -80,6 +80,10 @@ class HttpServer:
             time.sleep(0.01)
         _log.info("listening", url=self.url)
 
+    def close(self) -> None:
+        """Give the port back when the server never started."""
+        self._sock.close()
+
     def begin_stop(self) -> None:
         """Stop accepting connections; requests in flight finish (see `join`)."""
         self._server.should_exit = True

@@ -1,7 +1,9 @@
 """What each scheduled job does; the daemon (daemon.py) decides when, and stops them.
 
 Nothing is read, decided or written while the schema gate (daemon.schema) says a
-system lacks what the mappings need; webhooks are still stored meanwhile.
+system lacks what the mappings need, nor while a person paused the sync (daemon.pause,
+read from the store at every tick so every replica honours it); webhooks are still
+stored meanwhile.
 
 Leased work runs on `fenced`, the pipeline whose store checks the lease at each
 transaction (daemon.lease.FencedStore). The connectors are not thread-safe, so the
@@ -24,6 +26,7 @@ from leadbridge.connectors.budget import BudgetPaused
 from leadbridge.daemon.health import Board
 from leadbridge.daemon.lease import SWEEP, SYNC, FencedStore, LeaseKeeper, LeaseLost
 from leadbridge.daemon.nudge import Nudger
+from leadbridge.daemon.pause import PausedNow
 from leadbridge.daemon.progress import ProgressLog
 from leadbridge.model import System
 from leadbridge.sync.pipeline import (
@@ -41,6 +44,9 @@ from leadbridge.sync.redeploy import Stranded
 # The SLA sweep, given the time: e.g. a closure over alerts.sweep.sweep and its clients. What
 # it returns is only logged; it counts its own alerts (Metrics.alerts_sent).
 Sweep = Callable[[datetime], object]
+
+# Seconds between two reports of this replica to the store (store.replicas).
+REPORT_EVERY = 10.0
 
 _log = structlog.get_logger(__name__)
 
@@ -65,6 +71,7 @@ class Jobs:
         self._stopping = stopping
         self._work = threading.Lock()
         self._stranded = ""  # the last "funnel strands leads" said, to say it once
+        self._reported = -REPORT_EVERY  # monotonic time of the last report
 
     def schema(self, on_ready: Callable[[], None]) -> None:
         """Checks the systems for what the mappings need when a check is due
@@ -76,8 +83,8 @@ class Jobs:
         if not self.leases.holds(SYNC):
             _log.debug("skipped: another replica holds the sync lease")
             return
-        if not self.board.gate.ready:
-            return  # daemon.schema: nothing read, decided or written until it is
+        if not self.board.gate.ready or self.board.pause.check() is not None:
+            return  # daemon.schema, daemon.pause: nothing read, decided or written
         summary = Summary()
         started = time.monotonic()
         with self._work:
@@ -88,7 +95,7 @@ class Jobs:
                 poll(watched, summary, watched.store.transaction, only=system)
             except BudgetPaused as paused:
                 summary.paused = str(paused)
-        self.board.polled(system, summary)
+            self.board.polled(system, summary)  # under the lock: the inbox job asks it
         if summary.changes_read:
             _log.info("polled", changes=summary.changes_read, seconds=_since(started))
             self.nudger.nudge()
@@ -97,6 +104,8 @@ class Jobs:
         """Once `every` seconds have passed since the last one: what the polls of `system`
         missed, into the inbox (sync.reconcile). Asked often, it calls nothing until due."""
         if not self.leases.holds(SYNC) or not self.board.gate.ready:
+            return
+        if self.board.pause.check() is not None:
             return
         started = time.monotonic()
         with self._work:
@@ -119,15 +128,21 @@ class Jobs:
 
     def inbox(self) -> None:
         with self.nudger.running():
-            if not self.leases.holds(SYNC) or not self.board.gate.ready:
+            # Every replica reads the pause each tick: its /metrics and /readyz show it.
+            held = self.board.pause.check() is not None
+            if held or not self.leases.holds(SYNC) or not self.board.gate.ready:
                 # The shared inbox's depth is known on every replica, and grows with the
-                # webhooks stored while the schema gate holds the sync back.
+                # webhooks stored while the schema gate or a pause holds the sync back.
                 self._report_depth()
                 return
             summary = Summary()
             started = time.monotonic()
             with self._work:
-                if self._stopping.is_set():
+                # Nothing is decided before both systems were polled once (under this lock,
+                # so a poll that ran first counts): a HubSpot contact decided before its
+                # Salesforce Lead is in the inbox would get a twin (the twin check looks in
+                # the inbox). At start-up the jobs all run at once; which locks first is chance.
+                if self._stopping.is_set() or not self.board.polled_all:
                     return
                 pushed = self._hinted()
                 watched = self._watched()
@@ -137,6 +152,8 @@ class Jobs:
                     process(watched, summary, between_rounds=self._go_on)
                 except BudgetPaused as paused:
                     summary.paused = str(paused)
+                except PausedNow as paused_now:
+                    _log.info("stopped between rounds", reason=str(paused_now))
                 except Stranded as stranded:
                     # Nothing is decided while leads would be lost in a stage the mappings
                     # dropped; webhooks are still stored, and a fixed mapping goes on.
@@ -173,6 +190,9 @@ class Jobs:
         if self._stopping.is_set():
             raise LeaseLost("stopping: the rest of the inbox waits for the next holder")
         self.leases.check(SYNC)
+        pause = self.board.pause.check()
+        if pause is not None:
+            raise PausedNow(f"{pause.line()}; the rest of the inbox waits for `leadbridge resume`")
 
     def sweep(self) -> None:
         if self.sweep_with is None or not self.leases.holds(SWEEP):
@@ -190,6 +210,19 @@ class Jobs:
             pending, parked = uow.inbox.pending_count(), uow.parked.count()
             oldest = uow.inbox.oldest_pending()
         self.board.depth(pending, parked, oldest)
+        self.report()
+
+    def report(self, *, now: bool = False) -> None:
+        """Tell the store what only this replica knows (store.replicas), every REPORT_EVERY
+        seconds at most; a failure costs the report, never the job."""
+        if not now and time.monotonic() - self._reported < REPORT_EVERY:
+            return
+        self._reported = time.monotonic()
+        status = self.board.snapshot()
+        try:
+            self.pipeline.store.run(lambda uow: uow.replicas.report(self.leases.holder, status))
+        except Exception as exc:
+            _log.debug("report skipped", error=str(exc))
 
 
 def _since(started: float) -> float:

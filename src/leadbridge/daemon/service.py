@@ -18,7 +18,12 @@ coalesced, with jitter:
   need: the jobs above that read, decide or write wait for it.
 
 uvicorn serves the webhook app (leadbridge.webhooks) in a thread: webhooks only
-verify, store a hint and nudge, so pushed and polled changes take one path.
+verify, store a hint and nudge, so pushed and polled changes take one path. With an
+admin port (daemon.admin), /readyz and /metrics move to a second server on it.
+
+Every job first reads the pause switch (daemon.pause): while a person paused the sync,
+nothing is read, decided or written on any replica; webhooks are still stored. On
+resume the polls and the inbox job run at once.
 
 Several replicas may share one PostgreSQL store. Every replica serves webhooks
 and stores hints, but polls, deciding and writing run only on the replica
@@ -58,6 +63,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from starlette.applications import Starlette
 
 from leadbridge.connectors.hubspot.settings import Push as HubSpotPush
+from leadbridge.daemon.admin import WithoutInternal
 from leadbridge.daemon.health import Board
 from leadbridge.daemon.http import HttpServer, StoreReceiver
 from leadbridge.daemon.jobs import Jobs, Sweep
@@ -73,6 +79,7 @@ from leadbridge.daemon.lease import (
     holder_id,
 )
 from leadbridge.daemon.nudge import Nudger
+from leadbridge.daemon.pause import PauseWatch
 from leadbridge.daemon.schema import SchemaGate
 from leadbridge.model import System
 from leadbridge.sync.pipeline import Pipeline
@@ -102,6 +109,8 @@ def reconcile_job(system: System) -> str:
 class DaemonSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    # /readyz and /metrics on this port instead (daemon.admin); None: all on `port`.
+    admin_port: int | None = None
     serve_http: bool = True
     poll_every: Mapping[System, float] = field(default_factory=dict)  # seconds, per connector
     inbox_every: float = 2.0
@@ -148,8 +157,15 @@ class Daemon:
             margin=settings.lease_margin,
             on_gained=self._gained,
         )
+        # On resume the polls and the inbox job run at once: the sync catches up.
+        pause = PauseWatch(pipeline.store, self.metrics, on_resumed=partial(self.run_now, SYNC))
         self.board = Board(
-            pipeline.store, pipeline.connectors, self.metrics, pipeline.clock, gate=gate
+            pipeline.store,
+            pipeline.connectors,
+            self.metrics,
+            pipeline.clock,
+            gate=gate,
+            pause=pause,
         )
         self.nudger = Nudger(self._wake_inbox, delay=settings.nudge_delay)
         self._stopping = threading.Event()
@@ -162,6 +178,7 @@ class Daemon:
         self._running = 0
         self._idle = threading.Condition()
         self.http: HttpServer | None = None
+        self.admin: HttpServer | None = None
 
     @property
     def holder(self) -> str:
@@ -177,9 +194,7 @@ class Daemon:
         """Listen first (a port in use fails before any lease is taken), then take the leases
         and start the jobs."""
         _quiet_skips()
-        if self.settings.serve_http:
-            self.http = HttpServer(self._app(), self.settings.host, self.settings.port)
-            self.http.start()
+        self._listen()
         try:
             self.leases.start()
             now = datetime.now(UTC)
@@ -225,8 +240,8 @@ class Daemon:
         _log.info("stopping", running=self._running)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        if self.http is not None:
-            self.http.begin_stop()
+        for server in self._servers():
+            server.begin_stop()
         idle = self._wait_idle(started + self.settings.grace)
         if not idle:
             _log.warning("the batch in flight did not finish in time; stopping it at its next step")
@@ -236,8 +251,9 @@ class Daemon:
             self.leases.release()
         else:
             self.leases.abandon()
-        if self.http is not None:
-            self.http.join(max(started + self.settings.grace + 2.0 - time.monotonic(), 0.5))
+        self._say_gone()
+        for server in self._servers():
+            server.join(max(started + self.settings.grace + 2.0 - time.monotonic(), 0.5))
         _log.info("stopped", clean=idle, seconds=round(time.monotonic() - started, 2))
         return idle
 
@@ -332,11 +348,50 @@ class Daemon:
                 self._idle.wait(left)
         return True
 
-    def _app(self) -> Starlette:
+    def _listen(self) -> None:
+        """The webhook server, and the admin server when there is an admin port; a port that
+        cannot be had fails here, with nothing left listening."""
+        settings = self.settings
+        if not settings.serve_http:
+            return
+        if settings.admin_port is None:
+            self.http = HttpServer(self._app(), settings.host, settings.port)
+            self.http.start()
+            return
+        self.http = HttpServer(WithoutInternal(self._app()), settings.host, settings.port)
+        try:
+            # No webhook endpoint here: both are 404 without their settings.
+            self.admin = HttpServer(self._app(webhooks=False), settings.host, settings.admin_port)
+            self.http.start()
+        except BaseException:
+            for server in self._servers():
+                server.close()
+            self.http = self.admin = None
+            raise
+        try:
+            self.admin.start()
+        except BaseException:
+            self.http.begin_stop()
+            self.http.join(2.0)
+            self.http = self.admin = None
+            raise
+
+    def _say_gone(self) -> None:
+        """`leadbridge status` lists this replica no more."""
+        try:
+            with self.pipeline.store.transaction() as uow:
+                uow.replicas.gone(self.holder)
+        except Exception as exc:  # the store is down: the row ages out (store.replicas)
+            _log.debug("could not say gone", error=str(exc))
+
+    def _servers(self) -> list[HttpServer]:
+        return [server for server in (self.http, self.admin) if server is not None]
+
+    def _app(self, *, webhooks: bool = True) -> Starlette:
         return create_app(
             StoreReceiver(self.pipeline.store, self.nudger.nudge),
-            hubspot=self.settings.hubspot_push,
-            salesforce=self.settings.salesforce_hooks,
+            hubspot=self.settings.hubspot_push if webhooks else None,
+            salesforce=self.settings.salesforce_hooks if webhooks else None,
             readiness=self.board.readiness,
             metrics=self.metrics,
             clock=self.pipeline.clock,

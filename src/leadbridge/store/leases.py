@@ -63,3 +63,14 @@ class Leases:
         if row is None or row.expires_at <= codec.iso(self._clock()):
             return None
         return str(row.holder)
+
+    def listing(self) -> dict[str, tuple[str, datetime]]:
+        """Each lease held now: its holder and when that holder's hold expires."""
+        now = codec.iso(self._clock())
+        statement = sa.select(leases.c.name, leases.c.holder, leases.c.expires_at).where(
+            leases.c.expires_at > now
+        )
+        return {
+            str(name): (str(holder), codec.from_iso(expires))
+            for name, holder, expires in self._connection.execute(statement)
+        }

@@ -51,3 +51,13 @@ def upgrade(url: str | None = None, revision: str = "head") -> str:
 def db_upgrade(url: str | None) -> str:
     """What `leadbridge db upgrade [--url URL]` does; returns the revision the database is at."""
     return upgrade(url)
+
+
+def head_revision() -> str:
+    """The revision this leadbridge's migrations end at (what `db upgrade` brings to)."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError("no migrations are packaged")
+    return head

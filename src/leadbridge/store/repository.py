@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from leadbridge.model import System
 from leadbridge.store._sql import is_quiet
+from leadbridge.store.actions import ActionLog
 from leadbridge.store.alerts import Alerts
 from leadbridge.store.engine import READ_ONLY, make_engine, resolve_url
 from leadbridge.store.hints import Hints
@@ -37,8 +38,10 @@ from leadbridge.store.leases import Leases
 from leadbridge.store.links import Links
 from leadbridge.store.migrate import current_revision
 from leadbridge.store.records import Journal, Parked, WriteLog
+from leadbridge.store.replicas import Replicas
 from leadbridge.store.retry import ATTEMPTS, backoff, is_retryable
 from leadbridge.store.state import Cursors, Leads, Snapshots
+from leadbridge.store.switches import Switches
 
 _Clock = Callable[[], datetime]
 _T = TypeVar("_T")
@@ -77,6 +80,9 @@ class UnitOfWork:
         self.hints = Hints(connection, clock)
         self.leases = Leases(connection, clock)
         self.alerts = Alerts(connection, self.links)
+        self.switches = Switches(connection, clock)
+        self.actions = ActionLog(connection, clock)
+        self.replicas = Replicas(connection, clock)
         self._remembering: dict[str, Links | Leads | Snapshots | Inbox | Parked] = {
             "links": self.links,
             "leads": self.leads,

@@ -239,3 +239,47 @@ deployments = sa.Table(
     sa.Column("rules", _JSON, nullable=False),  # rule name -> its definition, as text
     sa.Column("at", _STAMP, nullable=False),
 )
+
+# Switches a person flips for every replica at once (`leadbridge pause`): one row per switch
+# that is on, read by each job at each tick, so no replica needs telling.
+switches = sa.Table(
+    "switches",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),  # "pause"
+    sa.Column("why", sa.Text, nullable=False),
+    sa.Column("by", sa.String(128), nullable=False),
+    sa.Column("at", _STAMP, nullable=False),
+)
+
+# What people did about parked records (`leadbridge parked retry | ignore`), kept for good:
+# a record ignored is never dropped without a trace of who, when and why.
+parked_actions = sa.Table(
+    "parked_actions",
+    metadata,
+    sa.Column("id", _BIGID, primary_key=True, autoincrement=True),
+    sa.Column("action", sa.String(8), nullable=False),  # retry | ignore
+    sa.Column("system", _SYSTEM, nullable=False),
+    sa.Column("object", _OBJECT, nullable=False),
+    sa.Column("record_id", _RECORD, nullable=False),
+    sa.Column("lead_id", _LEAD, nullable=True),
+    sa.Column("email", sa.String(320), nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),  # why it was parked
+    sa.Column("why", sa.Text, nullable=True),  # the person's words (ignore)
+    sa.Column("by", sa.String(128), nullable=False),
+    sa.Column("items", sa.Integer, nullable=False),  # inbox items put back or settled
+    sa.Column("writes", sa.Integer, nullable=False),  # writes sent again or given up
+    sa.Column("at", _STAMP, nullable=False),
+    sa.Index("ix_parked_actions_record", "system", "object", "record_id"),
+    sa.Index("ix_parked_actions_at", "at"),
+)
+
+# What each running daemon last said about itself (`leadbridge status` reads it): its last
+# sync cycle, its API budget left and whether each CRM answers. A row per replica, rewritten
+# every few seconds; a replica gone quiet is shown by the age of `seen_at`.
+replicas = sa.Table(
+    "replicas",
+    metadata,
+    sa.Column("holder", sa.String(128), primary_key=True),
+    sa.Column("seen_at", _STAMP, nullable=False),
+    sa.Column("status", _JSON, nullable=False),
+)

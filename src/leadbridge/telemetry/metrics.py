@@ -76,6 +76,19 @@ class Metrics:
             ["endpoint", "outcome"],
             registry=registry,
         )
+        self.paused = Gauge(
+            "leadbridge_paused",
+            "1 while a person paused the sync (`leadbridge pause`): webhooks are stored, "
+            "nothing is read, decided or written; 0 otherwise.",
+            registry=registry,
+        )
+        self.crm_up = Gauge(
+            "leadbridge_crm_up",
+            "1 while a system's last calls succeeded, 0 while it fails (an outage, refused "
+            "credentials); a spent API budget is not an outage (see the budget metric).",
+            ["system"],
+            registry=registry,
+        )
         # Counters by system start at zero, so a dashboard's rate() has a series from the
         # first scrape instead of appearing only after the first change.
         for system in _SYSTEMS:
