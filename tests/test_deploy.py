@@ -39,13 +39,6 @@ CONFIGURATION = ROOT / "docs" / "configuration.md"
 
 # The oldest Kubernetes still in common support, and the newest the schemas know.
 KUBERNETES_VERSIONS = ("1.29.0", kubernetes_validate.latest_version() + ".0")
-# Metrics the alerts and the dashboard use before the daemon serves them (issue 16 point
-# 2's lease reporting): test_pending_metrics_are_not_served_yet fails as soon as one is
-# served, so it is then documented and removed from here.
-PENDING_METRICS = frozenset({"leadbridge_lease_held"})
-# Variables the manifests set that the daemon reads from issue 16 point 3 on (the second,
-# internal port); docs/configuration.md will list them then.
-PENDING_VARIABLES = frozenset({"LEADBRIDGE_ADMIN_PORT"})
 CREDENTIALS_MOUNT = "/var/run/secrets/leadbridge"
 _METRIC = re.compile(r"\bleadbridge_[a-z0-9_]+\b")
 
@@ -63,14 +56,6 @@ def served_metrics() -> dict[str, str]:
         family.name + ("_total" if family.type == "counter" else ""): family.type
         for family in registry.collect()
     }
-
-
-def test_pending_metrics_are_not_served_yet() -> None:
-    served = PENDING_METRICS & served_metrics().keys()
-    assert not served, (
-        f"{sorted(served)} served now: document them in docs/operations.md and drop them "
-        "from PENDING_METRICS"
-    )
 
 
 def test_operations_doc_names_every_metric_family_served() -> None:
@@ -244,7 +229,7 @@ def test_each_secret_is_a_file_named_by_a_variable_the_connection_files_referenc
 
 
 def _known_variables() -> set[str]:
-    return names(CONFIGURATION, "Environment variables") | PENDING_VARIABLES
+    return names(CONFIGURATION, "Environment variables")
 
 
 def test_every_variable_the_manifests_set_is_one_leadbridge_reads() -> None:
@@ -419,7 +404,7 @@ def test_queries_use_only_metrics_the_daemon_serves(source: str) -> None:
     queries = _dashboard_queries() if source == "dashboard" else _rule_queries()
     used = {name for query in queries for name in _METRIC.findall(query)}
     assert used, f"the {source} queries no leadbridge metric"
-    unknown = used - served_metrics().keys() - PENDING_METRICS
+    unknown = used - served_metrics().keys()
     assert not unknown, f"the {source} queries metrics nobody serves: {sorted(unknown)}"
 
 

@@ -49,7 +49,7 @@ def test_a_stage_without_a_label_reads_as_its_name() -> None:
 
 
 def test_a_renamed_stage_reads_as_the_stage_it_became() -> None:
-    texts = {name: shipped(name) for name in ("stages", "fields", "handoff")}
+    texts = {name: shipped(name) for name in ("stages", "fields", "handoff", "scoring")}
     texts["stages"] = texts["stages"].replace(
         "  - name: sql\n", "  - name: sales_accepted\n    was: [sql]\n"
     )

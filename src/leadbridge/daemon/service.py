@@ -157,6 +157,9 @@ class Daemon:
             margin=settings.lease_margin,
             on_gained=self._gained,
         )
+        for name in self.leases.names:  # for the "no lease holder" alert (deploy/prometheus)
+            held = partial(lambda lease: float(self.leases.holds(lease)), name)
+            self.metrics.lease_held.labels(lease=name).set_function(held)
         # On resume the polls and the inbox job run at once: the sync catches up.
         pause = PauseWatch(pipeline.store, self.metrics, on_resumed=partial(self.run_now, SYNC))
         self.board = Board(

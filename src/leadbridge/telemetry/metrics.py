@@ -89,6 +89,13 @@ class Metrics:
             ["system"],
             registry=registry,
         )
+        self.lease_held = Gauge(
+            "leadbridge_lease_held",
+            "1 on the replica that holds a lease (sync: polling and deciding; sweep: the SLA "
+            "sweep), 0 on the others; read when scraped, so it is never stale.",
+            ["lease"],
+            registry=registry,
+        )
         # Counters by system start at zero, so a dashboard's rate() has a series from the
         # first scrape instead of appearing only after the first change.
         for system in _SYSTEMS:
