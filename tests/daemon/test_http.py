@@ -96,6 +96,7 @@ def test_ready_once_running_and_the_metrics_show_the_sync(
     assert sample(text, "leadbridge_crm_up", system="hubspot") == 1
     assert sample(text, "leadbridge_crm_up", system="salesforce") == 1
     assert "leadbridge_paused 0.0" in text
+    assert sample(text, "leadbridge_lease_held", lease="sync") == 1  # the only replica
 
 
 def test_still_ready_while_a_spent_budget_pauses_the_sync(
