@@ -79,6 +79,10 @@ HUBSPOT_SOURCES = (
 SALESFORCE_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Event", "Webinar", "Other")
 
 
+# Top-level domain -> country; .com and .io companies are taken to be American.
+_COUNTRIES = {"de": "Germany", "uk": "United Kingdom"}
+
+
 @dataclass(frozen=True)
 class Person:
     first_name: str
@@ -90,6 +94,12 @@ class Person:
     industry: str
     employees: str
     phone: str
+
+    @property
+    def country(self) -> str:
+        """Where the company is, read off its domain (drawn from nothing: the same seed
+        makes the same people as before countries existed)."""
+        return _COUNTRIES.get(self.domain.rsplit(".", 1)[-1], "United States")
 
 
 def make_person(rng: random.Random, serial: int, *, buyer: bool = False) -> Person:

@@ -57,6 +57,7 @@ def populate(hubspot: HubSpotSim, salesforce: SalesforceSim, count: int, seed: i
                 "jobtitle": person.title,
                 "phone": person.phone,
                 "industry": person.industry,
+                "country": person.country,
                 "numemployees": person.employees,
                 "hs_analytics_source": rng.choice(HUBSPOT_SOURCES),
                 "hubspotscore": str(rng.randint(*scores[stage])),

@@ -126,6 +126,7 @@ class Story:
             person.industry,
             person.employees,
             rng.choice(HUBSPOT_SOURCES),
+            country=person.country,
         )
         self.acted["new_contact"] += 1
         demo, sales, content = (0.12, 0.18, 0.85) if buyer else (0.03, 0.05, 0.55)

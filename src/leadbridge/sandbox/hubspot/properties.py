@@ -143,6 +143,7 @@ def default_properties() -> list[PropertyDef]:
         make("jobtitle", "Job Title", "string", text),
         make("phone", "Phone Number", "string", "phonenumber"),
         make("industry", "Industry", "string", text),
+        make("country", "Country/Region", "string", text),
         make(
             "numemployees",
             "Number of Employees",
