@@ -144,3 +144,12 @@ def test_a_field_named_score_in_fields_yaml_is_refused_with_the_rename() -> None
     texts["fields"] = texts["fields"].replace("  hubspot_score:\n", "  score:\n")
     with pytest.raises(ConfigError, match=r"expected the field renamed in fields\.yaml"):
         funnel_from_texts(texts)
+
+
+def test_a_company_in_a_market_sales_covers_scores_its_country(rules: Scoring) -> None:
+    covered = scoring.breakdown({**DANA, "country": "United Kingdom"}, rules, T0)
+    assert ("target_country", 5, "country", "United Kingdom") in [
+        (line.criterion, line.points, line.field, line.value) for line in covered.lines
+    ]
+    assert covered.fit == 55
+    assert scoring.breakdown({**DANA, "country": "Germany"}, rules, T0).fit == 50
