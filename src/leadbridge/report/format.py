@@ -1,11 +1,13 @@
-"""How the report writes numbers for people, shared by the text and the HTML renderers."""
+"""How the report writes numbers for people, and the cells of the tables both renderers
+draw: shared by the text and the HTML renderers."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from leadbridge.report.build import Breakdown, Report
+from leadbridge.report.build import NO_OWNER, Breakdown, Report
 
 
 def duration(span: timedelta | None) -> str:
@@ -68,3 +70,40 @@ def moving_pairs(report: Report, parts: Iterable[Breakdown], start: str | None =
         if any(part.conversions[n].reached for part in parts)
         and report.overall.reached[report.stages[n + 1]]
     ]
+
+
+def time_rows(report: Report) -> list[list[object]]:
+    """Time in stage, a row per stage that had a stay or holds leads now: label, stays,
+    median, 90th percentile, now, stuck, SLA (both renderers draw these cells)."""
+    return [
+        [
+            report.stage_label(t.stage),
+            t.stays,
+            duration(t.median),
+            duration(t.p90),
+            t.now,
+            t.stuck,
+            duration(t.sla),
+        ]
+        for t in report.overall.times
+        if t.stays or t.now
+    ]
+
+
+def owner_rows(report: Report) -> tuple[list[int], list[list[object]]]:
+    """By owner, from the handoff on: the stage pairs shown, and a row per owner with its
+    leads, each pair's conversion, wins and leads past their SLA now."""
+    parts = report.by_owner
+    pairs = moving_pairs(report, parts.values(), report.cohort_stage)
+    stuck = Counter(lead.owner or NO_OWNER for lead in report.stuck)
+    rows: list[list[object]] = [
+        [
+            name,
+            part.leads,
+            *(share(part.conversions[n].converted, part.conversions[n].reached) for n in pairs),
+            part.won,
+            stuck[name],
+        ]
+        for name, part in parts.items()
+    ]
+    return pairs, rows

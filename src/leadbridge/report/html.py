@@ -15,9 +15,11 @@ from leadbridge.report.build import NO_OWNER, Breakdown, Report, StuckLead
 from leadbridge.report.format import (
     duration,
     moving_pairs,
+    owner_rows,
     period,
     reached_stages,
     share,
+    time_rows,
     week,
 )
 from leadbridge.report.svg import funnel_svg, handbacks_svg, trend_svg
@@ -163,19 +165,7 @@ def _handbacks_by_source(report: Report) -> str:
 
 
 def _times_table(report: Report) -> str:
-    rows = [
-        [
-            report.stage_label(t.stage),
-            t.stays,
-            duration(t.median),
-            duration(t.p90),
-            t.now,
-            t.stuck,
-            duration(t.sla),
-        ]
-        for t in report.overall.times
-        if t.stays or t.now
-    ]
+    rows = time_rows(report)
     return _table(["Stage", "Stays", "Median", "90th pct", "Now", "Stuck", "SLA"], rows)
 
 
@@ -218,21 +208,7 @@ def _source_sections(report: Report) -> list[str]:
 
 
 def _owner_section(report: Report) -> list[str]:
-    parts = report.by_owner
-    pairs = moving_pairs(report, parts.values(), report.cohort_stage)
-    stuck: dict[str, int] = {}
-    for lead in report.stuck:
-        stuck[lead.owner or NO_OWNER] = stuck.get(lead.owner or NO_OWNER, 0) + 1
-    rows = [
-        [
-            name,
-            part.leads,
-            *(share(part.conversions[n].converted, part.conversions[n].reached) for n in pairs),
-            part.won,
-            stuck.get(name, 0),
-        ]
-        for name, part in parts.items()
-    ]
+    pairs, rows = owner_rows(report)
     header = ["Owner", "Leads", *_pair_names(report, pairs), "Won", "Stuck now"]
     return [
         "<section><h2>By owner</h2>",

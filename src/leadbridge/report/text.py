@@ -15,9 +15,11 @@ from leadbridge.report.build import NO_OWNER, Breakdown, Report, StuckLead
 from leadbridge.report.format import (
     duration,
     moving_pairs,
+    owner_rows,
     period,
     reached_stages,
     share,
+    time_rows,
     week,
 )
 
@@ -106,19 +108,7 @@ def _cohorts(report: Report) -> list[str]:
 
 
 def _times(report: Report) -> list[str]:
-    rows = [
-        [
-            report.stage_label(t.stage),
-            t.stays,
-            duration(t.median),
-            duration(t.p90),
-            t.now,
-            t.stuck,
-            duration(t.sla),
-        ]
-        for t in report.overall.times
-        if t.stays or t.now
-    ]
+    rows = time_rows(report)
     if not rows:
         return ["  no lead in any stage"]
     return _table(["stage", "stays", "median", "p90", "now", "stuck", "sla"], rows)
@@ -191,22 +181,8 @@ def _sources(report: Report) -> list[str]:
 
 
 def _owners(report: Report) -> list[str]:
-    parts = report.by_owner
-    pairs = moving_pairs(report, parts.values(), report.cohort_stage)
-    stuck: dict[str, int] = {}
-    for lead in report.stuck:
-        stuck[lead.owner or NO_OWNER] = stuck.get(lead.owner or NO_OWNER, 0) + 1
+    pairs, rows = owner_rows(report)
     header = ["owner", "leads", *_pair_names(report, pairs), "won", "stuck now"]
-    rows = [
-        [
-            name,
-            part.leads,
-            *(share(part.conversions[n].converted, part.conversions[n].reached) for n in pairs),
-            part.won,
-            stuck.get(name, 0),
-        ]
-        for name, part in parts.items()
-    ]
     return [
         "By owner: conversion from the stage before, and leads past their SLA now",
         *_table(header, rows),
