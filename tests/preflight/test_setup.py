@@ -224,7 +224,11 @@ def test_the_package_xml_parses_and_defines_each_missing_field(
         item.findtext("md:field", namespaces=NS): item.findtext("md:editable", namespaces=NS)
         for item in permissions.findall("md:fieldPermissions", NS)
     }
-    assert set(fields) == CUSTOM_FIELDS
+    # Access to every custom field it reads: its own, and the org's own BANT fields, which
+    # the package grants (read only) but never defines.
+    bant = {f"Lead.{name}__c" for name in ("Budget", "Authority", "Need", "Timeline")}
+    assert set(fields) == CUSTOM_FIELDS | bant
+    assert all(fields[name] == "false" for name in bant)
     assert fields["Lead.Leadbridge_Id__c"] == "true"
     assert fields["Opportunity.Loss_Reason__c"] == "false"
     objects = {

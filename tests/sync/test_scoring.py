@@ -63,3 +63,27 @@ def _fails(world: World, key: str) -> str:
     with redirect_stdout(out):
         assert main(["score", key, "--database", world.database]) == 1
     return out.getvalue()
+
+
+def test_bant_a_rep_fills_in_salesforce_counts_towards_the_fit(world: World) -> None:
+    marketer, rep = world.sandbox.hubspot.marketer, world.sandbox.salesforce.rep
+    contact = marketer.new_contact(
+        DANA,
+        "Dana",
+        "Whitaker",
+        company="Northwind Logistics",
+        jobtitle="VP Operations",
+        industry="LOGISTICS_AND_SUPPLY_CHAIN",
+        numemployees=500,
+    )
+    marketer.fill_form(contact, "webinar")
+    world.sync()
+    assert world.contact(DANA)["leadbridge_score"] == "65"
+    lead = world.lead(DANA)
+    rep.edit("Lead", lead["Id"], Budget__c="50k approved", Timeline__c="Q3")
+    world.sync()
+    shown = world.contact(DANA)
+    assert shown["leadbridge_score"] == "75", shown  # budget and timeline known: 5 each
+    assert "budget_known +5 (sales_budget: 50k approved)" in shown["leadbridge_score_reasons"]
+    assert world.lead(DANA)["Leadbridge_Score__c"] == 75
+    assert world.lead(DANA)["Budget__c"] == "50k approved"  # the rep's notes stay as written

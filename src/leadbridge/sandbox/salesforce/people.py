@@ -57,6 +57,10 @@ class SalesRep:
             )
         self.state.update("Lead", lead_id, values, actor=self.user_id)
 
+    def edit(self, sobject: str, record_id: str, **values: Any) -> None:
+        """The rep edits fields on a record (Salesforce names), e.g. BANT on a Lead."""
+        self.state.update(sobject, record_id, values, actor=self.user_id)
+
     def convert(
         self,
         lead_id: str,

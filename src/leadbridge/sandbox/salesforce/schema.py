@@ -194,6 +194,11 @@ LEAD = SObject(
         # answers 300 (MoreThanOneRecord), as the real org does.
         _text("HubSpot_Contact_Id__c", "HubSpot Contact ID", 32, external_id=True),
         _pick("Recycle_Reason__c", "Recycle Reason", RECYCLE_REASONS, restricted=True),
+        # BANT as the sales team records it on the Lead (the org's own fields).
+        _text("Budget__c", "Budget", 255),
+        _text("Authority__c", "Authority", 255),
+        _text("Need__c", "Need", 255),
+        _text("Timeline__c", "Timeline", 255),
         # What `leadbridge setup` makes for scoring.yaml's write targets.
         Field("Leadbridge_Score__c", "double", "leadbridge score"),
         _pick("Leadbridge_Grade__c", "leadbridge grade", GRADES, restricted=True),
