@@ -13,7 +13,8 @@ from tests.sync.conftest import World
 DANA = "dana.whitaker@northwind.com"
 
 
-def test_score_and_grade_are_written_once_and_explained(world: World) -> None:
+def _dana_at_a_webinar(world: World) -> None:
+    """Dana, a VP at a logistics company of 500, registers for a webinar; a sync follows."""
     marketer = world.sandbox.hubspot.marketer
     contact = marketer.new_contact(
         DANA,
@@ -26,6 +27,10 @@ def test_score_and_grade_are_written_once_and_explained(world: World) -> None:
     )
     marketer.fill_form(contact, "webinar")
     world.sync()
+
+
+def test_score_and_grade_are_written_once_and_explained(world: World) -> None:
+    _dana_at_a_webinar(world)
     shown = world.contact(DANA)
     # Fit 50 (title 20, industry 15, size 15), a form 5 and a webinar 10.
     assert (shown["leadbridge_score"], shown["leadbridge_grade"]) == ("65", "A")
@@ -66,18 +71,8 @@ def _fails(world: World, key: str) -> str:
 
 
 def test_bant_a_rep_fills_in_salesforce_counts_towards_the_fit(world: World) -> None:
-    marketer, rep = world.sandbox.hubspot.marketer, world.sandbox.salesforce.rep
-    contact = marketer.new_contact(
-        DANA,
-        "Dana",
-        "Whitaker",
-        company="Northwind Logistics",
-        jobtitle="VP Operations",
-        industry="LOGISTICS_AND_SUPPLY_CHAIN",
-        numemployees=500,
-    )
-    marketer.fill_form(contact, "webinar")
-    world.sync()
+    rep = world.sandbox.salesforce.rep
+    _dana_at_a_webinar(world)
     assert world.contact(DANA)["leadbridge_score"] == "65"
     lead = world.lead(DANA)
     rep.edit("Lead", lead["Id"], Budget__c="50k approved", Timeline__c="Q3")
