@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from leadbridge.cli.options import Commands, database_option, directory, mappings_option
+from leadbridge.cli.report import since_moment
 from leadbridge.config import ConfigError, load_funnel
 from leadbridge.config.conditions import render_duration
 from leadbridge.config.scoring import FIT, SCORE, Scoring
@@ -29,7 +30,7 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
     score.add_argument("key", metavar="EMAIL_OR_ID", help="an email or a lead id")
     score.add_argument(
         "--at",
-        type=moment,
+        type=since_moment,
         metavar="WHEN",
         help="decay engagement to this moment (YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC) instead of now",
     )
@@ -37,16 +38,6 @@ def add_parser(commands: Commands[argparse.ArgumentParser]) -> None:
     mappings_option(score)
     database_option(score)
     score.set_defaults(run=run)
-
-
-def moment(text: str) -> datetime:
-    try:
-        found = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not a date: {text!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
-        ) from None
-    return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -65,7 +65,7 @@ def run(pipeline: Pipeline, summary: Summary, conclude: Conclude) -> int:
         before = deployments.deployed(uow.connection)
         if before is not None and before.fingerprint == fingerprint:
             return 0
-        _refuse_stranded(uow, pipeline)
+        _refuse_stranded(deployments.stage_counts(uow.connection), pipeline)
     # Before any funnel was recorded there is nothing to compare rules with; renames apply.
     changed = redeploy.changed(before.rules, definitions) if before else frozenset[str]()
     moved, after = 0, ""
@@ -74,8 +74,8 @@ def run(pipeline: Pipeline, summary: Summary, conclude: Conclude) -> int:
             page = _page(uow, pipeline, changed, after)
             if not page:
                 break
-            for lead, move in _moves(uow, pipeline, changed, page):
-                conclude(uow, lead, _decision(pipeline, lead, move), f"funnel:{fingerprint}")
+            for lead, _, decision in _moves(uow, pipeline, changed, page):
+                conclude(uow, lead, decision, f"funnel:{fingerprint}")
                 moved += 1
             after = page[-1]
     with pipeline.store.transaction() as uow:
@@ -91,21 +91,19 @@ def preview(pipeline: Pipeline, conclude: Conclude) -> Impact:
         before = deployments.deployed(uow.connection)
         counts = deployments.stage_counts(uow.connection)
         impact = Impact(known=sum(counts.values()), recorded=before is not None)
-        stuck = redeploy.stranded(counts, pipeline.funnel)
-        if stuck:
-            raise Stranded(stuck)
+        _refuse_stranded(counts, pipeline)
         changed = redeploy.changed(before.rules, definitions) if before else frozenset[str]()
         after = ""
         while page := _page(uow, pipeline, changed, after):
-            for lead, move in _moves(uow, pipeline, changed, page):
-                conclude(uow, lead, _decision(pipeline, lead, move), "preview")
+            for lead, move, decision in _moves(uow, pipeline, changed, page):
+                conclude(uow, lead, decision, "preview")
                 impact.moves.append((move, lead))
             after = page[-1]
     return impact
 
 
-def _refuse_stranded(uow: UnitOfWork, pipeline: Pipeline) -> None:
-    stuck = redeploy.stranded(deployments.stage_counts(uow.connection), pipeline.funnel)
+def _refuse_stranded(counts: Mapping[str, int], pipeline: Pipeline) -> None:
+    stuck = redeploy.stranded(counts, pipeline.funnel)
     if stuck:
         raise Stranded(stuck)
 
@@ -120,7 +118,9 @@ def _page(uow: UnitOfWork, pipeline: Pipeline, changed: frozenset[str], after: s
 
 def _moves(
     uow: UnitOfWork, pipeline: Pipeline, changed: frozenset[str], page: list[str]
-) -> Iterator[tuple[Lead, Move]]:
+) -> Iterator[tuple[Lead, Move, Decision]]:
+    """Each lead of the page that moves, with the decision making the move (journaled
+    against one of its records: a lead with none is left as it is)."""
     entries = deployments.entries(uow.connection, page)
     uow.prefetch(lead_ids=page)
     now = pipeline.clock()
@@ -131,12 +131,6 @@ def _moves(
         entry = entries.get(lead_id)
         last = (entry.from_stage, entry.to_stage, entry.rule) if entry else None
         move = redeploy.move_of(lead, last, changed, pipeline.funnel, now)
-        if move is not None and redeploy.cause_of(lead, now) is not None:
-            yield lead, move
-
-
-def _decision(pipeline: Pipeline, lead: Lead, move: Move) -> Decision:
-    now = pipeline.clock()
-    cause = redeploy.cause_of(lead, now)
-    assert cause is not None  # _moves yields only leads with a record
-    return redeploy.apply(lead, move, pipeline.funnel, now, cause)
+        cause = redeploy.cause_of(lead, now)
+        if move is not None and cause is not None:
+            yield lead, move, redeploy.apply(lead, move, pipeline.funnel, now, cause)
