@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
+
+from leadbridge.store import codec
 
 _DEFAULT_PATH = Path("state") / "leadbridge.db"
 URL_ENV = "LEADBRIDGE_DATABASE_URL"
@@ -33,17 +33,9 @@ class MissingDatabase(Exception):
         self.path = path
 
 
-def _dumps(value: Any) -> str:
-    """JSON columns through orjson: a first sync encodes and decodes hundreds of thousands
-    of them, and the standard library's json was a tenth of its CPU. A value orjson
-    refuses (an integer beyond 64 bits) goes through json."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value)
-
-
-_JSON: dict[str, Any] = {"json_serializer": _dumps, "json_deserializer": orjson.loads}
+# JSON columns through orjson, dates tagged (store.codec): a first sync encodes and decodes
+# hundreds of thousands of them, and the standard library's json was a tenth of its CPU.
+_JSON: dict[str, Any] = {"json_serializer": codec.dumps, "json_deserializer": codec.loads}
 
 
 def make_engine(url: str | None = None, *, existing: bool = False) -> sa.Engine:

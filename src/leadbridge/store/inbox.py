@@ -93,6 +93,10 @@ class Inbox:
         self._lines: dict[str, dict[int, System]] = {}
         self._line_of: dict[tuple[System, str, str], set[int]] = {}  # record -> its items
         self._item_line: dict[int, str] = {}
+        # Whether a record has parked items, for records asked about (`prefetch_parked`): a
+        # first sync reopens each converted Lead's Contact and deal, almost always for nothing.
+        self._has_parked: dict[tuple[System, str, str], bool] = {}
+        self._claimed: dict[int, tuple[System, str, str]] = {}  # item -> its record
 
     def enqueue(self, changes: Sequence[Change], removals: Sequence[Removal] = ()) -> int:
         """Store what is not stored yet; returns how many items are new."""
@@ -108,7 +112,7 @@ class Inbox:
         rows: dict[tuple[str, str, str, str, str], dict[str, Any]] = {}
         for change in changes:
             row = _row(_CHANGE, change.system, change.object, change.id, change.modified_at)
-            row["fields"] = codec.encode_values(change.fields)
+            row["fields"] = change.fields
             rows.setdefault(_identity(row), row)
         for removal in removals:
             row = _row(_REMOVAL, removal.system, removal.object, removal.id, removal.removed_at)
@@ -164,7 +168,10 @@ class Inbox:
         )
         if self._connection.dialect.name == "postgresql":
             statement = statement.with_for_update(skip_locked=True, of=inbox)
-        return [_item(row) for row in self._connection.execute(statement).mappings()]
+        items = [_item(row) for row in self._connection.execute(statement).mappings()]
+        for item in items:
+            self._claimed[item.id] = (item.system, item.object, item.record_id)
+        return items
 
     def merges_into(self, system: System, obj: str, record_id: str) -> list[InboxItem]:
         """Pending merges that name this record as the survivor, oldest first."""
@@ -213,6 +220,30 @@ class Inbox:
                     self._line_of.setdefault((System(system), obj, record), set()).add(int(item))
                     self._item_line[int(item)] = line
 
+    def prefetch_parked(self, records: Iterable[tuple[System, str, str]]) -> None:
+        """Learn which of these records have parked items (what `reopen` would put back)."""
+        by_object: dict[tuple[System, str], set[str]] = {}
+        for key in records:
+            if key not in self._has_parked:
+                by_object.setdefault(key[:2], set()).add(key[2])
+        if not by_object:
+            return
+        if self._parking:
+            self.flush()
+        with quietly(self._connection) as connection:
+            for (system, obj), ids in by_object.items():
+                for record_id in ids:
+                    self._has_parked[(system, obj, record_id)] = False
+                for part in chunks(sorted(ids)):
+                    statement = sa.select(inbox.c.record_id).where(
+                        inbox.c.system == system.value,
+                        inbox.c.object == obj,
+                        inbox.c.record_id.in_(part),
+                        inbox.c.status == _PARKED,
+                    )
+                    for record_id in connection.execute(statement).scalars():
+                        self._has_parked[(system, obj, record_id)] = True
+
     def relined(self, system: System, obj: str, record_id: str) -> None:
         """The record joined a lead (store.links): its items leave their email's line."""
         for item in self._line_of.pop((system, obj, record_id), ()):
@@ -243,6 +274,7 @@ class Inbox:
         self._lines.clear()
         self._line_of.clear()
         self._item_line.clear()
+        self._has_parked.clear()
 
     def _leave_line(self, item: int) -> None:
         line = self._item_line.pop(item, None)
@@ -256,8 +288,12 @@ class Inbox:
         Its own statement, run quietly: the finished items go first (one may be among
         these), and what it reopens joins the email lines remembered.
         """
+        key = (system, obj, record_id)
+        if self._has_parked.get(key) is False:
+            return 0
         if self._parking:
             self.flush()
+        self._has_parked[key] = False
         statement = (
             inbox.update()
             .where(
@@ -348,6 +384,19 @@ class Inbox:
             found.update(self._connection.execute(statement).scalars())
         return found
 
+    def pending_among(
+        self, records: Mapping[tuple[System, str, str], str]
+    ) -> dict[tuple[System, str, str], str]:
+        """The entries of `records` (keyed by record) whose records have items waiting."""
+        by_object: dict[tuple[System, str], list[str]] = {}
+        for system, obj, record_id in records:
+            by_object.setdefault((system, obj), []).append(record_id)
+        waiting: dict[tuple[System, str, str], str] = {}
+        for (system, obj), ids in by_object.items():
+            for record_id in self.pending_records(system, obj, ids):
+                waiting[(system, obj, record_id)] = records[(system, obj, record_id)]
+        return waiting
+
     def oldest_pending(self) -> datetime | None:
         """When the item waiting longest was enqueued (None: nothing waits)."""
         statement = sa.select(sa.func.min(inbox.c.enqueued_at)).where(inbox.c.status == PENDING)
@@ -367,7 +416,13 @@ class Inbox:
         for item in ids:
             self._finished[item] = (status, reason)
             self._leave_line(item)
-            self._parking = self._parking or status == _PARKED
+            if status == _PARKED:
+                self._parking = True
+                record = self._claimed.get(item)
+                if record is None:  # not claimed here: which record is not known
+                    self._has_parked.clear()
+                else:
+                    self._has_parked[record] = True
 
     def _lead_keys(
         self, records: Sequence[tuple[System, str, str]]
@@ -422,7 +477,7 @@ def _item(row: sa.RowMapping) -> InboxItem:
         object=row["object"],
         record_id=row["record_id"],
         modified_at=codec.from_iso(row["modified_at"]),
-        fields=codec.decode_values(row["fields"]),
+        fields=row["fields"],
         merged_into=row["merged_into"],
         lead_key=row["lead_key"],
     )

@@ -190,6 +190,9 @@ class Links:
         self._rows, self._relined = {}, {}
         with quietly(self._connection) as connection:
             upsert_many(connection, links, rows, ("system", "object", "record_id", "lead_id"))
+            # Most records linked have nothing left waiting (a first sync links each record
+            # as its only item is decided): ask which do before updating any.
+            relined = self._inbox.pending_among(relined)
             if relined:
                 execute_many(
                     connection,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +23,7 @@ def _write_json(write: RecordWrite) -> dict[str, Any]:
         "system": write.system.value,
         "object": write.object,
         "id": write.id,
-        "steps": [codec.encode_values(step) for step in write.steps],
+        "steps": [dict(step) for step in write.steps],
         "key": None if write.key is None else list(write.key),
     }
 
@@ -35,8 +34,7 @@ def write_key(lead_id: str, write: RecordWrite, cause: str) -> str:
     The cause (e.g. the inbox item) is part of it because the same values
     can rightly be written again later, after someone changed them back.
     """
-    body = json.dumps([lead_id, cause, _write_json(write)], sort_keys=True, default=str)
-    return hashlib.sha256(body.encode()).hexdigest()
+    return hashlib.sha256(codec.sorted_json([lead_id, cause, _write_json(write)])).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,7 +380,7 @@ def _logged(row: sa.RowMapping) -> LoggedWrite:
         system=System(row["system"]),
         object=row["object"],
         id=row["record_id"],
-        steps=tuple(codec.decode_values(step) for step in row["steps"]),
+        steps=tuple(row["steps"]),
         key=None if upsert_key is None else (str(upsert_key[0]), str(upsert_key[1])),
     )
     return LoggedWrite(row["key"], row["lead_id"], row["status"], int(row["attempts"]), write)

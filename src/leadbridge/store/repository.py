@@ -98,10 +98,12 @@ class UnitOfWork:
         records: Iterable[tuple[System, str, str]] = (),
         emails: Iterable[str] = (),
         lead_ids: Iterable[str] = (),
+        reopened: Iterable[tuple[System, str, str]] = (),
     ) -> None:
         """Load what deciding these records will ask: their links and snapshots, the links
         of their emails, the leads all of those belong to (with their links, their records'
-        snapshots, whether they are held), and which records wait in the emails' lines."""
+        snapshots, whether they are held), which records wait in the emails' lines, and
+        whether the records a decision may `reopen` have parked items."""
         records, emails = list(records), [email.strip().lower() for email in emails]
         self.links.prefetch(records=records, emails=emails)
         found = set(lead_ids)
@@ -120,6 +122,7 @@ class UnitOfWork:
         self.snapshots.prefetch([*records, *linked])
         self.parked.prefetch(current)
         self.inbox.prefetch(emails)
+        self.inbox.prefetch_parked(reopened)
 
     def flush(self) -> None:
         """Send every buffered write."""

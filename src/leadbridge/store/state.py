@@ -221,15 +221,13 @@ class Snapshots:
                         snapshots.c.record_id.in_(part),
                     )
                     for record_id, values in connection.execute(statement):
-                        self._known[(system, obj, record_id)] = codec.decode_values(values)
+                        self._known[(system, obj, record_id)] = values
         for key in wanted:
             self._known.setdefault(key, None)
 
     def flush(self) -> None:
         if self._rows:
             rows, self._rows = list(self._rows.values()), {}
-            for row in rows:
-                row["values"] = codec.encode_values(row["values"])
             with quietly(self._connection) as connection:
                 upsert_many(connection, snapshots, rows, ("system", "object", "record_id"))
 

@@ -54,6 +54,7 @@ def prefetch(uow: UnitOfWork, changes: Iterable[Change], external_id_field: str)
     records: list[tuple[System, str, str]] = []
     emails: list[str] = []
     leads: list[str] = []
+    reopened: list[tuple[System, str, str]] = []
     for change in changes:
         leads.append(new_lead_id(change))  # the lead it starts, if it is a new person
         records.append((change.system, change.object, change.id))
@@ -65,7 +66,8 @@ def prefetch(uow: UnitOfWork, changes: Iterable[Change], external_id_field: str)
         lead_of = planner.lead_id_of(change.fields.get(external_id_field))
         if lead_of is not None:
             leads.append(lead_of)
-    uow.prefetch(records=records, emails=emails, lead_ids=leads)
+        reopened.extend(_reopened(change))
+    uow.prefetch(records=records, emails=emails, lead_ids=leads, reopened=reopened)
 
 
 def look_up(uow: UnitOfWork, change: Change, external_id_field: str) -> Resolution:
@@ -173,15 +175,24 @@ def link(
 def _follow_conversion(uow: UnitOfWork, lead_id: str, change: Change, contact: str) -> None:
     """Re-key the converted Lead onto its Contact, Account and Opportunity; the Opportunity's
     items set aside as unrelated come back in line behind the lead's."""
-    account, opportunity = (
-        _text(change.fields.get("ConvertedAccountId")),
-        _text(change.fields.get("ConvertedOpportunityId")),
-    )
-    if opportunity is not None:
-        uow.inbox.reopen(_SF, "Opportunity", opportunity)
-    uow.inbox.reopen(_SF, "Contact", contact)
+    account = _text(change.fields.get("ConvertedAccountId"))
+    opportunity = _text(change.fields.get("ConvertedOpportunityId"))
+    for system, obj, record in _reopened(change):
+        uow.inbox.reopen(system, obj, record)
     if uow.links.lead_for(_SF, "Lead", change.id) == lead_id:
         uow.links.convert(change.id, contact, account, opportunity)
+
+
+def _reopened(change: Change) -> list[tuple[System, str, str]]:
+    """The records whose items set aside a converted Lead's change puts back in line."""
+    if change.system is not _SF or change.object != "Lead":
+        return []
+    contact = converted(NOBODY, change).salesforce_contact
+    if contact is None:
+        return []
+    opportunity = _text(change.fields.get("ConvertedOpportunityId"))
+    named = [(_SF, "Opportunity", opportunity)] if opportunity is not None else []
+    return [*named, (_SF, "Contact", contact)]
 
 
 def _related(change: Change) -> list[tuple[System, str, str]]:
