@@ -9,38 +9,58 @@ import pytest
 from leadbridge.sync import collector
 
 
-def test_paced_freezes_and_raises_the_threshold_then_restores_both() -> None:
-    before = gc.get_threshold()
+def test_paced_freezes_and_stops_automatic_passes_then_restores_both() -> None:
+    assert gc.isenabled()
     with collector.paced():
-        assert gc.get_threshold()[0] == max(collector.YOUNGEST, before[0])
-        assert gc.get_threshold()[1:] == before[1:]
+        assert not gc.isenabled()
         assert gc.get_freeze_count() > 0
-    assert gc.get_threshold() == before
+    assert gc.isenabled()
     assert gc.get_freeze_count() == 0
 
 
 def test_nested_blocks_restore_only_when_the_outer_one_ends() -> None:
-    before = gc.get_threshold()
     with collector.paced():
         with collector.paced():
             pass
-        assert gc.get_threshold()[0] == max(collector.YOUNGEST, before[0])
+        assert not gc.isenabled()
         assert gc.get_freeze_count() > 0
-    assert gc.get_threshold() == before
+    assert gc.isenabled()
     assert gc.get_freeze_count() == 0
 
 
 def test_an_error_inside_still_restores() -> None:
-    before = gc.get_threshold()
     with pytest.raises(RuntimeError), collector.paced():
         raise RuntimeError("stop")
-    assert gc.get_threshold() == before
+    assert gc.isenabled()
     assert gc.get_freeze_count() == 0
 
 
-def test_cycles_made_inside_are_still_collected() -> None:
+def test_a_collector_switched_off_before_stays_off() -> None:
+    gc.disable()
+    try:
+        with collector.paced():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_cycles_made_in_a_round_go_when_it_is_done() -> None:
     with collector.paced():
         ring: list[object] = []
         ring.append(ring)
         del ring
-        assert gc.collect() >= 1
+        gc.callbacks.append(_count)
+        try:
+            collector.round_done()
+        finally:
+            gc.callbacks.remove(_count)
+    assert _collected and _collected[-1] >= 1
+
+
+_collected: list[int] = []
+
+
+def _count(phase: str, info: dict[str, int]) -> None:
+    if phase == "stop":
+        _collected.append(info["collected"])

@@ -12,7 +12,7 @@ taking the same item or overtaking each other within a lead.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -230,18 +230,12 @@ class Inbox:
             return
         if self._parking:
             self.flush()
-        with quietly(self._connection) as connection:
+        with quietly(self._connection):
             for (system, obj), ids in by_object.items():
                 for record_id in ids:
                     self._has_parked[(system, obj, record_id)] = False
-                for part in chunks(sorted(ids)):
-                    statement = sa.select(inbox.c.record_id).where(
-                        inbox.c.system == system.value,
-                        inbox.c.object == obj,
-                        inbox.c.record_id.in_(part),
-                        inbox.c.status == _PARKED,
-                    )
-                    for record_id in connection.execute(statement).scalars():
+                for record_id, _, status in self._items_of(system, obj, ids):
+                    if status == _PARKED:
                         self._has_parked[(system, obj, record_id)] = True
 
     def relined(self, system: System, obj: str, record_id: str) -> None:
@@ -369,33 +363,42 @@ class Inbox:
 
     def pending_records(self, system: System, obj: str, record_ids: Sequence[str]) -> set[str]:
         """Which of these records have items still waiting to be decided."""
-        found: set[str] = set()
-        for part in chunks(sorted(set(record_ids))):
-            statement = (
-                sa.select(inbox.c.record_id)
-                .where(
-                    inbox.c.status == PENDING,
-                    inbox.c.system == system.value,
-                    inbox.c.object == obj,
-                    inbox.c.record_id.in_(part),
-                )
-                .distinct()
-            )
-            found.update(self._connection.execute(statement).scalars())
-        return found
+        return {
+            record_id
+            for record_id, _, status in self._items_of(system, obj, record_ids)
+            if status == PENDING
+        }
 
     def pending_among(
         self, records: Mapping[tuple[System, str, str], str]
     ) -> dict[tuple[System, str, str], str]:
-        """The entries of `records` (keyed by record) whose records have items waiting."""
+        """The entries of `records` (keyed by record) whose records have items waiting, not
+        counting the items this transaction has finished but not yet marked (`flush`)."""
         by_object: dict[tuple[System, str], list[str]] = {}
         for system, obj, record_id in records:
             by_object.setdefault((system, obj), []).append(record_id)
         waiting: dict[tuple[System, str, str], str] = {}
         for (system, obj), ids in by_object.items():
-            for record_id in self.pending_records(system, obj, ids):
-                waiting[(system, obj, record_id)] = records[(system, obj, record_id)]
+            for record_id, item, status in self._items_of(system, obj, ids):
+                if status == PENDING and item not in self._finished:
+                    key = (system, obj, record_id)
+                    waiting[key] = records[key]
         return waiting
+
+    def _items_of(
+        self, system: System, obj: str, record_ids: Iterable[str]
+    ) -> Iterator[tuple[str, int, str]]:
+        """(record id, item id, status) of every item of these records. The status is tested
+        by the caller: given `status = ?` as well, SQLite walks the status index through every
+        pending item instead of looking the records up (a scan that grows with the inbox)."""
+        for part in chunks(sorted(set(record_ids))):
+            statement = sa.select(inbox.c.record_id, inbox.c.id, inbox.c.status).where(
+                inbox.c.system == system.value,
+                inbox.c.object == obj,
+                inbox.c.record_id.in_(part),
+            )
+            for record_id, item, status in self._connection.execute(statement):
+                yield record_id, int(item), status
 
     def oldest_pending(self) -> datetime | None:
         """When the item waiting longest was enqueued (None: nothing waits)."""

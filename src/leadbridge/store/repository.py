@@ -134,6 +134,11 @@ class UnitOfWork:
         self.parked.flush()
         self.journal.flush()
 
+    def close(self) -> None:
+        """Unhook from the connection. The hook and the connection make a reference cycle
+        that kept each round's caches alive until a full garbage collection found them."""
+        sa.event.remove(self.connection, "before_execute", self._before_execute)
+
     def _before_execute(self, connection: sa.Connection, statement: Any, *_: Any) -> None:
         if is_quiet(connection):
             return
@@ -174,8 +179,11 @@ class Store:
         """Commit when the block ends, roll back everything if it raises."""
         with self.engine.begin() as connection:
             uow = UnitOfWork(connection, self.clock)
-            yield uow
-            uow.flush()
+            try:
+                yield uow
+                uow.flush()
+            finally:
+                uow.close()
 
     def run(
         self,
@@ -209,9 +217,11 @@ class Store:
         """A read that never waits for a writer's lock and stores nothing (always rolled back)."""
         with self.engine.execution_options(**{READ_ONLY: True}).connect() as connection:
             connection.begin()
+            uow = UnitOfWork(connection, self.clock)
             try:
-                yield UnitOfWork(connection, self.clock)
+                yield uow
             finally:
+                uow.close()
                 connection.rollback()
 
     def revision(self) -> str | None:
