@@ -13,6 +13,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 
+from leadbridge.store import codec
+
 _Insert = sqlite.Insert | postgresql.Insert
 _QUIET = "leadbridge.quiet"
 
@@ -129,6 +131,63 @@ def _processors(
         if process is not None:
             found.append((index, process))
     return found
+
+
+def select_in(
+    connection: sa.Connection,
+    table: sa.Table,
+    columns: Sequence[str],
+    key: str,
+    values: Sequence[Any],
+    equal: Mapping[str, Any] | None = None,
+) -> Iterator[tuple[Any, ...]]:
+    """The `columns` of the rows of `table` whose `key` is one of `values` and whose `equal`
+    columns have those values, as tuples (JSON columns decoded), in chunks of 500 values.
+
+    Plain SQL through the driver: the sync's look-ups ask this thousands of times a round,
+    and building, caching and expanding a SQLAlchemy select each time was most of their CPU
+    (the database's own work was the smaller part). The text is made once per shape; on
+    PostgreSQL the values go as one array (`= ANY`), on SQLite as one `?` each."""
+    if not values:
+        return
+    equal = equal or {}
+    postgres = connection.dialect.name == "postgresql"
+    json = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, sa.JSON)]
+    decode = [] if postgres else json  # psycopg decodes JSON itself (the engine's loads)
+    for part in chunks(values):
+        shape = (connection.dialect.name, table.name, tuple(columns), key, tuple(equal), len(part))
+        sql = _SELECTS.get(shape)
+        if sql is None:
+            sql = _SELECTS[shape] = _select_text(connection.dialect, table, shape)
+        params = [*equal.values(), list(part)] if postgres else [*equal.values(), *part]
+        result = connection.exec_driver_sql(sql, tuple(params))
+        if not decode:
+            yield from result
+            continue
+        for row in result:
+            cells = list(row)
+            for index in decode:
+                if isinstance(cells[index], str):
+                    cells[index] = codec.loads(cells[index])
+            yield tuple(cells)
+
+
+_SELECTS: dict[tuple[Any, ...], str] = {}
+
+
+def _select_text(dialect: sa.Dialect, table: sa.Table, shape: tuple[Any, ...]) -> str:
+    _, _, columns, key, equal, count = shape
+    quote = dialect.identifier_preparer.quote
+    mark = "%s" if dialect.name == "postgresql" else "?"
+    tests = [f"{quote(name)} = {mark}" for name in equal]
+    if dialect.name == "postgresql":
+        tests.append(f"{quote(key)} = ANY({mark})")
+    else:
+        tests.append(f"{quote(key)} IN ({', '.join([mark] * count)})")
+    listed = ", ".join(quote(name) for name in columns)
+    # Only names from the table's metadata, quoted by the dialect, go into the text; every
+    # value is bound.
+    return f"SELECT {listed} FROM {quote(table.name)} WHERE {' AND '.join(tests)}"  # noqa: S608
 
 
 def chunks(items: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:

@@ -21,13 +21,14 @@ import sqlalchemy as sa
 
 from leadbridge.model import Change, Removal, System, Value
 from leadbridge.store import codec
-from leadbridge.store._sql import chunks, execute_many, insert, quietly
+from leadbridge.store._sql import chunks, execute_many, insert, quietly, select_in
 from leadbridge.store.tables import inbox, links
 
 PENDING, _DONE, _PARKED = "pending", "done", "parked"
 # uq_inbox_item: one item per change (or removal) of a record at one stamp.
 _ITEM_KEY = ("system", "object", "record_id", "modified_at", "kind")
 _CHANGE, _REMOVAL = "change", "removal"
+_ITEMS_OF = ("record_id", "id", "status")
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,17 +209,16 @@ class Inbox:
         if not wanted:
             return
         self.flush()
+        for line in wanted:
+            self._lines[line] = {}
         with quietly(self._connection) as connection:
-            for part in chunks(sorted(wanted)):
-                statement = sa.select(
-                    inbox.c.id, inbox.c.system, inbox.c.object, inbox.c.record_id, inbox.c.lead_key
-                ).where(inbox.c.status == PENDING, inbox.c.lead_key.in_(part))
-                for line in part:
-                    self._lines[line] = {}
-                for item, system, obj, record, line in connection.execute(statement):
-                    self._lines[line][int(item)] = System(system)
-                    self._line_of.setdefault((System(system), obj, record), set()).add(int(item))
-                    self._item_line[int(item)] = line
+            columns = ("id", "system", "object", "record_id", "lead_key")
+            for item, system, obj, record, line in select_in(
+                connection, inbox, columns, "lead_key", sorted(wanted), {"status": PENDING}
+            ):
+                self._lines[line][int(item)] = System(system)
+                self._line_of.setdefault((System(system), obj, record), set()).add(int(item))
+                self._item_line[int(item)] = line
 
     def prefetch_parked(self, records: Iterable[tuple[System, str, str]]) -> None:
         """Learn which of these records have parked items (what `reopen` would put back)."""
@@ -391,14 +391,11 @@ class Inbox:
         """(record id, item id, status) of every item of these records. The status is tested
         by the caller: given `status = ?` as well, SQLite walks the status index through every
         pending item instead of looking the records up (a scan that grows with the inbox)."""
-        for part in chunks(sorted(set(record_ids))):
-            statement = sa.select(inbox.c.record_id, inbox.c.id, inbox.c.status).where(
-                inbox.c.system == system.value,
-                inbox.c.object == obj,
-                inbox.c.record_id.in_(part),
-            )
-            for record_id, item, status in self._connection.execute(statement):
-                yield record_id, int(item), status
+        equal = {"system": system.value, "object": obj}
+        for record_id, item, status in select_in(
+            self._connection, inbox, _ITEMS_OF, "record_id", sorted(set(record_ids)), equal
+        ):
+            yield record_id, int(item), status
 
     def oldest_pending(self) -> datetime | None:
         """When the item waiting longest was enqueued (None: nothing waits)."""
@@ -437,12 +434,11 @@ class Inbox:
             by_object.setdefault((system, obj), []).append(record)
         for (system, obj), record_ids in by_object.items():
             found: dict[str, set[str]] = {}
-            for part in chunks(record_ids):
-                statement = sa.select(links.c.record_id, links.c.lead_id).where(
-                    links.c.system == system, links.c.object == obj, links.c.record_id.in_(part)
-                )
-                for record, lead in self._connection.execute(statement):
-                    found.setdefault(record, set()).add(lead)
+            equal = {"system": system, "object": obj}
+            for record, lead in select_in(
+                self._connection, links, ("record_id", "lead_id"), "record_id", record_ids, equal
+            ):
+                found.setdefault(record, set()).add(lead)
             for record, leads in found.items():
                 if len(leads) == 1:
                     keys[(system, obj, record)] = next(iter(leads))

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from leadbridge.model import Identity, System
 from leadbridge.store import codec
-from leadbridge.store._sql import chunks, execute_many, quietly, upsert_many
+from leadbridge.store._sql import execute_many, quietly, select_in, upsert_many
 from leadbridge.store.inbox import PENDING, Inbox, record_key
 from leadbridge.store.tables import inbox, leads, links
 
@@ -164,15 +164,10 @@ class Links:
             for system, obj, record in records:
                 by_object.setdefault((system, obj), []).append(record)
             for (system, obj), ids in by_object.items():
-                found += _select(
-                    connection,
-                    links.c.system == system.value,
-                    links.c.object == obj,
-                    column=links.c.record_id,
-                    values=ids,
-                )
-            found += _select(connection, column=links.c.email, values=list(emails))
-            found += _select(connection, column=links.c.lead_id, values=list(leads))
+                equal = {"system": system.value, "object": obj}
+                found += _select(connection, "record_id", ids, equal)
+            found += _select(connection, "email", list(emails))
+            found += _select(connection, "lead_id", list(leads))
         for key in records:
             self._by_record[key] = {}
         for email in emails:
@@ -351,25 +346,18 @@ def _by_key(item: tuple[Any, Link]) -> tuple[str, str, str, str]:
     return (link.system, link.object, link.record_id, link.lead_id)
 
 
+_COLUMNS = ("lead_id", "system", "object", "record_id", "email", "role")  # Link's order
+
+
 def _select(
-    connection: sa.Connection,
-    *where: sa.ColumnElement[bool],
-    column: sa.Column[Any],
-    values: Sequence[str],
+    connection: sa.Connection, key: str, values: Sequence[str], equal: dict[str, str] | None = None
 ) -> list[Link]:
-    found: list[Link] = []
-    for part in chunks(sorted(values)):
-        statement = sa.select(links).where(*where, column.in_(part))
-        found += [_link(row) for row in connection.execute(statement).mappings()]
-    return found
+    return [
+        Link(lead, _SYSTEMS[system], obj, record, email, role)
+        for lead, system, obj, record, email, role in select_in(
+            connection, links, _COLUMNS, key, sorted(values), equal
+        )
+    ]
 
 
-def _link(row: sa.RowMapping) -> Link:
-    return Link(
-        lead_id=row["lead_id"],
-        system=System(row["system"]),
-        object=row["object"],
-        record_id=row["record_id"],
-        email=row["email"],
-        role=row["role"],
-    )
+_SYSTEMS = {system.value: system for system in System}

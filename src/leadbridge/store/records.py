@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from leadbridge.model import Cause, RecordWrite, System, Transition
 from leadbridge.store import codec
-from leadbridge.store._sql import chunks, execute_many, insert, quietly
+from leadbridge.store._sql import chunks, execute_many, insert, quietly, select_in
 from leadbridge.store.tables import journal, parked, write_log
 
 _PLANNED, _SENT, _CONFIRMED, _REFUSED = "planned", "sent", "confirmed", "refused"
@@ -295,16 +295,12 @@ class Parked:
         if not wanted:
             return
         self.flush()
+        columns = ("lead_id", "system", "object", "record_id", "reason", "next_retry_at")
         with quietly(self._connection) as connection:
-            for part in chunks(sorted(wanted)):
-                statement = sa.select(
-                    parked.c.lead_id,
-                    parked.c.system,
-                    parked.c.object,
-                    parked.c.record_id,
-                    parked.c.reason,
-                ).where(parked.c.lead_id.in_(part), parked.c.next_retry_at.is_(None))
-                for lead, system, obj, record, reason in connection.execute(statement):
+            for lead, system, obj, record, reason, retry_at in select_in(
+                connection, parked, columns, "lead_id", sorted(wanted)
+            ):
+                if retry_at is None:  # parked for good: it holds its lead
                     self._held.setdefault(lead, {})[(system, obj, record)] = str(reason)
                     self._held_by[(system, obj, record)] = lead
         for lead in wanted:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from leadbridge.model import Identity, Lead, System, Value, Values
 from leadbridge.store import codec
-from leadbridge.store._sql import chunks, quietly, upsert, upsert_many
+from leadbridge.store._sql import quietly, select_in, upsert, upsert_many
 from leadbridge.store.links import Links
 from leadbridge.store.tables import cursors, leads, snapshots
 
@@ -19,6 +19,8 @@ _T = TypeVar("_T")
 _RecordKey = tuple[System, str, str]  # (system, object, record id)
 # Folds can chain (a into b, b into c); the limit only guards against a cycle.
 _MAX_FOLDS = 64
+_LEAD = tuple(column.name for column in leads.columns)
+_SNAPSHOT = ("record_id", "values")
 
 
 class CursorLike(Protocol):
@@ -99,11 +101,10 @@ class Leads:
         while wanted:
             self.flush()
             with quietly(self._connection) as connection:
-                for part in chunks(sorted(wanted)):
-                    statement = sa.select(leads).where(leads.c.id.in_(part))
-                    for row in connection.execute(statement).mappings():
-                        lead = Lead(**codec.lead_fields(row))
-                        self._known[row["id"]] = (row["merged_into"], lead)
+                for row in select_in(connection, leads, _LEAD, "id", sorted(wanted)):
+                    fields = dict(zip(_LEAD, row, strict=True))
+                    lead = Lead(**codec.lead_fields(fields))
+                    self._known[fields["id"]] = (fields["merged_into"], lead)
             for lead_id in wanted:
                 self._known.setdefault(lead_id, None)
             forwards = {known[0] for known in map(self._known.get, wanted) if known and known[0]}
@@ -214,14 +215,11 @@ class Snapshots:
             by_object.setdefault((system, obj), []).append(record_id)
         with quietly(self._connection) as connection:
             for (system, obj), record_ids in by_object.items():
-                for part in chunks(sorted(record_ids)):
-                    statement = sa.select(snapshots.c.record_id, snapshots.c["values"]).where(
-                        snapshots.c.system == system.value,
-                        snapshots.c.object == obj,
-                        snapshots.c.record_id.in_(part),
-                    )
-                    for record_id, values in connection.execute(statement):
-                        self._known[(system, obj, record_id)] = values
+                equal = {"system": system.value, "object": obj}
+                for record_id, values in select_in(
+                    connection, snapshots, _SNAPSHOT, "record_id", sorted(record_ids), equal
+                ):
+                    self._known[(system, obj, record_id)] = values
         for key in wanted:
             self._known.setdefault(key, None)
 
