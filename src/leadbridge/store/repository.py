@@ -53,6 +53,19 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class _FirstMoment:
+    """A clock that keeps answering the first moment it read."""
+
+    def __init__(self, clock: _Clock) -> None:
+        self._clock = clock
+        self._moment: datetime | None = None
+
+    def __call__(self) -> datetime:
+        if self._moment is None:
+            self._moment = self._clock()
+        return self._moment
+
+
 class UnitOfWork:
     """One transaction's view of the store; each part speaks for one table or two.
 
@@ -69,11 +82,16 @@ class UnitOfWork:
     def __init__(self, connection: sa.Connection, clock: _Clock) -> None:
         self.connection = connection
         self.clock = clock
-        self.inbox = Inbox(connection, clock)
+        # The rows a round writes by the thousand are stamped with one moment, the first
+        # asked in the transaction: a new moment per row was 20,000 conversions to text a
+        # 10,000-person first sync. Leases, alerts and the rest keep reading the clock, and
+        # so does the write log: its unfinished writes go out in the order they were logged.
+        stamp = _FirstMoment(clock)
+        self.inbox = Inbox(connection, stamp)
         self.cursors = Cursors(connection, clock)
-        self.links = Links(connection, clock, self.inbox)
-        self.leads = Leads(connection, clock, self.links)
-        self.snapshots = Snapshots(connection, clock, self.links)
+        self.links = Links(connection, stamp, self.inbox)
+        self.leads = Leads(connection, stamp, self.links)
+        self.snapshots = Snapshots(connection, stamp, self.links)
         self.journal = Journal(connection)
         self.writes = WriteLog(connection, clock)
         self.parked = Parked(connection)

@@ -176,8 +176,13 @@ class Snapshots:
         """Merge `values` over what is known (a write covers only the fields it changed);
         `replace` forgets fields not given. Returns the values now known."""
         key = (system, obj, record_id)
-        known = {} if replace else (self.get(system, obj, record_id) or {})
-        known.update(values)
+        if replace:
+            known = dict(values)
+        else:
+            if key not in self._known:
+                self.prefetch([key])
+            old = self._known[key]
+            known = {**old, **values} if old else dict(values)
         self._known[key] = known
         # Encoded at flush, once: a record read and then written in one round is put twice
         # (`known` is never changed in place: every put makes a new dict).

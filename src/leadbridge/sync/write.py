@@ -26,9 +26,8 @@ from datetime import datetime, timedelta
 from leadbridge.connectors.base import ApplyPaused, Connector, WriteResult
 from leadbridge.connectors.budget import BudgetPaused
 from leadbridge.connectors.errors import Action, refused_values
-from leadbridge.core import planner
 from leadbridge.core.identity import AMBIGUOUS_MATCH
-from leadbridge.model import RecordWrite, System
+from leadbridge.model import RecordWrite, System, Value
 from leadbridge.store import LoggedWrite, Store, UnitOfWork
 
 BACKOFF = timedelta(minutes=5)
@@ -229,9 +228,12 @@ def _fix(result: WriteResult) -> str | None:
 def _landed(uow: UnitOfWork, logged: LoggedWrite, record: str) -> None:
     write = logged.write
     uow.writes.confirm(logged.key, record)
-    shown = uow.snapshots.get(write.system, write.object, record) or {}
-    known = planner.remember({(write.system, write.object, record): shown}, write, record)
-    uow.snapshots.put_all(known, origin="write")
+    # What the record shows now: what it showed with the write's values over it (the
+    # snapshot `planner.remember` describes, merged in place of four copies of it).
+    written: dict[str, Value] = {}
+    for step in write.steps:
+        written.update(step)
+    uow.snapshots.put(write.system, write.object, record, written, origin="write")
     uow.parked.unpark(write.system, write.object, _parked_key(write, logged.lead_id))
     if write.id is None:
         email = next(
