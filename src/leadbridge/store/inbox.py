@@ -57,7 +57,10 @@ class InboxItem:
 
 
 def record_key(system: System, obj: str, record_id: str) -> str:
-    return f"{system.value}:{obj}:{record_id}"
+    return f"{_TEXT[system]}:{obj}:{record_id}"
+
+
+_TEXT = {system: system.value for system in System}  # without the enum's descriptor
 
 
 def _email_key(email: str) -> str:
@@ -428,7 +431,7 @@ class Inbox:
         self, records: Sequence[tuple[System, str, str]]
     ) -> dict[tuple[str, str, str], str]:
         """The lead of each record already linked to exactly one; else the record itself."""
-        keys = {(s.value, o, r): record_key(s, o, r) for s, o, r in records}
+        keys = {(_TEXT[s], o, r): f"{_TEXT[s]}:{o}:{r}" for s, o, r in records}
         by_object: dict[tuple[str, str], list[str]] = {}
         for system, obj, record in keys:
             by_object.setdefault((system, obj), []).append(record)

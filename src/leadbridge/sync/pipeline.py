@@ -323,10 +323,10 @@ def _decide_round(pipeline: Pipeline, uow: UnitOfWork, summary: Summary, *, dry_
         if not items:
             break
         taken += len(items)
-        changes = [item.change() for item in items if item.kind == "change"]
-        resolve.prefetch(uow, changes, pipeline.external_id_field)
+        changes = {item.id: item.change() for item in items if item.kind == "change"}
+        resolve.prefetch(uow, changes.values(), pipeline.external_id_field)
         for item in items:
-            _take(pipeline, uow, item, work, summary, now, dry_run=dry_run)
+            _take(pipeline, uow, item, changes.get(item.id), work, summary, now, dry_run=dry_run)
     for done in work.values():
         _conclude(pipeline, uow, done, summary, dry_run=dry_run)
     return bool(taken)
@@ -422,16 +422,17 @@ def _take(
     pipeline: Pipeline,
     uow: UnitOfWork,
     item: InboxItem,
+    change: Change | None,
     work: dict[str, _Work],
     summary: Summary,
     now: datetime,
     *,
     dry_run: bool,
 ) -> None:
-    if item.kind != "change":
+    """Decide one inbox item into its lead's work; `change` is the item's (None: a removal)."""
+    if change is None:
         _follow(pipeline, uow, item, work, summary, now, dry_run=dry_run)
         return
-    change = item.change()
     # A survivor of a merge is read with its merge trail: fold first, so it finds its lead
     # instead of being taken for a new person. (Only a record with a trail is looked up:
     # the look-up is not indexed, and a large inbox holds few merges.)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from functools import lru_cache
 
 from leadbridge.core import planner
 from leadbridge.core.identity import (
@@ -43,7 +44,13 @@ _PERSONS = {
 def new_lead_id(change: Change) -> str:
     """Derived from the first record seen, so a decision replayed after a crash names the same
     lead, and so the same external id: a retried create upserts instead of duplicating."""
-    seed = f"{change.system.value}:{change.object}:{change.id}"
+    return _lead_id(change.system, change.object, change.id)
+
+
+# Asked twice for every change a round decides (its prefetch, then its decision).
+@lru_cache(maxsize=8192)
+def _lead_id(system: System, obj: str, record_id: str) -> str:
+    seed = f"{system.value}:{obj}:{record_id}"
     return hashlib.sha256(seed.encode()).hexdigest()[:16]
 
 

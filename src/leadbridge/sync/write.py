@@ -185,14 +185,17 @@ def _settle(
     sent: Sent,
 ) -> None:
     with store.transaction() as uow:
-        # What settling reads (the records' snapshots, their links), in a few statements.
+        # What settling reads (the records' snapshots, the links of those it created), in a
+        # few statements.
         landed = [
-            (logged.write.system, logged.write.object, result.id)
+            (logged.write, result.id)
             for logged, result in pairs
             if result.ok and result.id is not None
         ]
-        uow.snapshots.prefetch(landed)
-        uow.links.prefetch(records=landed)
+        uow.snapshots.prefetch((write.system, write.object, record) for write, record in landed)
+        uow.links.prefetch(
+            records=[(w.system, w.object, record) for w, record in landed if w.id is None]
+        )
         for logged, result in pairs:
             write = logged.write
             if result.ok and result.id is not None:
