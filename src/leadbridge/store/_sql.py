@@ -68,7 +68,8 @@ def execute_many(
     the SQL text, `before_cursor_execute` per executemany), so counting statements still
     works. Outside a quiet block (where the unit of work must see the statement object to
     know which cache to forget) and for anything this does not handle, plain `execute`.
-    Returns the rows changed (both drivers sum an executemany's counts)."""
+    On PostgreSQL the rows go as arrays instead, one statement per 2,000 (`_unnest_insert`,
+    `_unnest_where`). Returns the rows changed."""
     if not rows:
         return 0
     compiled = statement.compile(
@@ -106,11 +107,12 @@ def execute_many(
     return connection.exec_driver_sql(compiled.string, params).rowcount
 
 
-# PostgreSQL: an INSERT's rows go as one array per column, unnested into rows by one short
-# statement (`INSERT ... SELECT * FROM unnest(...)`). psycopg sends an executemany row by row
-# through its pipeline, and its Python-level work per row was a third of a first sync's CPU
-# there; a multi-row VALUES made psycopg parse thousands of marks per statement instead.
-_ROWS_PER_INSERT = 2000
+# PostgreSQL: many rows go as one array per column, unnested into rows by one short statement
+# (`INSERT ... SELECT * FROM unnest(...)`, `UPDATE ... FROM unnest(...)`). psycopg sends an
+# executemany row by row through its pipeline, and its Python-level work per row was a third
+# of a first sync's CPU there; a multi-row VALUES made psycopg parse thousands of marks per
+# statement instead. Every buffer that flushes this way holds one row per key.
+_ROWS_PER_STATEMENT = 2000
 _VALUES = re.compile(r"VALUES (\((?:%\(\w+\)s|[^()])*\))")  # marks are %(name)s
 _BIND = re.compile(r"%\((\w+)\)s")
 
@@ -162,8 +164,8 @@ def _with_arrays(
 ) -> int:
     sql, order = unnest
     count = 0
-    for start in range(0, len(values), _ROWS_PER_INSERT):
-        part = values[start : start + _ROWS_PER_INSERT]
+    for start in range(0, len(values), _ROWS_PER_STATEMENT):
+        part = values[start : start + _ROWS_PER_STATEMENT]
         arrays = tuple([cells[index] for cells in part] for index in order)
         count += connection.exec_driver_sql(sql, arrays).rowcount
     return count
