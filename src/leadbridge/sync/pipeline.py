@@ -30,7 +30,7 @@ from datetime import datetime
 from functools import partial
 
 from leadbridge.config import Funnel
-from leadbridge.connectors.base import Connector, Cursor, ReadsTogether
+from leadbridge.connectors.base import Connector, Cursor, Page, ReadsTogether
 from leadbridge.connectors.budget import BudgetPaused
 from leadbridge.core import engine, planner
 from leadbridge.core.identity import (
@@ -58,6 +58,9 @@ from leadbridge.sync.write import SendPaused, Sent, flush
 _HS, _SF = System.HUBSPOT, System.SALESFORCE
 # Leads decided per transaction: bounds its size and memory; their writes go out after it.
 ROUND = 2000
+# Changes read before they are stored, in one transaction with the last page's cursor: a
+# first sync of 100,000 people read 1,000 pages of 100 contacts, each its own commit.
+PAGES_STORED_AT = 1000
 # Records read by id per call when following pushes (HubSpot's batch read takes 100).
 HINTS_PER_READ = 100
 # HubSpot's list of the ids merged into a contact; its connector always reads it.
@@ -266,14 +269,37 @@ def poll(
         if isinstance(connector, ReadsTogether):  # all its objects in one call (Composite)
             connector.expect(saved)
     for system, obj, connector in polled:
+        read: list[Page] = []
         for page in connector.changes(obj, cursors[system][obj], now=now):
-            with transaction() as uow:
-                news = without_echoes(pipeline, uow, system, obj, page.changes, summary)
-                uow.inbox.enqueue(news, page.removals)
-                if page.cursor is not None:
-                    uow.cursors.save(system, obj, page.cursor)
-            summary.changes_read += len(page.changes) + len(page.removals)
-            _progress(pipeline, summary)
+            read.append(page)
+            if sum(len(p.changes) + len(p.removals) for p in read) >= PAGES_STORED_AT:
+                _store_pages(pipeline, summary, transaction, system, obj, read)
+                read = []
+        _store_pages(pipeline, summary, transaction, system, obj, read)
+
+
+def _store_pages(
+    pipeline: Pipeline,
+    summary: Summary,
+    transaction: Callable[[], AbstractContextManager[UnitOfWork]],
+    system: System,
+    obj: str,
+    pages: Sequence[Page],
+) -> None:
+    """Pages read, into the inbox in the transaction that saves the last one's cursor: a
+    crash before it commits reads them all again, never skips one."""
+    if not pages:
+        return
+    changes = [change for page in pages for change in page.changes]
+    removals = [removal for page in pages for removal in page.removals]
+    cursor = next((page.cursor for page in reversed(pages) if page.cursor is not None), None)
+    with transaction() as uow:
+        news = without_echoes(pipeline, uow, system, obj, changes, summary)
+        uow.inbox.enqueue(news, removals)
+        if cursor is not None:
+            uow.cursors.save(system, obj, cursor)
+    summary.changes_read += len(changes) + len(removals)
+    _progress(pipeline, summary)
 
 
 def _progress(pipeline: Pipeline, summary: Summary) -> None:
