@@ -88,6 +88,37 @@ def compile_transforms(specs: Sequence[TransformSpec]) -> Transform | None:
     return chain
 
 
+def compile_reader(
+    placeholder: str | None, read_map: Mapping[str, str] | None, transform: Transform | None
+) -> Transform:
+    """A remote value in canonical form: value map first, then transforms; raises Unreadable.
+
+    A blank reads as None, and so does the field's placeholder (what leadbridge wrote for a
+    required value nobody gave). Compiled once per field and system: merge reads every
+    field of every change, and most fields have no placeholder and no value map.
+    """
+    if placeholder is None and read_map is None:
+        if transform is None:
+            return lambda raw: None if raw == "" else raw
+        step = transform
+
+        def transformed(raw: Value) -> Value:
+            value = step(None if raw == "" else raw)
+            return None if value == "" else value
+
+        return transformed
+
+    def read(raw: Value) -> Value:
+        value = None if raw == "" or (placeholder is not None and raw == placeholder) else raw
+        if read_map is not None and isinstance(value, str):
+            value = read_map.get(value, value)
+        if transform is not None:
+            value = transform(value)
+        return None if value == "" else value
+
+    return read
+
+
 def _step(spec: TransformSpec) -> Transform:
     name, arg = spec.name, spec.arg
     if name == "lower":
