@@ -94,16 +94,44 @@ class Test:
 
 
 def _predicate(op: str, arg: Any) -> Callable[[Value], bool]:
+    # Every change runs dozens of these (rules, then scoring's criteria): the commonest
+    # value types (text, and numbers after the `number` transform) skip comparable() and
+    # as_number(), which give those the same answer.
     if op == "eq":
-        wanted = comparable(arg)
-        return lambda v: v is not None and comparable(v) == wanted
+        wanted: object = comparable(arg)
+
+        def equals(v: Value) -> bool:
+            if type(v) is str:
+                return v.casefold() == wanted
+            return v is not None and comparable(v) == wanted
+
+        return equals
     if op == "in":
         members = frozenset(comparable(item) for item in arg)
-        return lambda v: v is not None and comparable(v) in members
+
+        def member(v: Value) -> bool:
+            if type(v) is str:
+                return v.casefold() in members
+            return v is not None and comparable(v) in members
+
+        return member
+    bound: float = arg  # gte, lte: a number
     if op == "gte":
-        return lambda v: (n := as_number(v)) is not None and n >= arg
+
+        def at_least(v: Value) -> bool:
+            if type(v) is float:
+                return v >= bound
+            return (n := as_number(v)) is not None and n >= bound
+
+        return at_least
     if op == "lte":
-        return lambda v: (n := as_number(v)) is not None and n <= arg
+
+        def at_most(v: Value) -> bool:
+            if type(v) is float:
+                return v <= bound
+            return (n := as_number(v)) is not None and n <= bound
+
+        return at_most
     if op == "present":
         return lambda v: v is not None and v != ""
     if op == "absent":
