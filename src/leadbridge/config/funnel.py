@@ -75,6 +75,7 @@ class FieldMap:
                 self.placeholder,
                 self.read_maps.get(system, {}) if self.values is not None else None,
                 self.transform,
+                self.transforms,
             )
             for system in System
         }

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from leadbridge.config import FieldMap, Funnel
 from leadbridge.config.funnel import (
@@ -41,14 +42,16 @@ from leadbridge.model import (
 _HUBSPOT = System.HUBSPOT
 _SALESFORCE = System.SALESFORCE
 _TEXT = {system: system.value for system in System}  # .value is a descriptor call: once
+_ABSENT: Any = object()  # a dict.get default that no remote value can equal
 
 
 @dataclass(frozen=True, slots=True)
 class Merged:
-    """The lead's data after one change, before any rule has looked at it."""
+    """The lead's data after one change, before any rule has looked at it. Its fields and
+    stamps are new dicts, never the lead's: the engine adds its own news to them in place."""
 
-    fields: Mapping[str, Value]
-    stamps: Mapping[str, Stamp]
+    fields: dict[str, Value]
+    stamps: dict[str, Stamp]
     seen: Mapping[tuple[System, str, str, str], Value]
     deals: Mapping[str, str]
     notes: tuple[str, ...]
@@ -91,15 +94,13 @@ def _accepts(
 ) -> bool:
     """Whether a field takes a value read from one system; `how` is its direction resolved
     for that system (funnel.Source), `other` the other system."""
-    if how == ACCEPT:
-        return True
     if how == LATEST:
         return stamp is None or at >= stamp.at
     if how == UNLESS_BLANK:
         return value is not None  # a blank never wins: the other side's value stands
     if how == UNLESS_PREFERRED:
         return not (has and stamp is not None and stamp.system is other)
-    return False
+    return how == ACCEPT
 
 
 def merge(lead: Lead, change: Change, funnel: Funnel) -> Merged:
@@ -116,11 +117,13 @@ def merge(lead: Lead, change: Change, funnel: Funnel) -> Merged:
     notes: list[str] = []
     deal: Value = None
     for remote, name, reader, accepts, sales_accepts in funnel.reading.get((system, obj), ()):
-        if remote not in given:
+        # One look-up each (get with a marker) rather than `in` then [...]: merge tries
+        # every mapped field of every change.
+        raw = given.get(remote, _ABSENT)
+        if raw is _ABSENT:
             continue
-        raw = given[remote]
         key = (system, obj, record, remote)
-        if key in seen and seen[key] == raw:
+        if seen.get(key, _ABSENT) == raw:
             continue
         seen[key] = raw
         try:
@@ -131,13 +134,11 @@ def merge(lead: Lead, change: Change, funnel: Funnel) -> Merged:
         if name == deal_field:
             deal = value
         current = fields.get(name)
-        if value == current or not _accepts(
-            sales_accepts if sales else accepts,
-            value,
-            stamps.get(name),
-            at,
-            current is not None,
-            other,
+        if value == current:
+            continue
+        how = sales_accepts if sales else accepts
+        if how != ACCEPT and not _accepts(
+            how, value, stamps.get(name), at, current is not None, other
         ):
             continue
         fields[name] = value
