@@ -50,10 +50,6 @@ def as_number(value: Value) -> float | None:
     return None
 
 
-def _domain_of(value: str) -> str:
-    return value.rpartition("@")[2].strip().casefold()
-
-
 @dataclass(frozen=True)
 class Test:
     """A test on one field's value: eq, in, gte, lte, present, absent or domain_in."""
@@ -119,16 +115,16 @@ def _predicate(op: str, arg: Any) -> Callable[[Value], bool]:
     if op == "gte":
 
         def at_least(v: Value) -> bool:
-            if type(v) is float:
-                return v >= bound
+            if type(v) is float or type(v) is int:  # not bool: its type is bool
+                return float(v) >= bound
             return (n := as_number(v)) is not None and n >= bound
 
         return at_least
     if op == "lte":
 
         def at_most(v: Value) -> bool:
-            if type(v) is float:
-                return v <= bound
+            if type(v) is float or type(v) is int:  # not bool: its type is bool
+                return float(v) <= bound
             return (n := as_number(v)) is not None and n <= bound
 
         return at_most
@@ -142,7 +138,7 @@ def _predicate(op: str, arg: Any) -> Callable[[Value], bool]:
     def in_domains(v: Value) -> bool:
         if not isinstance(v, str):
             return False
-        found = _domain_of(v)
+        found = v.rpartition("@")[2].strip().casefold()  # the address's domain
         return found in domains or found.endswith(suffixes)
 
     return in_domains

@@ -97,8 +97,12 @@ def decide(lead: Lead, change: Change, funnel: Funnel, now: datetime) -> Decisio
         blocked=blocked,
     )
     desired = mapping.project(result, funnel)
-    shown = mapping.with_stage_shown(result, desired, funnel, now)
-    return Decision(shown, tuple(transitions), desired, notes)
+    # mapping.with_stage_shown, without building the lead twice: `result` has not left
+    # decide yet, and its fields and stamps are the dicts of its own built here.
+    shown, shown_at = mapping.stage_shown(fields, desired, funnel, now)
+    fields.update(shown)
+    stamps.update(shown_at)
+    return Decision(result, tuple(transitions), desired, notes)
 
 
 def _add(

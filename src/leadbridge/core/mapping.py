@@ -268,7 +268,7 @@ def _scored(lead: Lead, funnel: Funnel, system: System, obj: str) -> dict[str, V
     for name, remote in targets:
         value = lead.fields.get(name)
         if value is not None:
-            values[remote] = remote_form(system, value)
+            values[remote] = value if type(value) is str else remote_form(system, value)
     return values
 
 
@@ -282,8 +282,29 @@ def with_stage_shown(lead: Lead, desired: RemoteValues, funnel: Funnel, now: dat
     disqualified in both, re-scored once: `not changed_to UNQUALIFIED` failed, story 11).
     So the values written become the baseline here, as the echo would have made them.
     """
-    known = lead.fields
-    news: dict[str, Value] = {}  # most decisions write no stage value the lead lacks
+    news, stamps = stage_shown(lead.fields, desired, funnel, now)
+    if not news:
+        return lead
+    return Lead(
+        id=lead.id,
+        stage=lead.stage,
+        stage_entered_at=lead.stage_entered_at,
+        owner=lead.owner,
+        identity=lead.identity,
+        fields={**lead.fields, **news},
+        stamps={**lead.stamps, **stamps},
+        seen=lead.seen,
+        deals=lead.deals,
+        blocked=lead.blocked,
+    )
+
+
+def stage_shown(
+    known: Values, desired: RemoteValues, funnel: Funnel, now: datetime
+) -> tuple[dict[str, Value], dict[str, Stamp]]:
+    """What with_stage_shown sets on a lead with fields `known`: the stage values about to be
+    written, read back, with their stamps; both empty when the fields would not change."""
+    news: dict[str, Value] = {}
     stamps: dict[str, Stamp] = {}
     for system, records in desired.items():
         mirrored = funnel.mirrored.get(system, ())
@@ -298,23 +319,10 @@ def with_stage_shown(lead: Lead, desired: RemoteValues, funnel: Funnel, now: dat
                 if (news[name] if name in news else known.get(name)) != value:
                     news[name] = value
                     stamps[name] = Stamp(now, system)
-    if not news:
-        return lead
-    fields = {**known, **news}
-    if fields == known:
-        return lead
-    return Lead(
-        id=lead.id,
-        stage=lead.stage,
-        stage_entered_at=lead.stage_entered_at,
-        owner=lead.owner,
-        identity=lead.identity,
-        fields=fields,
-        stamps={**lead.stamps, **stamps},
-        seen=lead.seen,
-        deals=lead.deals,
-        blocked=lead.blocked,
-    )
+    for name, value in news.items():
+        if name not in known or not (known[name] is value or known[name] == value):
+            return news, stamps
+    return {}, {}  # none, or set back to what the lead held: its fields stay as they are
 
 
 def _mirror(lead: Lead, funnel: Funnel, system: System, remote: str) -> Value:
