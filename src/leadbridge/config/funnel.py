@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import NamedTuple
 
 from leadbridge.config import wording
-from leadbridge.config.conditions import Cond, Loc, Predicate, walk
+from leadbridge.config.conditions import DEALS_PREFIX, Cond, Loc, Predicate, walk
 from leadbridge.config.problems import Problem
 from leadbridge.config.schema import Direction
 from leadbridge.config.scoring import Scoring
@@ -180,6 +180,7 @@ class Funnel:
     converted_field: str | None = None  # read from Lead.IsConverted
     mirrors: Mapping[tuple[System, str], str] = field(default_factory=dict)
     deal_counts: tuple[str, ...] = ()  # deal stages whose counts rules use
+    deal_facts: tuple[str, ...] = ()  # the same as the fields rules see: deals.<stage>
     # Per owner of the lead's stage: each field that is written, with its HubSpot property
     # (None: not written there) and its Salesforce field per object (empty: not written there).
     writers: Mapping[Side, tuple[Writer, ...]] = field(default_factory=dict)
@@ -259,7 +260,7 @@ class Funnel:
     def first_stage(self) -> Stage:
         return self.stages[0]
 
-    @property
+    @cached_property  # the planner asks for it for every lead it plans
     def lifecycle_order(self) -> tuple[str, ...]:
         return self.picklists.get((System.HUBSPOT, HUBSPOT_OBJECT, "lifecyclestage"), ())
 
@@ -295,6 +296,7 @@ def index(funnel: Funnel) -> Funnel:
         if (system, obj, remote) in by_remote
     }
     writers = {owner: _writers(funnel, owner) for owner in Side}
+    deal_counts = _deal_counts(funnel)
     return Funnel(
         stages=funnel.stages,
         fields=funnel.fields,
@@ -309,7 +311,8 @@ def index(funnel: Funnel) -> Funnel:
         deal_field=by_remote.get((System.SALESFORCE, "Opportunity", "StageName")),
         converted_field=by_remote.get((System.SALESFORCE, "Lead", "IsConverted")),
         mirrors=mirrors,
-        deal_counts=_deal_counts(funnel),
+        deal_counts=deal_counts,
+        deal_facts=tuple(DEALS_PREFIX + stage for stage in deal_counts),
         writers=writers,
         slas=funnel.slas,
         scoring=funnel.scoring,

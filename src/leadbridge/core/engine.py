@@ -157,7 +157,7 @@ def _deal_counts(deals: Mapping[str, str], funnel: Funnel) -> dict[str, int] | N
     """deals.<stage> -> how many of the lead's opportunities are there; None: rules use none."""
     if not funnel.deal_counts:
         return None
-    counts = {DEALS_PREFIX + wanted: 0 for wanted in funnel.deal_counts}
+    counts = dict.fromkeys(funnel.deal_facts, 0)
     for deal in deals.values():
         key = DEALS_PREFIX + deal
         if key in counts:

@@ -14,9 +14,8 @@ this with what the systems show and writes only the difference.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from leadbridge.config import FieldMap, Funnel
 from leadbridge.config.funnel import (
@@ -45,8 +44,7 @@ _TEXT = {system: system.value for system in System}  # .value is a descriptor ca
 _ABSENT: Any = object()  # a dict.get default that no remote value can equal
 
 
-@dataclass(frozen=True, slots=True)
-class Merged:
+class Merged(NamedTuple):  # not a frozen dataclass: one per change, and those build slowly
     """The lead's data after one change, before any rule has looked at it. Its fields and
     stamps are new dicts, never the lead's: the engine adds its own news to them in place."""
 
@@ -123,7 +121,8 @@ def merge(lead: Lead, change: Change, funnel: Funnel) -> Merged:
         if raw is _ABSENT:
             continue
         key = (system, obj, record, remote)
-        if seen.get(key, _ABSENT) == raw:
+        known = seen.get(key, _ABSENT)
+        if known is not _ABSENT and known == raw:
             continue
         seen[key] = raw
         try:
