@@ -266,9 +266,47 @@ def compile_condition(cond: Cond, level: bool = False) -> Predicate:
     if isinstance(cond, Not):
         inner = compile_condition(cond.item, level)
         return lambda before, after, now, entered: not inner(before, after, now, entered)
+    tests = _tests_of_now(cond.items, level)
+    if tests is not None:
+        # Tests of the fields as they are now (the BANT fields present, both ends of a
+        # range): one closure calls each test, rather than one closure per test and pair.
+        return _every(tests) if isinstance(cond, All) else _some(tests)
     # Folded pairwise rather than looped with all()/any(): no generator per call.
     parts = [compile_condition(item, level) for item in cond.items]
     return reduce(_both if isinstance(cond, All) else _either, parts)
+
+
+_Tests = tuple[tuple[Callable[[Value], bool], str], ...]
+
+
+def _tests_of_now(items: tuple[Cond, ...], level: bool) -> _Tests | None:
+    """(test, field) of each item, when each only tests a field's value after the change."""
+    tests = []
+    for item in items:
+        if not (isinstance(item, Atom) or (level and isinstance(item, Became))):
+            return None
+        tests.append((item.test.holds, item.test.field))
+    return tuple(tests)
+
+
+def _every(tests: _Tests) -> Predicate:
+    def every(before: Values, after: Values, now: datetime, entered: datetime) -> bool:
+        for holds, name in tests:  # noqa: SIM110 - all() would build a generator per call
+            if not holds(after.get(name)):
+                return False
+        return True
+
+    return every
+
+
+def _some(tests: _Tests) -> Predicate:
+    def some(before: Values, after: Values, now: datetime, entered: datetime) -> bool:
+        for holds, name in tests:  # noqa: SIM110 - any() would build a generator per call
+            if holds(after.get(name)):
+                return True
+        return False
+
+    return some
 
 
 def _both(first: Predicate, second: Predicate) -> Predicate:
