@@ -316,16 +316,20 @@ def index(funnel: Funnel) -> Funnel:
         writers=writers,
         slas=funnel.slas,
         scoring=funnel.scoring,
-        reading={key: _reading(key[0], found) for key, found in sources.items()},
+        reading=_reading(sources),
         outputs=_outputs(funnel, writers),
         mirrored=_mirrored(funnel, mirrors),
         mapped=_mapped(funnel),
-        contact_names={
-            fmap.salesforce["Lead"]: fmap.salesforce["Contact"]
-            for fmap in funnel.fields.values()
-            if "Lead" in fmap.salesforce and "Contact" in fmap.salesforce
-        },
+        contact_names=_contact_names(funnel),
     )
+
+
+def _contact_names(funnel: Funnel) -> dict[str, str]:
+    return {
+        fmap.salesforce["Lead"]: fmap.salesforce["Contact"]
+        for fmap in funnel.fields.values()
+        if "Lead" in fmap.salesforce and "Contact" in fmap.salesforce
+    }
 
 
 def _acceptance(direction: Direction, system: System) -> int:
@@ -341,17 +345,22 @@ def _acceptance(direction: Direction, system: System) -> int:
     return UNLESS_BLANK if system is preferred else UNLESS_PREFERRED
 
 
-def _reading(system: System, found: list[tuple[str, FieldMap]]) -> tuple[Source, ...]:
-    return tuple(
-        Source(
-            remote,
-            fmap.name,
-            fmap.readers[system],
-            _acceptance(fmap.direction, system),
-            _acceptance(fmap.sales_owned or fmap.direction, system),
+def _reading(
+    sources: Mapping[tuple[System, str], list[tuple[str, FieldMap]]],
+) -> dict[tuple[System, str], tuple[Source, ...]]:
+    return {
+        (system, obj): tuple(
+            Source(
+                remote,
+                fmap.name,
+                fmap.readers[system],
+                _acceptance(fmap.direction, system),
+                _acceptance(fmap.sales_owned or fmap.direction, system),
+            )
+            for remote, fmap in found
         )
-        for remote, fmap in found
-    )
+        for (system, obj), found in sources.items()
+    }
 
 
 def _outputs(

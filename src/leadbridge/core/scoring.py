@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from leadbridge.config.scoring import (
     ENGAGEMENT,
@@ -33,8 +34,7 @@ _FORGET_BELOW = 0.05
 _REASONS_LIMIT = 2000  # HubSpot text properties hold far more; a person reads far less
 
 
-@dataclass(frozen=True, slots=True)
-class Earned:
+class Earned(NamedTuple):  # read back and built on every rescore: a tuple builds fastest
     """Engagement points one criterion earned at one moment, and the value that earned them."""
 
     criterion: str
