@@ -43,8 +43,10 @@ def decide(lead: Lead, change: Change, funnel: Funnel, now: datetime) -> Decisio
     # merge hands over new dicts of its own: this change's news is added to them in place.
     fields = merged.fields
     stamps = merged.stamps
-    before = _facts(lead.fields, lead.deals, funnel)
-    counts = _deal_counts(merged.deals, funnel)
+    counted = _deal_counts(lead.deals, funnel)
+    before = {**lead.fields, **counted} if counted is not None else lead.fields
+    # Most changes are no opportunity's: the lead's deals, and so their counts, stay.
+    counts = counted if merged.deals is lead.deals else _deal_counts(merged.deals, funnel)
     after: dict[str, Value] = {**fields, **counts} if counts is not None else fields
     ruled = Stamp(now, None)  # immutable: every field a rule or the score sets shares it
     if funnel.scoring is not None and _news_for_scoring(funnel.scoring, lead, before, after):
