@@ -100,7 +100,7 @@ def _recorded(recording: Recording) -> Iterator[None]:
         recording.echoes.append((change, known))
         return is_echo(change, known, funnel)
 
-    engine.decide, planner.plan, planner.is_echo = (  # type: ignore[assignment]
+    engine.decide, planner.plan, planner.is_echo = (
         decide_recorded,
         plan_recorded,
         is_echo_recorded,
@@ -108,7 +108,7 @@ def _recorded(recording: Recording) -> Iterator[None]:
     try:
         yield
     finally:
-        engine.decide, planner.plan, planner.is_echo = decide, plan, is_echo  # type: ignore[assignment]
+        engine.decide, planner.plan, planner.is_echo = decide, plan, is_echo
 
 
 def replays(recording: Recording) -> dict[str, Callable[[], None]]:
