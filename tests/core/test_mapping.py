@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 
 from leadbridge.config import Funnel, funnel_from_texts
-from leadbridge.config.transforms import Unreadable, compile_transforms, parse_transform
+from leadbridge.config.transforms import (
+    Unreadable,
+    compile_reader,
+    compile_transforms,
+    parse_transform,
+)
 from leadbridge.core import mapping
 from leadbridge.model import Change, Identity, Lead, Stamp, System, Value
 from tests.conftest import T0, shipped
@@ -56,6 +61,28 @@ def test_unreadable_values_raise(name: str, raw: str) -> None:
     assert run is not None
     with pytest.raises(Unreadable):
         run(raw)
+
+
+@pytest.mark.parametrize(
+    "transforms",
+    [
+        ["strip"],
+        ["lower"],
+        ["strip", "lower"],
+        ["upper", "strip"],
+        [{"truncate": 2}, "strip"],
+        ["strip", {"truncate": 1}],
+        ["lower", "upper", "strip"],
+    ],
+)
+def test_a_text_only_reader_reads_as_the_general_one(transforms: list[Any]) -> None:
+    specs = [parse_transform(t) for t in transforms]
+    transform = compile_transforms(specs)
+    fast = compile_reader(None, None, transform, specs)
+    general = compile_reader(None, None, transform)  # without specs: transforms in turn
+    for raw in ["", " ", "  Dana@Example.COM ", "ab", " a", "ß", None, 5, 5.0, True, T0]:
+        assert fast(raw) == general(raw), raw
+        assert type(fast(raw)) is type(general(raw)), raw
 
 
 def test_read_applies_the_value_map_then_transforms(funnel: Funnel) -> None:

@@ -50,10 +50,6 @@ def as_number(value: Value) -> float | None:
     return None
 
 
-def _domain_of(value: str) -> str:
-    return value.rpartition("@")[2].strip().casefold()
-
-
 @dataclass(frozen=True)
 class Test:
     """A test on one field's value: eq, in, gte, lte, present, absent or domain_in."""
@@ -94,16 +90,44 @@ class Test:
 
 
 def _predicate(op: str, arg: Any) -> Callable[[Value], bool]:
+    # Every change runs dozens of these (rules, then scoring's criteria): the commonest
+    # value types (text, and numbers after the `number` transform) skip comparable() and
+    # as_number(), which give those the same answer.
     if op == "eq":
-        wanted = comparable(arg)
-        return lambda v: v is not None and comparable(v) == wanted
+        wanted: object = comparable(arg)
+
+        def equals(v: Value) -> bool:
+            if type(v) is str:
+                return v.casefold() == wanted
+            return v is not None and comparable(v) == wanted
+
+        return equals
     if op == "in":
         members = frozenset(comparable(item) for item in arg)
-        return lambda v: v is not None and comparable(v) in members
+
+        def member(v: Value) -> bool:
+            if type(v) is str:
+                return v.casefold() in members
+            return v is not None and comparable(v) in members
+
+        return member
+    bound: float = arg  # gte, lte: a number
     if op == "gte":
-        return lambda v: (n := as_number(v)) is not None and n >= arg
+
+        def at_least(v: Value) -> bool:
+            if type(v) is float or type(v) is int:  # not bool: its type is bool
+                return float(v) >= bound
+            return (n := as_number(v)) is not None and n >= bound
+
+        return at_least
     if op == "lte":
-        return lambda v: (n := as_number(v)) is not None and n <= arg
+
+        def at_most(v: Value) -> bool:
+            if type(v) is float or type(v) is int:  # not bool: its type is bool
+                return float(v) <= bound
+            return (n := as_number(v)) is not None and n <= bound
+
+        return at_most
     if op == "present":
         return lambda v: v is not None and v != ""
     if op == "absent":
@@ -114,7 +138,7 @@ def _predicate(op: str, arg: Any) -> Callable[[Value], bool]:
     def in_domains(v: Value) -> bool:
         if not isinstance(v, str):
             return False
-        found = _domain_of(v)
+        found = v.rpartition("@")[2].strip().casefold()  # the address's domain
         return found in domains or found.endswith(suffixes)
 
     return in_domains
@@ -242,9 +266,47 @@ def compile_condition(cond: Cond, level: bool = False) -> Predicate:
     if isinstance(cond, Not):
         inner = compile_condition(cond.item, level)
         return lambda before, after, now, entered: not inner(before, after, now, entered)
+    tests = _tests_of_now(cond.items, level)
+    if tests is not None:
+        # Tests of the fields as they are now (the BANT fields present, both ends of a
+        # range): one closure calls each test, rather than one closure per test and pair.
+        return _every(tests) if isinstance(cond, All) else _some(tests)
     # Folded pairwise rather than looped with all()/any(): no generator per call.
     parts = [compile_condition(item, level) for item in cond.items]
     return reduce(_both if isinstance(cond, All) else _either, parts)
+
+
+_Tests = tuple[tuple[Callable[[Value], bool], str], ...]
+
+
+def _tests_of_now(items: tuple[Cond, ...], level: bool) -> _Tests | None:
+    """(test, field) of each item, when each only tests a field's value after the change."""
+    tests = []
+    for item in items:
+        if not (isinstance(item, Atom) or (level and isinstance(item, Became))):
+            return None
+        tests.append((item.test.holds, item.test.field))
+    return tuple(tests)
+
+
+def _every(tests: _Tests) -> Predicate:
+    def every(before: Values, after: Values, now: datetime, entered: datetime) -> bool:
+        for holds, name in tests:  # noqa: SIM110 - all() would build a generator per call
+            if not holds(after.get(name)):
+                return False
+        return True
+
+    return every
+
+
+def _some(tests: _Tests) -> Predicate:
+    def some(before: Values, after: Values, now: datetime, entered: datetime) -> bool:
+        for holds, name in tests:  # noqa: SIM110 - any() would build a generator per call
+            if holds(after.get(name)):
+                return True
+        return False
+
+    return some
 
 
 def _both(first: Predicate, second: Predicate) -> Predicate:

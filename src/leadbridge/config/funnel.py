@@ -1,23 +1,26 @@
 """The loaded funnel: stages, field mappings and rules, checked and ready to run.
 
-Everything the engine and the mapping need per change is precomputed here
-once (rules per stage in order with their closures, field mappings per
-remote object), so deciding a change does no lookups it could have avoided.
+Everything the engine, the mapping and the planner need per change is precomputed
+here once (rules per stage in order with their closures, field mappings per remote
+object with their readers and how their direction takes each system's values, the
+fields each owner writes per record), so deciding a change does no lookups it could
+have avoided: a first sync decides every person once, and this is its hot path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 from leadbridge.config import wording
-from leadbridge.config.conditions import Cond, Loc, Predicate, walk
+from leadbridge.config.conditions import DEALS_PREFIX, Cond, Loc, Predicate, walk
 from leadbridge.config.problems import Problem
 from leadbridge.config.schema import Direction
 from leadbridge.config.scoring import Scoring
 from leadbridge.config.sla import Sla
-from leadbridge.config.transforms import Transform, TransformSpec
+from leadbridge.config.transforms import Transform, TransformSpec, compile_reader
 from leadbridge.model import Side, Stage, System, Value, readable
 
 HUBSPOT_OBJECT = "contact"
@@ -40,6 +43,11 @@ _WRITES: Mapping[str, frozenset[System]] = {
     "none": frozenset(),
 }
 
+# How a field's direction takes a value read from one system (mapping.merge), resolved per
+# system once: always, never, the latest change wins (two_way), the preferred system's
+# value unless blank, the other system's unless the preferred one set the field.
+ACCEPT, REFUSE, LATEST, UNLESS_BLANK, UNLESS_PREFERRED = range(5)
+
 
 @dataclass(frozen=True)
 class FieldMap:
@@ -58,6 +66,19 @@ class FieldMap:
     description: str = ""
     placeholder: str | None = None  # written to a new Salesforce record for a blank; read as blank
     labels: Mapping[str, str] = field(default_factory=dict)  # code -> what people read
+
+    @cached_property
+    def readers(self) -> Mapping[System, Transform]:
+        """Per system: a remote value in canonical form (see transforms.compile_reader)."""
+        return {
+            system: compile_reader(
+                self.placeholder,
+                self.read_maps.get(system, {}) if self.values is not None else None,
+                self.transform,
+                self.transforms,
+            )
+            for system in System
+        }
 
     def direction_for(self, owner: Side) -> Direction:
         if owner is Side.SALES and self.sales_owned is not None:
@@ -119,6 +140,26 @@ class Writer(NamedTuple):
     salesforce: Mapping[str, str]
 
 
+class Source(NamedTuple):
+    """A remote field of one (system, object) that a canonical field reads, as merge reads it."""
+
+    remote: str
+    name: str
+    read: Transform  # the field's reader for this system; raises Unreadable
+    accepts: int  # ACCEPT, REFUSE, ... under a marketing-owned stage
+    sales_accepts: int  # the same under a sales-owned stage (its sales_owned direction)
+
+
+class Output(NamedTuple):
+    """A canonical field as one owner writes it to one remote record (mapping.project)."""
+
+    remote: str
+    name: str
+    fmap: FieldMap
+    spellings: Mapping[str, str] | None  # its value map for the system; None: written as is
+    placeholder: str | None  # Salesforce only: written to a new record for a blank
+
+
 @dataclass(frozen=True)
 class Funnel:
     stages: tuple[Stage, ...]
@@ -139,6 +180,7 @@ class Funnel:
     converted_field: str | None = None  # read from Lead.IsConverted
     mirrors: Mapping[tuple[System, str], str] = field(default_factory=dict)
     deal_counts: tuple[str, ...] = ()  # deal stages whose counts rules use
+    deal_facts: tuple[str, ...] = ()  # the same as the fields rules see: deals.<stage>
     # Per owner of the lead's stage: each field that is written, with its HubSpot property
     # (None: not written there) and its Salesforce field per object (empty: not written there).
     writers: Mapping[Side, tuple[Writer, ...]] = field(default_factory=dict)
@@ -148,6 +190,19 @@ class Funnel:
     warnings: tuple[Problem, ...] = ()
     # scoring.yaml: the criteria behind the `score` and `grade` rules may test (None: no file).
     scoring: Scoring | None = None
+    # Per (system, object): the remote fields read there, resolved for merge (Source).
+    reading: Mapping[tuple[System, str], tuple[Source, ...]] = field(default_factory=dict)
+    # Per (owner, creating, system, object): the fields project writes there, in the order
+    # _mapped tries them (the owner's, then for a record being created the other side's).
+    outputs: Mapping[tuple[Side, bool, System, str], tuple[Output, ...]] = field(
+        default_factory=dict
+    )
+    # Per system: (remote field, canonical field, reader) of the stage fields mirrored back.
+    mirrored: Mapping[System, tuple[tuple[str, str, Transform], ...]] = field(default_factory=dict)
+    # Per (system, object): every remote field mapped there (the planner's echo check).
+    mapped: Mapping[tuple[System, str], frozenset[str]] = field(default_factory=dict)
+    # Salesforce Lead field -> the Contact's, for the fields mapped on both.
+    contact_names: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def own_hubspot_properties(self) -> dict[str, str]:
@@ -205,7 +260,7 @@ class Funnel:
     def first_stage(self) -> Stage:
         return self.stages[0]
 
-    @property
+    @cached_property  # the planner asks for it for every lead it plans
     def lifecycle_order(self) -> tuple[str, ...]:
         return self.picklists.get((System.HUBSPOT, HUBSPOT_OBJECT, "lifecyclestage"), ())
 
@@ -240,6 +295,8 @@ def index(funnel: Funnel) -> Funnel:
         )
         if (system, obj, remote) in by_remote
     }
+    writers = {owner: _writers(funnel, owner) for owner in Side}
+    deal_counts = _deal_counts(funnel)
     return Funnel(
         stages=funnel.stages,
         fields=funnel.fields,
@@ -254,11 +311,108 @@ def index(funnel: Funnel) -> Funnel:
         deal_field=by_remote.get((System.SALESFORCE, "Opportunity", "StageName")),
         converted_field=by_remote.get((System.SALESFORCE, "Lead", "IsConverted")),
         mirrors=mirrors,
-        deal_counts=_deal_counts(funnel),
-        writers={owner: _writers(funnel, owner) for owner in Side},
+        deal_counts=deal_counts,
+        deal_facts=tuple(DEALS_PREFIX + stage for stage in deal_counts),
+        writers=writers,
         slas=funnel.slas,
         scoring=funnel.scoring,
+        reading=_reading(sources),
+        outputs=_outputs(funnel, writers),
+        mirrored=_mirrored(funnel, mirrors),
+        mapped=_mapped(funnel),
+        contact_names=_contact_names(funnel),
     )
+
+
+def _contact_names(funnel: Funnel) -> dict[str, str]:
+    return {
+        fmap.salesforce["Lead"]: fmap.salesforce["Contact"]
+        for fmap in funnel.fields.values()
+        if "Lead" in fmap.salesforce and "Contact" in fmap.salesforce
+    }
+
+
+def _acceptance(direction: Direction, system: System) -> int:
+    """How `direction` takes a value read from `system` (core.mapping.merge applies it)."""
+    if direction == "two_way":
+        return LATEST
+    if direction in ("always_salesforce", "always_hubspot"):
+        return ACCEPT if system in _READS[direction] else REFUSE
+    if direction == "none":
+        return REFUSE
+    salesforce = direction == "prefer_salesforce_unless_blank"
+    preferred = System.SALESFORCE if salesforce else System.HUBSPOT
+    return UNLESS_BLANK if system is preferred else UNLESS_PREFERRED
+
+
+def _reading(
+    sources: Mapping[tuple[System, str], list[tuple[str, FieldMap]]],
+) -> dict[tuple[System, str], tuple[Source, ...]]:
+    return {
+        (system, obj): tuple(
+            Source(
+                remote,
+                fmap.name,
+                fmap.readers[system],
+                _acceptance(fmap.direction, system),
+                _acceptance(fmap.sales_owned or fmap.direction, system),
+            )
+            for remote, fmap in found
+        )
+        for (system, obj), found in sources.items()
+    }
+
+
+def _outputs(
+    funnel: Funnel, writers: Mapping[Side, tuple[Writer, ...]]
+) -> dict[tuple[Side, bool, System, str], tuple[Output, ...]]:
+    """What each owner writes to each record, for a record that exists and one being created.
+
+    A field both sides write to the same remote field is tried once: tried again it would
+    give the same value, which setdefault would not take anyway.
+    """
+    records = [(System.HUBSPOT, HUBSPOT_OBJECT)] + [
+        (System.SALESFORCE, obj)
+        for obj in dict.fromkeys(o for fmap in funnel.fields.values() for o in fmap.salesforce)
+    ]
+    found: dict[tuple[Side, bool, System, str], tuple[Output, ...]] = {}
+    for owner in Side:
+        other = Side.SALES if owner is Side.MARKETING else Side.MARKETING
+        for creating in (False, True):
+            sides = (owner, other) if creating else (owner,)
+            for system, obj in records:
+                outputs: dict[tuple[str, str], Output] = {}
+                for side in sides:
+                    for fmap, hubspot, salesforce in writers[side]:
+                        remote = hubspot if system is System.HUBSPOT else salesforce.get(obj)
+                        if remote is None or (fmap.name, remote) in outputs:
+                            continue
+                        outputs[(fmap.name, remote)] = Output(
+                            remote,
+                            fmap.name,
+                            fmap,
+                            fmap.write_maps.get(system, {}) if fmap.values is not None else None,
+                            fmap.placeholder if system is System.SALESFORCE else None,
+                        )
+                found[(owner, creating, system, obj)] = tuple(outputs.values())
+    return found
+
+
+def _mirrored(
+    funnel: Funnel, mirrors: Mapping[tuple[System, str], str]
+) -> dict[System, tuple[tuple[str, str, Transform], ...]]:
+    found: dict[System, list[tuple[str, str, Transform]]] = {}
+    for (system, remote), name in mirrors.items():
+        found.setdefault(system, []).append((remote, name, funnel.fields[name].readers[system]))
+    return {system: tuple(entries) for system, entries in found.items()}
+
+
+def _mapped(funnel: Funnel) -> dict[tuple[System, str], frozenset[str]]:
+    found: dict[tuple[System, str], set[str]] = {}
+    for fmap in funnel.fields.values():
+        for system, obj, remote in fmap.remote():
+            found.setdefault((system, obj), set()).add(remote)
+    return {key: frozenset(remotes) for key, remotes in found.items()}
 
 
 def _deal_counts(funnel: Funnel) -> tuple[str, ...]:

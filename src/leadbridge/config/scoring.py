@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from leadbridge.config import conditions
@@ -61,14 +62,41 @@ class Scoring:
     lowest_grade: str
     write: Mapping[str, WriteTarget]  # SCORE / GRADE / REASONS -> where it is written
 
-    @property
+    # Cached (the instance is frozen): the engine asks for these on every change.
+    @cached_property
     def criteria(self) -> tuple[Criterion, ...]:
         return (*self.fit, *self.engagement)
 
-    @property
+    @cached_property
     def tested(self) -> frozenset[str]:
         """Every field a criterion tests: only news in one of them rescores a lead."""
         return frozenset(name for criterion in self.criteria for name in criterion.fields)
+
+    @cached_property
+    def engagement_by_name(self) -> Mapping[str, Criterion]:
+        return {criterion.name: criterion for criterion in self.engagement}
+
+    @cached_property
+    def hubspot_targets(self) -> tuple[tuple[str, str], ...]:
+        """(SCORE / GRADE / REASONS, HubSpot property) for each one written to HubSpot."""
+        return tuple(
+            (name, target.hubspot)
+            for name, target in self.write.items()
+            if target.hubspot is not None
+        )
+
+    @cached_property
+    def salesforce_targets(self) -> Mapping[str, tuple[tuple[str, str], ...]]:
+        """Per Salesforce object: (SCORE / GRADE / REASONS, field) for each one written there."""
+        objects = dict.fromkeys(obj for target in self.write.values() for obj in target.salesforce)
+        return {
+            obj: tuple(
+                (name, target.salesforce[obj])
+                for name, target in self.write.items()
+                if obj in target.salesforce
+            )
+            for obj in objects
+        }
 
     @property
     def grade_names(self) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
 
 from leadbridge.model import Value
@@ -86,6 +87,77 @@ def compile_transforms(specs: Sequence[TransformSpec]) -> Transform | None:
         return value
 
     return chain
+
+
+def compile_reader(
+    placeholder: str | None,
+    read_map: Mapping[str, str] | None,
+    transform: Transform | None,
+    specs: Sequence[TransformSpec] = (),
+) -> Transform:
+    """A remote value in canonical form: value map first, then transforms; raises Unreadable.
+
+    A blank reads as None, and so does the field's placeholder (what leadbridge wrote for a
+    required value nobody gave). Compiled once per field and system: merge reads every
+    field of every change, and most fields have no placeholder and no value map. `specs`
+    are the transforms `transform` was compiled from: text-only ones read in one step.
+    """
+    if placeholder is None and read_map is None:
+        if transform is None:
+            return lambda raw: None if raw == "" else raw
+        if specs and all(spec.name in _TEXT_STEPS for spec in specs):
+            return _text_reader(tuple(_text_step(spec) for spec in specs))
+        step = transform
+
+        def transformed(raw: Value) -> Value:
+            value = step(None if raw == "" else raw)
+            return None if value == "" else value
+
+        return transformed
+
+    def read(raw: Value) -> Value:
+        value = None if raw == "" or (placeholder is not None and raw == placeholder) else raw
+        if read_map is not None and isinstance(value, str):
+            value = read_map.get(value, value)
+        if transform is not None:
+            value = transform(value)
+        return None if value == "" else value
+
+    return read
+
+
+# Transforms of text that leave other values alone, as str methods (no Python frame each).
+_TEXT_METHODS: Mapping[str, Callable[[str], str]] = {
+    "lower": str.lower,
+    "upper": str.upper,
+    "strip": str.strip,
+}
+_TEXT_STEPS = (*_TEXT_METHODS, "truncate")
+
+
+def _text_step(spec: TransformSpec) -> Callable[[str], str]:
+    if spec.name == "truncate":
+        cut: Callable[[str], str] = itemgetter(slice(None, spec.arg))
+        return cut
+    return _TEXT_METHODS[spec.name]
+
+
+def _text_reader(steps: tuple[Callable[[str], str], ...]) -> Transform:
+    """The reader of a field whose transforms all work on text: what the general reader
+    gives, in one call. Text that is or becomes blank reads as None (strip's blank is
+    None, and later text steps keep a blank blank); anything else passes untouched."""
+    if len(steps) == 1:
+        (only,) = steps
+        return lambda raw: (only(raw) or None) if isinstance(raw, str) else raw
+
+    def read_text(raw: Value) -> Value:
+        if not isinstance(raw, str):
+            return raw
+        for step in steps:
+            raw = step(raw)
+        return raw or None
+
+    return read_text
 
 
 def _step(spec: TransformSpec) -> Transform:

@@ -40,18 +40,22 @@ def new_lead(funnel: Funnel, lead_id: str, now: datetime, identity: Identity | N
 
 def decide(lead: Lead, change: Change, funnel: Funnel, now: datetime) -> Decision:
     merged = mapping.merge(lead, change, funnel)
+    # merge hands over new dicts of its own: this change's news is added to them in place.
     fields = merged.fields
-    stamps: Mapping[str, Stamp] = merged.stamps
-    before = _facts(lead.fields, lead.deals, funnel)
-    after = _facts(fields, merged.deals, funnel)
+    stamps = merged.stamps
+    counted = _deal_counts(lead.deals, funnel)
+    before = {**lead.fields, **counted} if counted is not None else lead.fields
+    # Most changes are no opportunity's: the lead's deals, and so their counts, stay.
+    counts = counted if merged.deals is lead.deals else _deal_counts(merged.deals, funnel)
+    after: dict[str, Value] = {**fields, **counts} if counts is not None else fields
+    ruled = Stamp(now, None)  # immutable: every field a rule or the score sets shares it
     if funnel.scoring is not None and _news_for_scoring(funnel.scoring, lead, before, after):
         # Scored before any rule looks, so rules see this change's score and grade. A change
         # with no news for a criterion is not rescored: the same input twice decides the
         # same, and an owner's change or a merge writes no decayed score of its own.
         scored = scoring.rescore(before, after, funnel.scoring, now, lead.stage_entered_at)
         news = {name: value for name, value in scored.items() if fields.get(name) != value}
-        fields, after = {**fields, **news}, {**after, **news}
-        stamps = {**stamps, **{name: Stamp(now, None) for name in news}}
+        _add(news, ruled, fields, stamps, after)
     stage, entered, blocked = lead.stage, lead.stage_entered_at, lead.blocked
     transitions: list[Transition] = []
     visited = {stage}
@@ -76,8 +80,7 @@ def decide(lead: Lead, change: Change, funnel: Funnel, now: datetime) -> Decisio
         if funnel.stage[rule.target].handback and funnel.reason_field is not None:
             sets[funnel.reason_field] = reason
         if sets:
-            fields, after = {**fields, **sets}, {**after, **sets}
-            stamps = {**stamps, **{name: Stamp(now, None) for name in sets}}
+            _add(sets, ruled, fields, stamps, after)
         cause = cause or Cause.of(change)
         transitions.append(Transition(stage, rule.target, rule.name, reason, cause, now))
         blocked = rule.block
@@ -96,8 +99,27 @@ def decide(lead: Lead, change: Change, funnel: Funnel, now: datetime) -> Decisio
         blocked=blocked,
     )
     desired = mapping.project(result, funnel)
-    shown = mapping.with_stage_shown(result, desired, funnel, now)
-    return Decision(shown, tuple(transitions), desired, notes)
+    # mapping.with_stage_shown, without building the lead twice: `result` has not left
+    # decide yet, and its fields and stamps are the dicts of its own built here.
+    shown, shown_at = mapping.stage_shown(fields, desired, funnel, now)
+    fields.update(shown)
+    stamps.update(shown_at)
+    return Decision(result, tuple(transitions), desired, notes)
+
+
+def _add(
+    news: Mapping[str, Value],
+    stamp: Stamp,
+    fields: dict[str, Value],
+    stamps: dict[str, Stamp],
+    after: dict[str, Value],
+) -> None:
+    """Set values the engine computed (score, a rule's sets) on the lead and its facts."""
+    fields.update(news)
+    if after is not fields:
+        after.update(news)
+    for name in news:
+        stamps[name] = stamp
 
 
 def _news_for_scoring(
@@ -105,7 +127,11 @@ def _news_for_scoring(
 ) -> bool:
     if SCORE not in lead.fields and before != after:
         return True  # never scored (new, or scoring.yaml just deployed): any news scores it
-    return any(before.get(name) != after.get(name) for name in rules.tested)
+    # A loop, not any(): no generator per change.
+    for name in rules.tested:  # noqa: SIM110
+        if before.get(name) != after.get(name):
+            return True
+    return False
 
 
 def _first_match(
@@ -125,14 +151,20 @@ def _facts(
     fields: Mapping[str, Value], deals: Mapping[str, str], funnel: Funnel
 ) -> Mapping[str, Value]:
     """The fields rules see: canonical fields plus deals.<stage> counts when rules use them."""
+    counts = _deal_counts(deals, funnel)
+    return {**fields, **counts} if counts is not None else fields
+
+
+def _deal_counts(deals: Mapping[str, str], funnel: Funnel) -> dict[str, int] | None:
+    """deals.<stage> -> how many of the lead's opportunities are there; None: rules use none."""
     if not funnel.deal_counts:
-        return fields
-    counts = {DEALS_PREFIX + wanted: 0 for wanted in funnel.deal_counts}
+        return None
+    counts = dict.fromkeys(funnel.deal_facts, 0)
     for deal in deals.values():
         key = DEALS_PREFIX + deal
         if key in counts:
             counts[key] += 1
-    return {**fields, **counts}
+    return counts
 
 
 def _reason(rule: Rule, after: Mapping[str, Value]) -> str:

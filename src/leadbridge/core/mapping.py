@@ -14,11 +14,17 @@ this with what the systems show and writes only the difference.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from typing import Any, NamedTuple
 
 from leadbridge.config import FieldMap, Funnel
-from leadbridge.config.funnel import HUBSPOT_OBJECT
+from leadbridge.config.funnel import (
+    ACCEPT,
+    HUBSPOT_OBJECT,
+    LATEST,
+    UNLESS_BLANK,
+    UNLESS_PREFERRED,
+)
 from leadbridge.config.transforms import Unreadable
 from leadbridge.model import (
     Change,
@@ -34,14 +40,16 @@ from leadbridge.model import (
 
 _HUBSPOT = System.HUBSPOT
 _SALESFORCE = System.SALESFORCE
+_TEXT = {system: system.value for system in System}  # .value is a descriptor call: once
+_ABSENT: Any = object()  # a dict.get default that no remote value can equal
 
 
-@dataclass(frozen=True, slots=True)
-class Merged:
-    """The lead's data after one change, before any rule has looked at it."""
+class Merged(NamedTuple):  # not a frozen dataclass: one per change, and those build slowly
+    """The lead's data after one change, before any rule has looked at it. Its fields and
+    stamps are new dicts, never the lead's: the engine adds its own news to them in place."""
 
     fields: dict[str, Value]
-    stamps: Mapping[str, Stamp]
+    stamps: dict[str, Stamp]
     seen: Mapping[tuple[System, str, str, str], Value]
     deals: Mapping[str, str]
     notes: tuple[str, ...]
@@ -50,12 +58,7 @@ class Merged:
 def read(fmap: FieldMap, system: System, raw: Value) -> Value:
     """A remote value in canonical form: value map first, then transforms. Raises Unreadable.
     The field's placeholder (what we wrote for a required value nobody gave) reads as blank."""
-    value = None if raw == "" or (fmap.placeholder is not None and raw == fmap.placeholder) else raw
-    if fmap.values is not None and isinstance(value, str):
-        value = fmap.read_maps[system].get(value, value)
-    if fmap.transform is not None:
-        value = fmap.transform(value)
-    return None if value == "" else value
+    return fmap.readers[system](raw)
 
 
 def write(fmap: FieldMap, system: System, value: Value) -> tuple[bool, Value]:
@@ -85,67 +88,63 @@ def remote_form(system: System, value: Value) -> Value:
 
 
 def _accepts(
-    direction: str, system: System, value: Value, stamp: Stamp | None, at: datetime, has: bool
+    how: int, value: Value, stamp: Stamp | None, at: datetime, has: bool, other: System
 ) -> bool:
-    if direction == "two_way":
+    """Whether a field takes a value read from one system; `how` is its direction resolved
+    for that system (funnel.Source), `other` the other system."""
+    if how == LATEST:
         return stamp is None or at >= stamp.at
-    if direction == "always_salesforce":
-        return system is _SALESFORCE
-    if direction == "always_hubspot":
-        return system is _HUBSPOT
-    if direction == "none":
-        return False
-    preferred = _SALESFORCE if direction == "prefer_salesforce_unless_blank" else _HUBSPOT
-    if system is preferred:
+    if how == UNLESS_BLANK:
         return value is not None  # a blank never wins: the other side's value stands
-    return not (has and stamp is not None and stamp.system is preferred)
+    if how == UNLESS_PREFERRED:
+        return not (has and stamp is not None and stamp.system is other)
+    return how == ACCEPT
 
 
 def merge(lead: Lead, change: Change, funnel: Funnel) -> Merged:
-    entries = funnel.sources.get((change.system, change.object), ())
+    system, obj, record, at = change.system, change.object, change.id, change.modified_at
+    given = change.fields
     stage = funnel.stage.get(lead.stage)
     sales = stage is not None and stage.owner is Side.SALES
+    other = _SALESFORCE if system is _HUBSPOT else _HUBSPOT
     fields: dict[str, Value] = dict(lead.fields)
     stamps = dict(lead.stamps)
     seen = dict(lead.seen)
+    stamp = Stamp(at, system)  # immutable: every field this change sets shares it
+    deal_field = funnel.deal_field
     notes: list[str] = []
     deal: Value = None
-    for remote, fmap in entries:
-        if remote not in change.fields:
+    for remote, name, reader, accepts, sales_accepts in funnel.reading.get((system, obj), ()):
+        # One look-up each (get with a marker) rather than `in` then [...]: merge tries
+        # every mapped field of every change.
+        raw = given.get(remote, _ABSENT)
+        if raw is _ABSENT:
             continue
-        raw = change.fields[remote]
-        key = (change.system, change.object, change.id, remote)
-        if key in seen and seen[key] == raw:
+        key = (system, obj, record, remote)
+        known = seen.get(key, _ABSENT)
+        if known is not _ABSENT and known == raw:
             continue
         seen[key] = raw
         try:
-            value = read(fmap, change.system, raw)
+            value = reader(raw)
         except Unreadable as exc:
-            notes.append(f"{fmap.name}: {exc} (from {change.system.value} {change.id})")
+            notes.append(f"{name}: {exc} (from {_TEXT[system]} {record})")
             value = None
-        name = fmap.name
-        if name == funnel.deal_field:
+        if name == deal_field:
             deal = value
         current = fields.get(name)
-        direction = fmap.sales_owned if sales and fmap.sales_owned else fmap.direction
-        if value == current or not _accepts(
-            direction,
-            change.system,
-            value,
-            stamps.get(name),
-            change.modified_at,
-            current is not None,
+        if value == current:
+            continue
+        how = sales_accepts if sales else accepts
+        if how != ACCEPT and not _accepts(
+            how, value, stamps.get(name), at, current is not None, other
         ):
             continue
         fields[name] = value
-        stamps[name] = Stamp(change.modified_at, change.system)
+        stamps[name] = stamp
     deals = lead.deals
-    if (
-        isinstance(deal, str)
-        and change.object == "Opportunity"
-        and lead.deals.get(change.id) != deal
-    ):
-        deals = {**lead.deals, change.id: deal}
+    if isinstance(deal, str) and obj == "Opportunity" and lead.deals.get(record) != deal:
+        deals = {**lead.deals, record: deal}
     return Merged(fields, stamps, seen, deals, tuple(notes))
 
 
@@ -215,7 +214,7 @@ def _mapped(
     creating: bool,
 ) -> dict[str, Value]:
     """The fields the stage's owner writes to `system`, then, for a record about to be
-    created, those the other side would write.
+    created, those the other side would write (funnel.outputs lists them in that order).
 
     A record about to be created has no values of its own yet: a field the stage's owner
     would leave to that system (Company once sales owns the lead) is seeded from what we
@@ -227,24 +226,31 @@ def _mapped(
     an existing one is never blanked.
     """
     owner = stage.owner if stage is not None else Side.MARKETING
-    other = Side.SALES if owner is Side.MARKETING else Side.MARKETING
-    sides = (owner, other) if creating else (owner,)
+    outputs = funnel.outputs.get((owner, creating, system, obj or HUBSPOT_OBJECT), ())
+    fields, stamps = lead.fields, lead.stamps
+    blank: Value = "" if system is _HUBSPOT else None
     values: dict[str, Value] = {}
-    for side in sides:
-        for fmap, hubspot_field, salesforce_fields in funnel.writers[side]:
-            remote_field = hubspot_field if obj is None else salesforce_fields.get(obj)
-            value = lead.fields.get(fmap.name)
-            if remote_field is None:
-                continue
-            if value is None and fmap.placeholder is not None and system is _SALESFORCE:
+    for remote_field, name, _, spellings, placeholder in outputs:
+        value = fields.get(name)
+        remote: Value
+        if value is None:
+            if placeholder is not None:
                 if creating:
-                    values.setdefault(remote_field, fmap.placeholder)
+                    values.setdefault(remote_field, placeholder)
                 continue
-            if value is None and fmap.name not in lead.stamps:
+            if name not in stamps:
                 continue  # never known anywhere: nothing to say, rather than a blank to write
-            ok, remote = write(fmap, system, value)
-            if ok:
-                values.setdefault(remote_field, remote)
+            remote = blank
+        elif spellings is not None:
+            # A canonical value with no spelling in `system` is not written (see write()).
+            remote = spellings.get(value) if isinstance(value, str) else None
+            if remote is None:
+                continue
+        elif type(value) is str:
+            remote = value  # text is its own remote form in both systems
+        else:
+            remote = remote_form(system, value)
+        values.setdefault(remote_field, remote)
     return values
 
 
@@ -253,12 +259,15 @@ def _scored(lead: Lead, funnel: Funnel, system: System, obj: str) -> dict[str, V
     the record already shows, so they are written only when they change."""
     if funnel.scoring is None:
         return {}
+    scoring = funnel.scoring
+    targets = (
+        scoring.hubspot_targets if system is _HUBSPOT else scoring.salesforce_targets.get(obj, ())
+    )
     values: dict[str, Value] = {}
-    for name, target in funnel.scoring.write.items():
-        remote = target.hubspot if system is _HUBSPOT else target.salesforce.get(obj)
+    for name, remote in targets:
         value = lead.fields.get(name)
-        if remote is not None and value is not None:
-            values[remote] = remote_form(system, value)
+        if value is not None:
+            values[remote] = value if type(value) is str else remote_form(system, value)
     return values
 
 
@@ -272,24 +281,47 @@ def with_stage_shown(lead: Lead, desired: RemoteValues, funnel: Funnel, now: dat
     disqualified in both, re-scored once: `not changed_to UNQUALIFIED` failed, story 11).
     So the values written become the baseline here, as the echo would have made them.
     """
-    fields = dict(lead.fields)
-    stamps = dict(lead.stamps)
+    news, stamps = stage_shown(lead.fields, desired, funnel, now)
+    if not news:
+        return lead
+    return Lead(
+        id=lead.id,
+        stage=lead.stage,
+        stage_entered_at=lead.stage_entered_at,
+        owner=lead.owner,
+        identity=lead.identity,
+        fields={**lead.fields, **news},
+        stamps={**lead.stamps, **stamps},
+        seen=lead.seen,
+        deals=lead.deals,
+        blocked=lead.blocked,
+    )
+
+
+def stage_shown(
+    known: Values, desired: RemoteValues, funnel: Funnel, now: datetime
+) -> tuple[dict[str, Value], dict[str, Stamp]]:
+    """What with_stage_shown sets on a lead with fields `known`: the stage values about to be
+    written, read back, with their stamps; both empty when the fields would not change."""
+    news: dict[str, Value] = {}
+    stamps: dict[str, Stamp] = {}
     for system, records in desired.items():
+        mirrored = funnel.mirrored.get(system, ())
         for values in records.values():
-            for remote, raw in values.items():
-                name = funnel.mirrors.get((system, remote))
-                if name is None:
+            for remote, name, reader in mirrored:
+                if remote not in values:
                     continue
                 try:
-                    value = read(funnel.fields[name], system, raw)
+                    value = reader(values[remote])
                 except Unreadable:
                     continue  # our own value, unreadable by our own map: keep what was read
-                if fields.get(name) != value:
-                    fields[name] = value
+                if (news[name] if name in news else known.get(name)) != value:
+                    news[name] = value
                     stamps[name] = Stamp(now, system)
-    if fields == lead.fields:
-        return lead
-    return replace(lead, fields=fields, stamps=stamps)
+    for name, value in news.items():
+        if name not in known or not (known[name] is value or known[name] == value):
+            return news, stamps
+    return {}, {}  # none, or set back to what the lead held: its fields stay as they are
 
 
 def _mirror(lead: Lead, funnel: Funnel, system: System, remote: str) -> Value:

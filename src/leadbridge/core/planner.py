@@ -146,11 +146,7 @@ def _salesforce(
 
 def _as_contact(values: Values, funnel: Funnel) -> dict[str, Value]:
     """Lead fields renamed to the Contact's; fields a Contact lacks (Status, Company) drop out."""
-    renamed = {
-        fmap.salesforce["Lead"]: fmap.salesforce["Contact"]
-        for fmap in funnel.fields.values()
-        if "Lead" in fmap.salesforce and "Contact" in fmap.salesforce
-    }
+    renamed = funnel.contact_names
     return {renamed[name]: value for name, value in values.items() if name in renamed}
 
 
@@ -159,6 +155,12 @@ def _changes(desired: Values, shown: Values) -> dict[str, Value]:
     changed: dict[str, Value] = {}
     for name, value in desired.items():
         now = shown.get(name)
+        if now is None:
+            # `same` in short, for what a record being created (or a field never read)
+            # shows: a blank is no news, anything else is.
+            if value is not None and value != "":
+                changed[name] = value
+            continue
         # Most desired values are the very text the record shows, and equal text is `same`
         # under every rule: skip its parsing (170,000 _moment calls for 10,000 people).
         if type(value) is str and type(now) is str and value == now:
@@ -192,21 +194,20 @@ def is_echo(change: Change, known: Known, funnel: Funnel) -> bool:
     shown = known.get((change.system, change.object, change.id))
     if shown is None:
         return False
-    tracked = {
-        remote
-        for fmap in funnel.fields.values()
-        for system, obj, remote in fmap.remote()
-        if system is change.system and obj == change.object
-    }
+    tracked = set(funnel.mapped.get((change.system, change.object), ()))
     if change.system is _HS and funnel.hubspot_stage_property:
         tracked.add(funnel.hubspot_stage_property)
     if change.system is _SF and change.object == "Lead":
         tracked.update(_CONVERSION_FIELDS)
-    return all(
-        same(value, shown.get(name), fold_case=_is_email(name))
-        for name, value in change.fields.items()
-        if name in tracked
-    )
+    for name, value in change.fields.items():
+        if name not in tracked:
+            continue
+        now = shown.get(name)
+        if type(value) is str and type(now) is str and value == now:
+            continue  # equal text is `same` under every rule (see _changes)
+        if not same(value, now, fold_case=_is_email(name)):
+            return False
+    return True
 
 
 def diff_lines(plan: WritePlan, known: Known) -> list[str]:

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from leadbridge.config.scoring import (
     ENGAGEMENT,
@@ -33,8 +34,7 @@ _FORGET_BELOW = 0.05
 _REASONS_LIMIT = 2000  # HubSpot text properties hold far more; a person reads far less
 
 
-@dataclass(frozen=True, slots=True)
-class Earned:
+class Earned(NamedTuple):  # read back and built on every rescore: a tuple builds fastest
     """Engagement points one criterion earned at one moment, and the value that earned them."""
 
     criterion: str
@@ -70,7 +70,15 @@ def breakdown(
 ) -> Breakdown:
     """Each criterion that counts for the lead at `now`, with its points and the value that
     earned them; fit from the fields as they are, engagement from what the lead earned."""
-    return _breakdown(fields, earned(fields), scoring, now, entered or now)
+    counted = [(event, _decayed(event, scoring, now)) for event in earned(fields)]
+    rows, fit, engagement = _rows(fields, counted, scoring, now, entered or now)
+    return Breakdown(
+        tuple(Line(*row) for row in rows),
+        fit,
+        engagement,
+        round(fit + engagement),
+        scoring.grade_of(fit),
+    )
 
 
 def rescore(
@@ -91,13 +99,20 @@ def rescore(
             shown = _shown_field(criterion, after)
             value = after.get(shown) if shown else None
             kept.append(Earned(criterion.name, criterion.points, now, value))
-    kept = [e for e in kept if abs(_decayed(e, scoring, now)) >= _FORGET_BELOW]
-    result = _breakdown(after, kept, scoring, now, entered)
+    counted = [
+        (event, worth)
+        for event in kept
+        if abs(worth := _decayed(event, scoring, now)) >= _FORGET_BELOW
+    ]
+    # Rows, not Lines: a first sync rescores nearly every person, and the reasons text is
+    # all it needs of the breakdown (frozen dataclasses are slow to build).
+    rows, fit, engagement = _rows(after, counted, scoring, now, entered)
+    score, grade = round(fit + engagement), scoring.grade_of(fit)
     return {
-        SCORE: result.score,
-        GRADE: result.grade,
-        EVENTS: encode(kept) if kept else None,
-        REASONS: reasons(result),
+        SCORE: score,
+        GRADE: grade,
+        EVENTS: encode([event for event, _ in counted]) if counted else None,
+        REASONS: _reasons(rows, score, grade),
     }
 
 
@@ -126,42 +141,60 @@ def encode(events: list[Earned]) -> str:
 def reasons(result: Breakdown) -> str:
     """The breakdown in one line, as written to HubSpot and kept with the lead:
     "senior_title +20 (title: VP Ops); demo_request +25→+21 (last_form: demo_request) = 70 A"."""
+    rows = [
+        (line.criterion, line.kind, line.points, line.earned, line.field, line.value, line.at)
+        for line in result.lines
+    ]
+    return _reasons(rows, result.score, result.grade)
+
+
+# A breakdown line as a plain tuple, in Line's field order.
+_Row = tuple[str, str, float, float, str | None, Value, datetime | None]
+
+
+def _reasons(rows: list[_Row], score: int, grade: str) -> str:
     parts = []
-    for line in result.lines:
-        points = _signed(line.earned)
-        if line.kind == ENGAGEMENT and round(line.points) != round(line.earned):
-            points += f"→{_signed(line.points)}"
-        shown = f" ({line.field}: {_plain(line.value)})" if line.field else ""
-        parts.append(f"{line.criterion} {points}{shown}")
+    for criterion, kind, now_worth, points, name, value, _ in rows:
+        text = _signed(points)
+        if kind == ENGAGEMENT and round(now_worth) != round(points):
+            text += f"→{_signed(now_worth)}"
+        shown = f" ({name}: {_plain(value)})" if name else ""
+        parts.append(f"{criterion} {text}{shown}")
     text = "; ".join(parts) or "no criterion met"
-    total = f" = {result.score}, grade {result.grade}"
+    total = f" = {score}, grade {grade}"
     if len(text) + len(total) > _REASONS_LIMIT:
         text = text[: _REASONS_LIMIT - len(total) - 1] + "…"
     return text + total
 
 
-def _breakdown(
-    fields: Values, events: list[Earned], scoring: Scoring, now: datetime, entered: datetime
-) -> Breakdown:
-    lines: list[Line] = []
+def _rows(
+    fields: Values,
+    counted: list[tuple[Earned, float]],
+    scoring: Scoring,
+    now: datetime,
+    entered: datetime,
+) -> tuple[list[_Row], float, float]:
+    """The breakdown's lines as rows, with the fit and engagement points; `counted` holds
+    each event with what it is worth at `now`."""
+    rows: list[_Row] = []
     fit = 0.0
     for criterion in scoring.fit:
         if criterion.test(fields, fields, now, entered):
             name = _shown_field(criterion, fields)
             value = fields.get(name) if name else None
-            lines.append(Line(criterion.name, FIT, criterion.points, criterion.points, name, value))
-            fit += criterion.points
+            points = criterion.points
+            rows.append((criterion.name, FIT, points, points, name, value, None))
+            fit += points
     engagement = 0.0
-    by_name = {c.name: c for c in scoring.engagement}
-    for event in events:
-        now_worth = _decayed(event, scoring, now)
+    by_name = scoring.engagement_by_name
+    for event, now_worth in counted:
         engagement += now_worth
         known = by_name.get(event.criterion)
         name = _shown_field(known, fields) if known else None
-        lines.append(
-            Line(event.criterion, ENGAGEMENT, now_worth, event.points, name, event.value, event.at)
+        rows.append(
+            (event.criterion, ENGAGEMENT, now_worth, event.points, name, event.value, event.at)
         )
-    return Breakdown(tuple(lines), fit, engagement, round(fit + engagement), scoring.grade_of(fit))
+    return rows, fit, engagement
 
 
 def _decayed(event: Earned, scoring: Scoring, now: datetime) -> float:
@@ -171,7 +204,11 @@ def _decayed(event: Earned, scoring: Scoring, now: datetime) -> float:
 
 def _moved(criterion: Criterion, before: Values, after: Values) -> bool:
     """Whether this change gave a field the criterion tests a new value."""
-    return any(before.get(name) != after.get(name) for name in criterion.fields)
+    # A loop, not any(): no generator per criterion per change.
+    for name in criterion.fields:  # noqa: SIM110
+        if before.get(name) != after.get(name):
+            return True
+    return False
 
 
 def _shown_field(criterion: Criterion, fields: Mapping[str, Value]) -> str | None:
