@@ -12,6 +12,7 @@ from leadbridge.store import codec
 
 _DEFAULT_PATH = Path("state") / "leadbridge.db"
 URL_ENV = "LEADBRIDGE_DATABASE_URL"
+SQLITE_CACHE_KIB = 32 * 1024  # per connection: the sync's own and each reader's
 # Execution option marking a connection that only reads (see Store.reading).
 READ_ONLY = "leadbridge_read_only"
 
@@ -70,6 +71,11 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # 32 MiB of pages instead of SQLite's 2 MiB: the indexes keyed by lead id, email and
+        # write key take inserts all over their pages, and once a state database outgrew the
+        # cache each of those inserts read its page back from the file (a first sync of
+        # 100,000 people spent a third of its CPU in SQLite against a tenth at 10,000).
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     finally:
         cursor.close()
 
