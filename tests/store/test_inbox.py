@@ -126,6 +126,27 @@ def test_linking_a_record_moves_its_waiting_items_into_the_leads_line(store: Sto
         assert (head.record_id, head.lead_key) == ("c1", "L1")
 
 
+def test_an_item_parked_as_its_record_joins_a_lead_waits_in_the_leads_line(
+    store: Store,
+) -> None:
+    """A held lead's change is parked in the round that links its record: it must still
+    join the lead's line, where releasing the hold (`reopen_lead`) finds it; an item marked
+    done in that round is not re-lined at all."""
+    with store.transaction() as uow:
+        uow.inbox.enqueue([change("c1", 0, email="kim@orbit.io"), change("c2", 0)])
+    with store.transaction() as uow:
+        held, finished = sorted(uow.inbox.claim(10), key=lambda item: item.record_id)
+        # As a round does: its records' links known up front, the links buffered till commit.
+        uow.links.prefetch(records=[(System.HUBSPOT, "contact", r) for r in ("c1", "c2")])
+        uow.links.link("L1", System.HUBSPOT, "contact", "c1")
+        uow.links.link("L2", System.HUBSPOT, "contact", "c2")
+        uow.inbox.park([held.id], "ambiguous email: held for a person")
+        uow.inbox.done([finished.id])
+    with store.transaction() as uow:
+        assert uow.inbox.reopen_lead("L1") == 1
+        assert [(i.record_id, i.lead_key) for i in uow.inbox.claim(10)] == [("c1", "L1")]
+
+
 def test_large_pages_enqueue_and_dedupe_in_bulk(store: Store) -> None:
     page = [change(f"c{n}", n % 50, email=f"p{n}@example.com") for n in range(1_200)]
     with store.transaction() as uow:

@@ -29,6 +29,7 @@ PENDING, _DONE, _PARKED = "pending", "done", "parked"
 _ITEM_KEY = ("system", "object", "record_id", "modified_at", "kind")
 _CHANGE, _REMOVAL = "change", "removal"
 _ITEMS_OF = ("record_id", "id", "status")
+_UNFINISHED: tuple[str, str | None] = (PENDING, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,14 +377,15 @@ class Inbox:
         self, records: Mapping[tuple[System, str, str], str]
     ) -> dict[tuple[System, str, str], str]:
         """The entries of `records` (keyed by record) whose records have items waiting, not
-        counting the items this transaction has finished but not yet marked (`flush`)."""
+        counting the items this transaction has marked done but not yet stored (`flush`).
+        An item being parked counts: it joins its lead's line, where `reopen_lead` finds it."""
         by_object: dict[tuple[System, str], list[str]] = {}
         for system, obj, record_id in records:
             by_object.setdefault((system, obj), []).append(record_id)
         waiting: dict[tuple[System, str, str], str] = {}
         for (system, obj), ids in by_object.items():
             for record_id, item, status in self._items_of(system, obj, ids):
-                if status == PENDING and item not in self._finished:
+                if status == PENDING and self._finished.get(item, _UNFINISHED)[0] != _DONE:
                     key = (system, obj, record_id)
                     waiting[key] = records[key]
         return waiting
