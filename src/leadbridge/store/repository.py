@@ -41,6 +41,7 @@ from leadbridge.store.records import Journal, Parked, WriteLog
 from leadbridge.store.replicas import Replicas
 from leadbridge.store.retry import ATTEMPTS, backoff, is_retryable
 from leadbridge.store.state import Cursors, Leads, Snapshots
+from leadbridge.store.statistics import Statistics
 from leadbridge.store.switches import Switches
 
 _Clock = Callable[[], datetime]
@@ -178,6 +179,7 @@ class Store:
     def __init__(self, engine: sa.Engine, clock: _Clock = _utc_now) -> None:
         self.engine = engine
         self.clock = clock
+        self._statistics = Statistics(engine)
 
     @classmethod
     def open(
@@ -241,6 +243,11 @@ class Store:
             finally:
                 uow.close()
                 connection.rollback()
+
+    def refresh_statistics(self) -> tuple[str, ...]:
+        """After a batch of writes: analyze the tables that outgrew the planner's statistics
+        (PostgreSQL; see store.statistics). Returns the tables analyzed."""
+        return self._statistics.refresh()
 
     def revision(self) -> str | None:
         """The schema revision the database is at (None: never upgraded)."""

@@ -160,6 +160,7 @@ def _rounds(
         # While rounds follow, only full calls go out; the last flush sends the remainders.
         _send(pipeline, summary, whole_batches=more)
         collector.round_done()
+        pipeline.store.refresh_statistics()
         _progress(pipeline, summary)
         if not more:
             return
@@ -298,6 +299,7 @@ def _store_pages(
         uow.inbox.enqueue(news, removals)
         if cursor is not None:
             uow.cursors.save(system, obj, cursor)
+    pipeline.store.refresh_statistics()
     summary.changes_read += len(changes) + len(removals)
     _progress(pipeline, summary)
 

@@ -1,0 +1,138 @@
+"""The planner's statistics follow a table a backlog grows (PostgreSQL; SQLite is left alone)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from leadbridge.model import System
+from leadbridge.store import Store
+from leadbridge.store.migrate import upgrade
+from leadbridge.store.statistics import LEAST_CHANGES, Statistics
+from tests.schemas import fresh_schema
+
+from .conftest import change
+
+_LOOKUP = (
+    "SELECT record_id, id, status FROM inbox"
+    " WHERE system = 'hubspot' AND object = 'contact' AND record_id = ANY(ARRAY['r7', 'r9'])"
+)
+
+
+class StepClock:
+    """A monotonic clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def statements(store: Store) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", note)
+    yield seen
+    sa.event.remove(store.engine, "before_cursor_execute", note)
+
+
+@pytest.fixture
+def pg_store(postgres_url: str) -> Iterator[Store]:
+    """These are PostgreSQL's own statistics: a store there only."""
+    with fresh_schema(postgres_url) as url:
+        upgrade(url)
+        opened = Store.open(url)
+        try:
+            yield opened
+        finally:
+            opened.close()
+
+
+def _fill(store: Store, count: int) -> None:
+    with store.transaction() as uow:
+        uow.inbox.enqueue([change(f"r{n}", n % 50, email=f"p{n}@x.test") for n in range(count)])
+
+
+def _refreshed(statistics: Statistics, clock: StepClock, within: float = 15.0) -> tuple[str, ...]:
+    """PostgreSQL publishes a session's table counters about once a second: ask until it
+    has (each ask a second later on the statistics' clock), or give up after `within`."""
+    deadline = time.monotonic() + within
+    while True:
+        clock.now += 1.5
+        analyzed = statistics.refresh()
+        if analyzed or time.monotonic() > deadline:
+            return analyzed
+        time.sleep(0.2)
+
+
+def _plan(store: Store) -> str:
+    with store.engine.connect() as connection:
+        rows = connection.exec_driver_sql("EXPLAIN " + _LOOKUP).scalars()
+        return "\n".join(rows)
+
+
+def test_a_grown_table_is_analyzed_and_its_lookups_use_the_record_key(pg_store: Store) -> None:
+    store = pg_store
+    clock = StepClock()
+    statistics = Statistics(store.engine, clock=clock)
+    _fill(store, 3 * LEAST_CHANGES)
+    assert "inbox" in _refreshed(statistics, clock)
+    with store.engine.connect() as connection:
+        known = connection.exec_driver_sql(
+            "SELECT reltuples FROM pg_class"
+            " WHERE relname = 'inbox' AND relnamespace = current_schema()::regnamespace"
+        ).scalar_one()
+    assert known == 3 * LEAST_CHANGES
+    # What the statistics are for: the record ids are part of the index condition, so a
+    # look-up reads those records' index entries, not every record of the object.
+    index_condition = next(line for line in _plan(store).splitlines() if "Index Cond" in line)
+    assert "record_id" in index_condition
+    # Nothing changed since: nothing to analyze.
+    clock.now += 5
+    assert statistics.refresh() == ()
+
+
+def test_a_table_that_changed_little_is_not_analyzed(pg_store: Store) -> None:
+    store = pg_store
+    clock = StepClock()
+    statistics = Statistics(store.engine, clock=clock)
+    _fill(store, 3 * LEAST_CHANGES)
+    assert "inbox" in _refreshed(statistics, clock)
+    with store.transaction() as uow:
+        uow.inbox.enqueue([change(f"late{n}", system=System.HUBSPOT) for n in range(20)])
+    time.sleep(1.2)  # the counters are published
+    clock.now += 5
+    assert "inbox" not in statistics.refresh()
+
+
+def test_it_asks_the_database_at_most_once_a_second(store: Store, statements: list[str]) -> None:
+    clock = StepClock()
+    statistics = Statistics(store.engine, clock=clock)
+    statistics.refresh()
+    asked = len(statements)
+    clock.now += 0.5
+    assert statistics.refresh() == ()
+    assert len(statements) == asked
+    if store.dialect == "sqlite":
+        assert asked == 0  # SQLite plans without statistics: never asked
+
+
+def test_the_store_keeps_the_statistics_of_what_it_grew(store: Store) -> None:
+    if store.dialect != "postgresql":
+        assert store.refresh_statistics() == ()
+        return
+    _fill(store, 2 * LEAST_CHANGES)
+    deadline = time.monotonic() + 15
+    analyzed: tuple[str, ...] = ()
+    while "inbox" not in analyzed and time.monotonic() < deadline:
+        time.sleep(1.1)  # its own clock: one look a second
+        analyzed = store.refresh_statistics()
+    assert "inbox" in analyzed
