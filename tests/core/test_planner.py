@@ -19,7 +19,6 @@ from leadbridge.core.planner import (
     is_echo,
     lead_id_of,
     plan,
-    remember,
     same,
 )
 from leadbridge.model import (
@@ -230,12 +229,6 @@ def test_diff_lines_show_each_field(funnel: Funnel) -> None:
     ]
 
 
-def test_remember_stores_the_final_values(funnel: Funnel) -> None:
-    write = RecordWrite(HS, "contact", "1", ({"lifecyclestage": ""}, {"lifecyclestage": "lead"}))
-    after = remember({(HS, "contact", "1"): {"phone": "5"}}, write, "1")
-    assert after == {(HS, "contact", "1"): {"phone": "5", "lifecyclestage": "lead"}}
-
-
 def test_an_mql_decided_by_the_engine_creates_its_salesforce_lead_once(funnel: Funnel) -> None:
     fields = {"email": "dana@northwind.com", "last_name": "Reyes", "company": "Northwind"}
     lead = Lead("L7", "lead", T0, identity=Identity(hubspot="7"), fields=fields)
@@ -267,7 +260,11 @@ def _landed(known: Known, result: WritePlan, lead: Lead) -> tuple[Known, Lead]:
     identity = lead.identity
     for write in result.records:
         record = write.id or f"new-{write.system.value}"
-        known = remember(known, write, record)
+        target = (write.system, write.object, record)
+        values = dict(known.get(target, {}))
+        for step in write.steps:
+            values.update(step)
+        known = {**known, target: values}
         if write.id is None:
             slot = "hubspot" if write.system is HS else "salesforce_lead"
             identity = Identity(**{**_as_dict(identity), slot: record})

@@ -115,14 +115,9 @@ def test_a_leads_snapshots_come_keyed_like_the_planners_known(store: Store) -> N
         uow.links.link("L1", HS, "contact", "101")
         uow.links.link("L1", SF, "Lead", "00Q1")
         uow.links.link("L2", SF, "Lead", "00Q2")
-        uow.snapshots.put_all(
-            {
-                (HS, "contact", "101"): {"lifecyclestage": "lead"},
-                (SF, "Lead", "00Q1"): {"Status": "Open"},
-                (SF, "Lead", "00Q2"): {"Status": "Working"},
-            },
-            origin="read",
-        )
+        uow.snapshots.put(HS, "contact", "101", {"lifecyclestage": "lead"}, origin="read")
+        uow.snapshots.put(SF, "Lead", "00Q1", {"Status": "Open"}, origin="read")
+        uow.snapshots.put(SF, "Lead", "00Q2", {"Status": "Working"}, origin="read")
         assert uow.snapshots.of_lead("L1") == {
             (HS, "contact", "101"): {"lifecyclestage": "lead"},
             (SF, "Lead", "00Q1"): {"Status": "Open"},

@@ -170,18 +170,6 @@ def _changes(desired: Values, shown: Values) -> dict[str, Value]:
     return changed
 
 
-def remember(
-    known: Known, write: RecordWrite, record: str
-) -> dict[tuple[System, str, str], Values]:
-    """The snapshots after `write` landed on `record` (its id, also for a create): the sync
-    stores this with the write's result, so the next plan and echo check see our own values."""
-    target = (write.system, write.object, record)
-    values = dict(known.get(target, {}))
-    for step in write.steps:
-        values.update(step)
-    return {**known, target: values}
-
-
 def is_echo(change: Change, known: Known, funnel: Funnel) -> bool:
     """True when the change only shows what we last read or wrote: it must produce nothing.
 

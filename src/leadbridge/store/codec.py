@@ -91,12 +91,12 @@ def _untag(data: Any) -> Any:
 
 
 # System.value is a Python-level enum descriptor: 200,000 calls a 10,000-person sync.
-_SYSTEM_TEXT: dict[System | None, str | None] = {system: system.value for system in System}
-_SYSTEM_TEXT[None] = None
+SYSTEM_TEXT: dict[System, str] = {system: system.value for system in System}
+_STAMP_SYSTEM: dict[System | None, str | None] = {None: None, **{s: s.value for s in System}}
 _SYSTEM_OF: dict[str, System] = {system.value: system for system in System}
 
 
-def _system(text: str) -> System:
+def system_of(text: str) -> System:
     """System(text), without the enum's Python-level lookup; an unknown name still raises."""
     system = _SYSTEM_OF.get(text)
     return System(text) if system is None else system
@@ -129,10 +129,10 @@ def lead_row(lead: Lead) -> dict[str, Any]:
         "owner": lead.owner,
         "fields": lead.fields if type(lead.fields) is dict else dict(lead.fields),
         "stamps": [
-            [iso(at), _SYSTEM_TEXT[system], names] for (at, system), names in stamps.items()
+            [iso(at), _STAMP_SYSTEM[system], names] for (at, system), names in stamps.items()
         ],
         "seen": [
-            [_SYSTEM_TEXT[system], obj, record, values]
+            [SYSTEM_TEXT[system], obj, record, values]
             for (system, obj, record), values in seen.items()
         ],
         "deals": dict(lead.deals),
@@ -152,19 +152,19 @@ def lead_fields(row: Mapping[Any, Any]) -> dict[str, Any]:
         "stamps": _stamps(row["stamps"]),
         "seen": _seen(row["seen"]),
         "deals": dict(row["deals"]),
-        "blocked": frozenset(_system(system) for system in row["blocked"]),
+        "blocked": frozenset(system_of(system) for system in row["blocked"]),
     }
 
 
 def _stamps(stored: Any) -> dict[str, Stamp]:
     if isinstance(stored, dict):  # {name: [at, system]}, as written before grouping
         return {
-            name: Stamp(from_iso(at), None if system is None else _system(system))
+            name: Stamp(from_iso(at), None if system is None else system_of(system))
             for name, (at, system) in stored.items()
         }
     stamps: dict[str, Stamp] = {}
     for at, system, names in stored:
-        stamp = Stamp(from_iso(at), None if system is None else _system(system))
+        stamp = Stamp(from_iso(at), None if system is None else system_of(system))
         for name in names:
             stamps[name] = stamp
     return stamps
@@ -175,10 +175,10 @@ def _seen(stored: Any) -> dict[tuple[System, str, str, str], Value]:
     for entry in stored:
         if len(entry) == 5:  # [system, object, record, name, value], before grouping
             system, obj, record, name, value = entry
-            seen[(_system(system), obj, record, name)] = value
+            seen[(system_of(system), obj, record, name)] = value
             continue
         system, obj, record, values = entry
-        known = _system(system)
+        known = system_of(system)
         for name, value in values.items():
             seen[(known, obj, record, name)] = value
     return seen

@@ -58,10 +58,7 @@ class InboxItem:
 
 
 def record_key(system: System, obj: str, record_id: str) -> str:
-    return f"{_TEXT[system]}:{obj}:{record_id}"
-
-
-_TEXT = {system: system.value for system in System}  # without the enum's descriptor
+    return f"{codec.SYSTEM_TEXT[system]}:{obj}:{record_id}"
 
 
 def _email_key(email: str) -> str:
@@ -220,8 +217,9 @@ class Inbox:
             for item, system, obj, record, line in select_in(
                 connection, inbox, columns, "lead_key", sorted(wanted), {"status": PENDING}
             ):
-                self._lines[line][int(item)] = System(system)
-                self._line_of.setdefault((System(system), obj, record), set()).add(int(item))
+                known = codec.system_of(system)
+                self._lines[line][int(item)] = known
+                self._line_of.setdefault((known, obj, record), set()).add(int(item))
                 self._item_line[int(item)] = line
 
     def prefetch_parked(self, records: Iterable[tuple[System, str, str]]) -> None:
@@ -433,7 +431,8 @@ class Inbox:
         self, records: Sequence[tuple[System, str, str]]
     ) -> dict[tuple[str, str, str], str]:
         """The lead of each record already linked to exactly one; else the record itself."""
-        keys = {(_TEXT[s], o, r): f"{_TEXT[s]}:{o}:{r}" for s, o, r in records}
+        text = codec.SYSTEM_TEXT
+        keys = {(text[s], o, r): f"{text[s]}:{o}:{r}" for s, o, r in records}
         by_object: dict[tuple[str, str], list[str]] = {}
         for system, obj, record in keys:
             by_object.setdefault((system, obj), []).append(record)
@@ -477,7 +476,7 @@ def _item(row: sa.RowMapping) -> InboxItem:
     return InboxItem(
         id=int(row["id"]),
         kind=row["kind"],
-        system=System(row["system"]),
+        system=codec.system_of(row["system"]),
         object=row["object"],
         record_id=row["record_id"],
         modified_at=codec.from_iso(row["modified_at"]),

@@ -353,11 +353,8 @@ def _select(
     connection: sa.Connection, key: str, values: Sequence[str], equal: dict[str, str] | None = None
 ) -> list[Link]:
     return [
-        Link(lead, _SYSTEMS[system], obj, record, email, role)
+        Link(lead, codec.system_of(system), obj, record, email, role)
         for lead, system, obj, record, email, role in select_in(
             connection, links, _COLUMNS, key, sorted(values), equal
         )
     ]
-
-
-_SYSTEMS = {system.value: system for system in System}

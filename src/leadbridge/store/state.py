@@ -204,11 +204,6 @@ class Snapshots:
         self.prefetch(keys)
         return {key: dict(known) for key in keys if (known := self._known[key]) is not None}
 
-    def put_all(self, known: Mapping[_RecordKey, Values], *, origin: str = "write") -> None:
-        """Store whole snapshots (e.g. planner.remember's result), replacing what was known."""
-        for (system, obj, record_id), values in known.items():
-            self.put(system, obj, record_id, values, origin=origin, replace=True)
-
     def prefetch(self, keys: Iterable[_RecordKey]) -> None:
         """Load the snapshots of these records not known yet, an IN-list per object."""
         wanted = {key for key in keys if key not in self._known}
