@@ -231,8 +231,8 @@ def _fix(result: WriteResult) -> str | None:
 def _landed(uow: UnitOfWork, logged: LoggedWrite, record: str) -> None:
     write = logged.write
     uow.writes.confirm(logged.key, record)
-    # What the record shows now: what it showed with the write's values over it (the
-    # snapshot `planner.remember` describes, merged in place of four copies of it).
+    # What the record shows now: what it showed with the write's steps over it, in order
+    # (Snapshots.put merges them into the snapshot it holds, without copying it).
     written: dict[str, Value] = {}
     for step in write.steps:
         written.update(step)
