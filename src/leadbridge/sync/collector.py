@@ -1,4 +1,5 @@
-"""Python's cyclic garbage collector, paced for deciding a backlog (`pipeline.process`).
+"""Python's cyclic garbage collector, paced for reading and deciding a backlog
+(`pipeline.poll` and `pipeline.process`).
 
 Deciding a round builds hundreds of thousands of small dicts and tuples that live for the
 round (the store's caches, the leads, their snapshots). Each allocation counts towards the
@@ -9,13 +10,13 @@ the passes find next to nothing. Measured on a first sync of 10,000 people (SQLi
 the youngest generation's threshold raised to 3,000: 546 passes took 1.3 of its 9.2 CPU
 seconds.
 
-So, while a backlog is decided:
+So, while a backlog is read or decided:
 
 - what is alive when it starts (modules, config, connectors, engine: it lives as long as
   the process) is frozen (`gc.freeze`): no pass walks it again; it is unfrozen after;
 - automatic passes are off, and `round_done` collects the young generations once a round
-  has been decided and sent: what a round left in cycles goes then, and what little of
-  the round is still alive is walked once instead of at every pass.
+  has been decided and sent (or a batch of pages stored): what it left in cycles goes
+  then, and what little of it is still alive is walked once instead of at every pass.
 
 Memory stays bounded by a round (its cycles wait at most until it ends). Nothing here
 changes what the sync stores or sends; only when Python looks for unreachable cycles.

@@ -269,14 +269,16 @@ def poll(
         connector = pipeline.connectors[system]
         if isinstance(connector, ReadsTogether):  # all its objects in one call (Composite)
             connector.expect(saved)
-    for system, obj, connector in polled:
-        read: list[Page] = []
-        for page in connector.changes(obj, cursors[system][obj], now=now):
-            read.append(page)
-            if sum(len(p.changes) + len(p.removals) for p in read) >= PAGES_STORED_AT:
-                _store_pages(pipeline, summary, transaction, system, obj, read)
-                read = []
-        _store_pages(pipeline, summary, transaction, system, obj, read)
+    # Paced like the rounds (sync.collector): a first sync's pages are thousands of changes.
+    with collector.paced():
+        for system, obj, connector in polled:
+            read: list[Page] = []
+            for page in connector.changes(obj, cursors[system][obj], now=now):
+                read.append(page)
+                if sum(len(p.changes) + len(p.removals) for p in read) >= PAGES_STORED_AT:
+                    _store_pages(pipeline, summary, transaction, system, obj, read)
+                    read = []
+            _store_pages(pipeline, summary, transaction, system, obj, read)
 
 
 def _store_pages(
@@ -299,6 +301,7 @@ def _store_pages(
         uow.inbox.enqueue(news, removals)
         if cursor is not None:
             uow.cursors.save(system, obj, cursor)
+    collector.round_done()
     pipeline.store.refresh_statistics()
     summary.changes_read += len(changes) + len(removals)
     _progress(pipeline, summary)
