@@ -136,3 +136,36 @@ def test_the_store_keeps_the_statistics_of_what_it_grew(store: Store) -> None:
         time.sleep(1.1)  # its own clock: one look a second
         analyzed = store.refresh_statistics()
     assert "inbox" in analyzed
+
+
+def test_a_failed_analyze_is_logged_and_tried_again_later(
+    pg_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ANALYZE cut short (here by a 1 ms statement timeout; a standby refuses it outright):
+    the sync goes on, and the next try waits out a pause."""
+    _fill(pg_store, 2 * LEAST_CHANGES)
+    url = pg_store.engine.url
+    hurried = sa.create_engine(
+        url, connect_args={"options": f"{_options(url)} -c statement_timeout=1"}
+    )
+    clock = StepClock()
+    statistics = Statistics(hurried, clock=clock)
+    try:
+        with caplog.at_level("WARNING", logger="leadbridge.store.statistics"):
+            assert _refreshed(statistics, clock, within=5) == ()
+        assert "could not refresh the planner's statistics" in caplog.text
+        assert "statement timeout" in caplog.text
+        warned = len(caplog.records)
+        clock.now += 60  # within the pause: not even asked
+        assert statistics.refresh() == ()
+        assert len(caplog.records) == warned
+    finally:
+        hurried.dispose()
+    # A later refresh on a writable connection analyzes what the refused one could not.
+    assert "inbox" in _refreshed(Statistics(pg_store.engine, clock=clock), clock)
+
+
+def _options(url: sa.URL) -> str:
+    """The test schema's search_path travels in the URL's `options` (tests.schemas)."""
+    value = url.query.get("options", "")
+    return value if isinstance(value, str) else " ".join(value)

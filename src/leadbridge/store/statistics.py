@@ -32,6 +32,7 @@ _log = logging.getLogger(__name__)
 GROWING = ("inbox", "links", "snapshots", "leads", "write_log", "journal")
 LEAST_CHANGES = 1000  # below this, a plan for the smaller table costs little
 EVERY_SECONDS = 1.0  # PostgreSQL publishes its table counters about once a second
+PAUSE_AFTER_ERROR_SECONDS = 300.0  # a failed refresh is tried again after this
 
 _CHANGED = sa.text(
     "SELECT s.relname FROM pg_catalog.pg_stat_user_tables AS s"
@@ -61,6 +62,16 @@ class Statistics:
         if self._checked is not None and now - self._checked < EVERY_SECONDS:
             return ()
         self._checked = now
+        try:
+            return self._analyze()
+        except sa.exc.DBAPIError as error:
+            # Only plans' speed depends on this: the sync goes on, and autovacuum still
+            # analyzes in its time. (A standby refuses ANALYZE; a restarting server fails.)
+            self._checked = now + PAUSE_AFTER_ERROR_SECONDS
+            _log.warning("could not refresh the planner's statistics: %s", error.orig)
+            return ()
+
+    def _analyze(self) -> tuple[str, ...]:
         # Autocommit: ANALYZE commits on its own, outside any round's transaction, and
         # SKIP_LOCKED leaves a table another replica is analyzing right now to that one.
         with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
