@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from leadbridge.model import Change, System
 from leadbridge.store import Store
@@ -62,6 +63,19 @@ def store(url: str, clock: FixedClock) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def statements(store: Store) -> Iterator[list[str]]:
+    """The SQL text of every statement the store's engine sends from now on."""
+    seen: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", note)
+    yield seen
+    sa.event.remove(store.engine, "before_cursor_execute", note)
 
 
 def change(

@@ -175,6 +175,69 @@ def test_a_parked_item_can_be_put_back_in_line(store: Store) -> None:
         assert [i.id for i in uow.inbox.claim(10)] == [item.id]
 
 
+def _park_deals(store: Store, *deals: str) -> list[int]:
+    """Deals no lead names yet, set aside as a round does; their item ids."""
+    with store.transaction() as uow:
+        deal = [change(d, 0, system=System.SALESFORCE, obj="Opportunity") for d in deals]
+        uow.inbox.enqueue(deal)
+        items = uow.inbox.claim(10)
+        uow.inbox.park([item.id for item in items], "no lead names this record yet")
+    return sorted(item.id for item in items)
+
+
+def _opportunities(*deals: str) -> list[tuple[System, str, str]]:
+    return [(System.SALESFORCE, "Opportunity", deal) for deal in deals]
+
+
+def test_deals_reopened_soon_go_back_in_line_together_at_the_flush(
+    store: Store, statements: list[str]
+) -> None:
+    parked = _park_deals(store, "006A", "006B", "006C")
+    with store.transaction() as uow:
+        uow.prefetch(reopened=_opportunities("006A", "006B", "006C", "006Z"))
+        before = len(statements)
+        for _, obj, deal in _opportunities("006A", "006B", "006Z"):
+            uow.inbox.reopen_soon(System.SALESFORCE, obj, deal)
+        assert len(statements) == before  # nothing sent yet (006Z has nothing parked)
+        uow.flush()
+        reopens = [s for s in statements[before:] if s.startswith("UPDATE inbox")]
+        assert len(reopens) == 1
+        assert sorted(i.record_id for i in uow.inbox.claim(10)) == ["006A", "006B"]
+    assert parked  # 006C stays parked
+    with store.transaction() as uow:
+        assert uow.inbox.reopen(System.SALESFORCE, "Opportunity", "006C") == 1
+
+
+def test_a_park_after_a_reopen_soon_of_the_same_record_stands(store: Store) -> None:
+    """Reopen then park, on one record: stored in that order, whichever flush sends them."""
+    (old,) = _park_deals(store, "006A")
+    with store.transaction() as uow:
+        uow.inbox.enqueue([change("006A", 5, system=System.SALESFORCE, obj="Opportunity")])
+    with store.transaction() as uow:
+        (new,) = uow.inbox.claim(10)
+        uow.prefetch(reopened=_opportunities("006A"))
+        uow.inbox.reopen_soon(System.SALESFORCE, "Opportunity", "006A")
+        uow.inbox.park([new.id], "still no lead")
+        uow.inbox.prefetch(["kim@orbit.io"])  # flushes the inbox's own buffer, as rounds do
+    with store.transaction() as uow:
+        assert [i.id for i in uow.inbox.claim(10)] == [old]  # put back; the new one parked
+        assert uow.inbox.parked_count() == 1
+
+
+def test_a_deal_reopened_soon_and_linked_in_one_round_waits_in_its_leads_line(
+    store: Store,
+) -> None:
+    """A converted Lead's deal: reopened, then linked to the lead in the same round. The
+    reopen reaches the database before the links do, so its item joins the lead's line."""
+    _park_deals(store, "006A")
+    with store.transaction() as uow:
+        uow.prefetch(records=_opportunities("006A"), reopened=_opportunities("006A"))
+        uow.inbox.reopen_soon(System.SALESFORCE, "Opportunity", "006A")
+        uow.links.link("L1", System.SALESFORCE, "Opportunity", "006A")
+    with store.transaction() as uow:
+        assert [(i.record_id, i.lead_key) for i in uow.inbox.claim(10)] == [("006A", "L1")]
+
+
 def test_records_no_lead_holds_queue_under_their_email_across_systems(store: Store) -> None:
     contact = change("h1", 0, email="Kim@Orbit.io")
     twin = change("00Q1", 1, system=System.SALESFORCE, obj="Lead", Email="kim@orbit.io")

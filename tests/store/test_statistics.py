@@ -33,18 +33,6 @@ class StepClock:
 
 
 @pytest.fixture
-def statements(store: Store) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        seen.append(statement)
-
-    sa.event.listen(store.engine, "before_cursor_execute", note)
-    yield seen
-    sa.event.remove(store.engine, "before_cursor_execute", note)
-
-
-@pytest.fixture
 def pg_store(postgres_url: str) -> Iterator[Store]:
     """These are PostgreSQL's own statistics: a store there only."""
     with fresh_schema(postgres_url) as url:

@@ -99,6 +99,9 @@ class Inbox:
         # first sync reopens each converted Lead's Contact and deal, almost always for nothing.
         self._has_parked: dict[tuple[System, str, str], bool] = {}
         self._claimed: dict[int, tuple[System, str, str]] = {}  # item -> its record
+        # Records whose parked items a decision put back in line (`reopen_soon`), put back
+        # together at the next flush: a first sync reopens a deal for each converted Lead.
+        self._reopening: set[tuple[System, str, str]] = set()
 
     def enqueue(self, changes: Sequence[Change], removals: Sequence[Removal] = ()) -> int:
         """Store what is not stored yet; returns how many items are new."""
@@ -247,7 +250,12 @@ class Inbox:
 
     def flush(self) -> None:
         """Mark the finished items, one executemany per kind of finish, in id order (the
-        order every writer locks inbox rows in: no deadlock between them on PostgreSQL)."""
+        order every writer locks inbox rows in: no deadlock between them on PostgreSQL);
+        then put the records `reopen_soon` named back in line."""
+        self._mark_finished()
+        self.flush_reopened()
+
+    def _mark_finished(self) -> None:
         if not self._finished:
             return
         finished, self._finished = self._finished, {}
@@ -289,21 +297,54 @@ class Inbox:
             return 0
         if self._parking:
             self.flush()
+        self.flush_reopened()
         self._has_parked[key] = False
+        return self._put_back(system, obj, [record_id])
+
+    def reopen_soon(self, system: System, obj: str, record_id: str) -> None:
+        """`reopen`, for a decision that needs no count: a record this transaction knows has
+        parked items (`prefetch_parked`) is put back in line with the others at the next
+        flush, one statement for all; any other is reopened at once.
+
+        The unit of work flushes these first, before the links: a record linked in the same
+        round has its reopened items re-lined behind its lead, as `reopen` at once would."""
+        key = (system, obj, record_id)
+        if self._has_parked.get(key) is not True:
+            self.reopen(system, obj, record_id)
+            return
+        if self._parking:
+            self.flush()  # a park decided before this reopen is stored first, as in `reopen`
+        self._has_parked[key] = False
+        self._reopening.add(key)
+
+    def flush_reopened(self) -> None:
+        """Put the records `reopen_soon` named back in line: one statement per object."""
+        if not self._reopening:
+            return
+        by_object: dict[tuple[System, str], list[str]] = {}
+        for system, obj, record_id in sorted(self._reopening):
+            by_object.setdefault((system, obj), []).append(record_id)
+        self._reopening = set()
+        for (system, obj), record_ids in by_object.items():
+            for part in chunks(record_ids):
+                self._put_back(system, obj, part)
+
+    def _put_back(self, system: System, obj: str, record_ids: Sequence[str]) -> int:
+        """The parked items of these records pending again, each joining its line if known."""
         statement = (
             inbox.update()
             .where(
                 inbox.c.system == system.value,
                 inbox.c.object == obj,
-                inbox.c.record_id == record_id,
+                inbox.c.record_id.in_(record_ids),
                 inbox.c.status == _PARKED,
             )
             .values(status=PENDING, reason=None, done_at=None)
-            .returning(inbox.c.id, inbox.c.lead_key)
+            .returning(inbox.c.id, inbox.c.lead_key, inbox.c.record_id)
         )
         with quietly(self._connection) as connection:
             reopened = connection.execute(statement).all()
-        for item, line in reopened:
+        for item, line, record_id in reopened:
             if line in self._lines:
                 self._lines[line][int(item)] = system
                 self._line_of.setdefault((system, obj, record_id), set()).add(int(item))
@@ -416,6 +457,8 @@ class Inbox:
         return int(self._connection.execute(statement).scalar_one())
 
     def _finish(self, ids: Iterable[int], status: str, reason: str | None) -> None:
+        if status == _PARKED:
+            self.flush_reopened()  # a reopen decided before this park goes first
         for item in ids:
             self._finished[item] = (status, reason)
             self._leave_line(item)

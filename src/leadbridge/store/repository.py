@@ -145,6 +145,7 @@ class UnitOfWork:
 
     def flush(self) -> None:
         """Send every buffered write."""
+        self.inbox.flush_reopened()  # before the links re-line what it puts back
         self.links.flush()
         self.leads.flush()
         self.snapshots.flush()

@@ -185,7 +185,7 @@ def _follow_conversion(uow: UnitOfWork, lead_id: str, change: Change, contact: s
     account = _text(change.fields.get("ConvertedAccountId"))
     opportunity = _text(change.fields.get("ConvertedOpportunityId"))
     for system, obj, record in _reopened(change):
-        uow.inbox.reopen(system, obj, record)
+        uow.inbox.reopen_soon(system, obj, record)
     if uow.links.lead_for(_SF, "Lead", change.id) == lead_id:
         uow.links.convert(change.id, contact, account, opportunity)
 
