@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
@@ -67,13 +68,26 @@ def _plan(store: Store) -> str:
         return "\n".join(rows)
 
 
-def test_a_grown_table_is_analyzed_and_its_lookups_use_the_record_key(pg_store: Store) -> None:
-    store = pg_store
+@dataclass
+class Grown:
+    """A PostgreSQL store whose inbox grew by thousands of items, analyzed since."""
+
+    store: Store
+    statistics: Statistics
+    clock: StepClock
+
+
+@pytest.fixture
+def grown(pg_store: Store) -> Grown:
     clock = StepClock()
-    statistics = Statistics(store.engine, clock=clock)
-    _fill(store, 3 * LEAST_CHANGES)
+    statistics = Statistics(pg_store.engine, clock=clock)
+    _fill(pg_store, 3 * LEAST_CHANGES)
     assert "inbox" in _refreshed(statistics, clock)
-    with store.engine.connect() as connection:
+    return Grown(pg_store, statistics, clock)
+
+
+def test_a_grown_table_is_analyzed_and_its_lookups_use_the_record_key(grown: Grown) -> None:
+    with grown.store.engine.connect() as connection:
         known = connection.exec_driver_sql(
             "SELECT reltuples FROM pg_class"
             " WHERE relname = 'inbox' AND relnamespace = current_schema()::regnamespace"
@@ -81,24 +95,20 @@ def test_a_grown_table_is_analyzed_and_its_lookups_use_the_record_key(pg_store: 
     assert known == 3 * LEAST_CHANGES
     # What the statistics are for: the record ids are part of the index condition, so a
     # look-up reads those records' index entries, not every record of the object.
-    index_condition = next(line for line in _plan(store).splitlines() if "Index Cond" in line)
+    plan = _plan(grown.store).splitlines()
+    index_condition = next(line for line in plan if "Index Cond" in line)
     assert "record_id" in index_condition
     # Nothing changed since: nothing to analyze.
-    clock.now += 5
-    assert statistics.refresh() == ()
+    grown.clock.now += 5
+    assert grown.statistics.refresh() == ()
 
 
-def test_a_table_that_changed_little_is_not_analyzed(pg_store: Store) -> None:
-    store = pg_store
-    clock = StepClock()
-    statistics = Statistics(store.engine, clock=clock)
-    _fill(store, 3 * LEAST_CHANGES)
-    assert "inbox" in _refreshed(statistics, clock)
-    with store.transaction() as uow:
+def test_a_table_that_changed_little_is_not_analyzed(grown: Grown) -> None:
+    with grown.store.transaction() as uow:
         uow.inbox.enqueue([change(f"late{n}", system=System.HUBSPOT) for n in range(20)])
     time.sleep(1.2)  # the counters are published
-    clock.now += 5
-    assert "inbox" not in statistics.refresh()
+    grown.clock.now += 5
+    assert "inbox" not in grown.statistics.refresh()
 
 
 def test_it_asks_the_database_at_most_once_a_second(store: Store, statements: list[str]) -> None:
