@@ -96,7 +96,8 @@ class Inbox:
         self._line_of: dict[tuple[System, str, str], set[int]] = {}  # record -> its items
         self._item_line: dict[int, str] = {}
         # Whether a record has parked items, for records asked about (`prefetch_parked`): a
-        # first sync reopens each converted Lead's Contact and deal, almost always for nothing.
+        # first sync reopens each converted Lead's Contact (almost always for nothing) and
+        # deal (set aside when it was decided before the Lead's conversion).
         self._has_parked: dict[tuple[System, str, str], bool] = {}
         self._claimed: dict[int, tuple[System, str, str]] = {}  # item -> its record
         # Records whose parked items a decision put back in line (`reopen_soon`), put back
