@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -84,30 +85,55 @@ def parse(body: Any, catalog: Catalog) -> Query:
 
 
 def run(query: Query, contacts: Sequence[Contact], catalog: Catalog) -> dict[str, Any]:
-    matches = [c for c in contacts if _matches(query, c.props)]
+    # Every search looks at every contact: a large portal's searches (the cycle after a
+    # first sync of 100,000 makes ~500) spent their time here. One closure per query, no
+    # generator per contact, and only the page's worth of the order is sorted.
+    match = _matcher(query)
+    matches = [c for c in contacts if match(c.props)]
+    end = min(query.after + query.limit, MAX_RESULTS)
+    ranked: list[Contact] = matches
     if query.sort is not None:
         name, descending = query.sort
         key = _sort_key(name, catalog)
         present = [c for c in matches if c.props.get(name)]
         absent = [c for c in matches if not c.props.get(name)]
-        present.sort(key=lambda c: (key(c.props[name]), c.id), reverse=descending)
-        matches = present + absent  # no value sorts last either way
-    end = min(query.after + query.limit, MAX_RESULTS)
+        pick = heapq.nlargest if descending else heapq.nsmallest
+        # Ids are unique: the first `end` of this order are those a full sort would give.
+        first = pick(end, present, key=lambda c: (key(c.props[name]), c.id))
+        ranked = first + absent  # no value sorts last either way
     answer: dict[str, Any] = {
         "total": len(matches),
-        "results": [render(c, query.names) for c in matches[query.after : end]],
+        "results": [render(c, query.names) for c in ranked[query.after : end]],
     }
     if query.after + query.limit < len(matches):
         answer["paging"] = {"next": {"after": str(query.after + query.limit)}}
     return answer
 
 
-def _matches(query: Query, props: dict[str, str]) -> bool:
-    if query.text and not _text_match(query.text, props):
-        return False
-    if not query.groups:
-        return True
-    return any(all(test(props) for test in group) for group in query.groups)
+def _matcher(query: Query) -> Predicate:
+    """The query as one predicate: the text (if any), then any group whose filters all hold."""
+    groups = [_every(group) for group in query.groups]
+    if not groups:
+        found: Predicate = lambda props: True  # noqa: E731
+    elif len(groups) == 1:
+        found = groups[0]
+    else:
+        found = lambda props: any(group(props) for group in groups)  # noqa: E731
+    text = query.text
+    if not text:
+        return found
+    return lambda props: _text_match(text, props) and found(props)
+
+
+def _every(tests: list[Predicate]) -> Predicate:
+    if not tests:
+        return lambda props: True
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        first, second = tests
+        return lambda props: first(props) and second(props)
+    return lambda props: all(test(props) for test in tests)
 
 
 def _text_match(text: str, props: dict[str, str]) -> bool:
