@@ -476,7 +476,7 @@ class Inbox:
     ) -> dict[tuple[str, str, str], str]:
         """The lead of each record already linked to exactly one; else the record itself."""
         text = codec.SYSTEM_TEXT
-        keys = {(text[s], o, r): f"{text[s]}:{o}:{r}" for s, o, r in records}
+        keys = {(text[s], o, r): record_key(s, o, r) for s, o, r in records}
         by_object: dict[tuple[str, str], list[str]] = {}
         for system, obj, record in keys:
             by_object.setdefault((system, obj), []).append(record)
