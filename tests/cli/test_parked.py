@@ -162,5 +162,5 @@ def test_a_database_without_tables_or_behind_names_db_upgrade(
     upgrade(older, "0005")
     code, _, err = leadbridge(*command, "--database", older)
     assert code == 2
-    assert "the state database is at schema 0005; this leadbridge needs 0006" in err
+    assert "the state database is at schema 0005; this leadbridge needs 0007" in err
     assert "Traceback" not in err

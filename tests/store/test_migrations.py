@@ -11,7 +11,7 @@ from leadbridge.store.engine import make_engine
 from leadbridge.store.migrate import db_upgrade, upgrade
 from leadbridge.store.tables import metadata
 
-HEAD = "0006"
+HEAD = "0007"
 
 
 def test_upgrade_from_empty_creates_every_table(empty_url: str) -> None:
