@@ -8,7 +8,12 @@ import pytest
 import sqlalchemy as sa
 
 from leadbridge.store import Store
-from leadbridge.store.engine import URL_ENV, default_url, make_engine
+from leadbridge.store.engine import (
+    SQLITE_CHECKPOINT_PAGES,
+    URL_ENV,
+    default_url,
+    make_engine,
+)
 
 from .conftest import change
 
@@ -20,6 +25,11 @@ def test_connections_are_set_up_for_the_store(url: str) -> None:
             if engine.dialect.name == "sqlite":
                 assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
                 assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+                # Checkpoints once the WAL holds 64 MiB, and cut it back to that size after.
+                pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+                assert pages == SQLITE_CHECKPOINT_PAGES == 16_384
+                limit = connection.exec_driver_sql("PRAGMA journal_size_limit").scalar()
+                assert limit == 64 * 1024 * 1024
             else:
                 assert engine.dialect.name == "postgresql"
                 path = connection.execute(sa.text("SHOW search_path")).scalar()

@@ -214,13 +214,9 @@ def select_in(
     key: str,
     values: Sequence[Any],
     equal: Mapping[str, Any] | None = None,
-    *,
-    written: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[Any, ...]]:
     """The `columns` of the rows of `table` whose `key` is one of `values` and whose `equal`
     columns have those values, as tuples (JSON columns decoded), in chunks of 500 values.
-    `written` columns are compared with constants written into the SQL, not bound: what a
-    partial index's condition must see to serve the query (tables.py, the inbox).
 
     Plain SQL through the driver: the sync's look-ups ask this thousands of times a round,
     and building, caching and expanding a SQLAlchemy select each time was most of their CPU
@@ -229,20 +225,11 @@ def select_in(
     if not values:
         return
     equal = equal or {}
-    fixed = tuple(sorted((written or {}).items()))
     postgres = connection.dialect.name == "postgresql"
     json = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, sa.JSON)]
     decode = [] if postgres else json  # psycopg decodes JSON itself (the engine's loads)
     for part in chunks(values):
-        shape = (
-            connection.dialect.name,
-            table.name,
-            tuple(columns),
-            key,
-            tuple(equal),
-            fixed,
-            len(part),
-        )
+        shape = (connection.dialect.name, table.name, tuple(columns), key, tuple(equal), len(part))
         sql = _SELECTS.get(shape)
         if sql is None:
             sql = _SELECTS[shape] = _select_text(connection.dialect, table, shape)
@@ -260,18 +247,13 @@ def select_in(
 
 
 _SELECTS: dict[tuple[Any, ...], str] = {}
-_CONSTANT = re.compile(r"[a-z_]+")
 
 
 def _select_text(dialect: sa.Dialect, table: sa.Table, shape: tuple[Any, ...]) -> str:
-    _, _, columns, key, equal, fixed, count = shape
+    _, _, columns, key, equal, count = shape
     quote = dialect.identifier_preparer.quote
     mark = "%s" if dialect.name == "postgresql" else "?"
     tests = [f"{quote(name)} = {mark}" for name in equal]
-    for name, constant in fixed:
-        if not _CONSTANT.fullmatch(constant):  # the code's own constants only, never input
-            raise ValueError(f"{constant!r} is not a constant to write into SQL")
-        tests.append(f"{quote(name)} = '{constant}'")
     if dialect.name == "postgresql":
         tests.append(f"{quote(key)} = ANY(%b)")  # binary: no text escaping per value
     else:

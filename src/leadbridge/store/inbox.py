@@ -32,12 +32,6 @@ _ITEMS_OF = ("record_id", "id", "status")
 _UNFINISHED: tuple[str, str | None] = (PENDING, None)
 
 
-def _status_is(column: sa.ColumnElement[str], status: str) -> sa.ColumnElement[bool]:
-    """`status = 'pending'` with the status written into the SQL: the inbox's partial indexes
-    (tables.py) serve a query only then. A bound `status = ?` is not known to match them."""
-    return column == sa.literal_column(f"'{status}'")
-
-
 @dataclass(frozen=True, slots=True)
 class InboxItem:
     id: int
@@ -163,7 +157,7 @@ class Inbox:
         waiting = (
             sa.select(older.c.id)
             .where(
-                _status_is(older.c.status, PENDING),
+                older.c.status == PENDING,
                 older.c.lead_key == inbox.c.lead_key,
                 sa.or_(
                     older.c.modified_at < inbox.c.modified_at,
@@ -174,7 +168,7 @@ class Inbox:
         )
         statement = (
             sa.select(inbox)
-            .where(_status_is(inbox.c.status, PENDING), ~waiting)
+            .where(inbox.c.status == PENDING, ~waiting)
             .order_by(inbox.c.modified_at, inbox.c.id)
             .limit(limit)
         )
@@ -190,7 +184,7 @@ class Inbox:
         statement = (
             sa.select(inbox)
             .where(
-                _status_is(inbox.c.status, PENDING),
+                inbox.c.status == PENDING,
                 inbox.c.kind == _REMOVAL,
                 inbox.c.system == system.value,
                 inbox.c.object == obj,
@@ -225,7 +219,7 @@ class Inbox:
         with quietly(self._connection) as connection:
             columns = ("id", "system", "object", "record_id", "lead_key")
             for item, system, obj, record, line in select_in(
-                connection, inbox, columns, "lead_key", sorted(wanted), written={"status": PENDING}
+                connection, inbox, columns, "lead_key", sorted(wanted), {"status": PENDING}
             ):
                 known = codec.system_of(system)
                 self._lines[line][int(item)] = known
@@ -362,7 +356,7 @@ class Inbox:
         """Put a held lead's parked items back in line, once a person resolved the hold."""
         result = self._connection.execute(
             inbox.update()
-            .where(inbox.c.lead_key == lead_id, _status_is(inbox.c.status, _PARKED))
+            .where(inbox.c.lead_key == lead_id, inbox.c.status == _PARKED)
             .values(status=PENDING, reason=None, done_at=None)
         )
         return result.rowcount
@@ -372,7 +366,7 @@ class Inbox:
         statement = (
             sa.select(inbox.c.record_id)
             .where(
-                _status_is(inbox.c.status, _PARKED),
+                inbox.c.status == _PARKED,
                 inbox.c.lead_key == _email_key(email),
                 inbox.c.system == system.value,
                 inbox.c.object == obj,
@@ -450,19 +444,17 @@ class Inbox:
 
     def oldest_pending(self) -> datetime | None:
         """When the item waiting longest was enqueued (None: nothing waits)."""
-        statement = sa.select(sa.func.min(inbox.c.enqueued_at)).where(
-            _status_is(inbox.c.status, PENDING)
-        )
+        statement = sa.select(sa.func.min(inbox.c.enqueued_at)).where(inbox.c.status == PENDING)
         oldest = self._connection.execute(statement).scalar_one_or_none()
         return None if oldest is None else codec.from_iso(oldest)
 
     def parked_count(self) -> int:
         """Items set aside: records no lead names yet, and those waiting for a person."""
-        statement = sa.select(sa.func.count()).where(_status_is(inbox.c.status, _PARKED))
+        statement = sa.select(sa.func.count()).where(inbox.c.status == _PARKED)
         return int(self._connection.execute(statement).scalar_one())
 
     def pending_count(self) -> int:
-        statement = sa.select(sa.func.count()).where(_status_is(inbox.c.status, PENDING))
+        statement = sa.select(sa.func.count()).where(inbox.c.status == PENDING)
         return int(self._connection.execute(statement).scalar_one())
 
     def _finish(self, ids: Iterable[int], status: str, reason: str | None) -> None:

@@ -67,7 +67,8 @@ inbox = sa.Table(
     # Partial (migration 0007): an item leaves these indexes when it is done, instead of
     # moving to a "done" part of them at a random place (its lead's key). Indexing every
     # item made a 100,000-person first sync write each of those index pages once a round.
-    # A query uses them only when it names the status as a literal (inbox._status_is).
+    # A query's bound status is matched against the condition (SQLite and PostgreSQL plan
+    # with the values bound: tests/store/test_partial_indexes.py checks the plans).
     sa.Index("ix_inbox_claim", "lead_key", "modified_at", "id", **_where("status = 'pending'")),
     # Claims walk pending items in this order and stop at their limit (migration 0004).
     sa.Index("ix_inbox_order", "modified_at", "id", **_where("status = 'pending'")),
