@@ -50,6 +50,8 @@ def test_the_claim_indexes_hold_pending_items_and_the_parked_index_parked_ones(
 
 @contextmanager
 def _statements(store: Store) -> Iterator[list[tuple[str, Any]]]:
+    """Each statement sent, with its parameters: the conftest's `statements` keeps the text
+    only, and a plan of these queries needs the values they were bound with."""
     seen: list[tuple[str, Any]] = []
 
     def grab(*args: Any) -> None:
@@ -74,20 +76,19 @@ def test_claims_and_email_lines_are_read_through_the_partial_indexes(tmp_path: P
     """On SQLite, whose plans follow fixed rules (PostgreSQL's follow its statistics)."""
     url = f"sqlite:///{tmp_path / 'state.db'}"
     upgrade(url)
-    store = Store.open(url)
-    with store.transaction() as uow:
-        uow.inbox.enqueue([change(str(n), email=f"p{n}@example.com") for n in range(5)])
-    with _statements(store) as seen, store.transaction() as uow:
-        assert len(uow.inbox.claim(10)) == 5
-        uow.inbox.prefetch(["p1@example.com"])
-        assert uow.inbox.pending_with_email(System.HUBSPOT, "p1@example.com")
-        assert uow.inbox.pending_count() == 5
-    claim, line, count = (plain for plain in seen if plain[0].startswith("SELECT"))
-    assert "ix_inbox_order" in _plan(store, *claim)
-    assert "ix_inbox_claim" in _plan(store, *claim)  # the older item of the same line
-    assert "ix_inbox_claim" in _plan(store, *line)
-    assert "ix_inbox_order" in _plan(store, *count)
-    store.close()
+    with Store.open(url) as store:
+        with store.transaction() as uow:
+            uow.inbox.enqueue([change(str(n), email=f"p{n}@example.com") for n in range(5)])
+        with _statements(store) as seen, store.transaction() as uow:
+            assert len(uow.inbox.claim(10)) == 5
+            uow.inbox.prefetch(["p1@example.com"])
+            assert uow.inbox.pending_with_email(System.HUBSPOT, "p1@example.com")
+            assert uow.inbox.pending_count() == 5
+        claim, line, count = (plain for plain in seen if plain[0].startswith("SELECT"))
+        assert "ix_inbox_order" in _plan(store, *claim)
+        assert "ix_inbox_claim" in _plan(store, *claim)  # the older item of the same line
+        assert "ix_inbox_claim" in _plan(store, *line)
+        assert "ix_inbox_order" in _plan(store, *count)
 
 
 def test_a_finished_item_leaves_the_pending_index(store: Store, database_url: str) -> None:
