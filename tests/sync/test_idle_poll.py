@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from leadbridge.connectors import delivered
+from leadbridge.model import System
 from leadbridge.sandbox.world import Sandbox
 from leadbridge.sync.pipeline import Summary, cycle
 from leadbridge.sync.runtime import Runtime, build, sandbox_env
@@ -55,6 +57,23 @@ def test_an_idle_cycle_is_one_request_per_system_and_reads_nothing(running: Runn
     for _ in range(11):
         hubspot, salesforce, summary = running.cycle()
         assert (hubspot, salesforce, summary.changes_read) == (1, 1, 0)
+
+
+def test_pairs_a_cursor_could_not_keep_are_read_again_as_echoes_only(
+    running: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More changes inside the tolerance than a cursor remembers (a bulk import): the ones
+    it forgot are delivered again and dropped as echoes; no lead is decided twice, nothing
+    is written again, and the poll is still one request per system."""
+    monkeypatch.setattr(delivered, "LIMIT", 5)
+    running.cycle()
+    running.cycle()
+    for _ in range(2):
+        hubspot, salesforce, summary = running.cycle()
+        assert (hubspot, salesforce) == (1, 1)
+        assert summary.changes_read > 0 and summary.echoes == summary.changes_read
+        assert summary.leads_decided == 0
+        assert summary.written == {System.HUBSPOT: 0, System.SALESFORCE: 0}
 
 
 def test_a_deletion_arrives_on_its_schedule_in_the_one_request(running: Running) -> None:

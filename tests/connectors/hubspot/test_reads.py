@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from leadbridge.connectors import delivered
 from leadbridge.connectors.base import Cursor, Page
 from leadbridge.connectors.hubspot.connector import HubSpotConnector
 from leadbridge.sandbox.tls import TLSFiles
@@ -130,6 +131,24 @@ def test_an_idle_poll_is_one_search_and_delivers_nothing(portal: Portal) -> None
         assert [(p.changes, p.removals) for p in pages] == [((), ())]
         assert connector.stats.succeeded - before == Counter({"search": 1})
         cursor = pages[-1].cursor
+
+
+def test_a_cursor_keeps_the_newest_pairs_and_the_next_poll_reads_the_rest_again(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bulk import inside the tolerance: the cursor's `recent` stays bounded (each page used
+    to copy every pair read so far), and what it forgot is delivered again, never lost."""
+    monkeypatch.setattr(delivered, "LIMIT", 100)
+    created = hs.people(portal, 250)
+    connector = portal.connector()
+    pages = _drain(connector, None, portal)
+    assert all(page.cursor is None or len(page.cursor.recent) <= 100 for page in pages)
+    cursor = pages[-1].cursor
+    assert cursor is not None and len(cursor.recent) == 100
+    portal.clock.advance(15)
+    again = _ids(_drain(connector, cursor, portal))
+    remembered = {record for record, _ in cursor.recent}
+    assert sorted(again) == sorted(set(created) - remembered)
 
 
 @pytest.mark.slow

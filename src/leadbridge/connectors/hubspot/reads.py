@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 
 from leadbridge.connectors.base import Cursor, Page, Removal
+from leadbridge.connectors.delivered import Delivered
 from leadbridge.connectors.hubspot.transport import Transport
 from leadbridge.model import Change, System
 
@@ -92,7 +93,9 @@ def incremental(
     position = max(_millis(start), 0) - 1
     seen: set[str] = set()  # ids read at exactly `position`
     drain_after: int | None = None  # reading `position` by id ranges, after this id
-    delivered = {pair: _millis(_parse_time(pair[1])) for pair in cursor.recent}
+    delivered = Delivered[int]()
+    for pair in cursor.recent:
+        delivered.add(pair, _millis(_parse_time(pair[1])))
     while True:
         body = _search_body(names, position, until, seen, drain_after)
         found, more = _search(transport, body)
@@ -101,9 +104,8 @@ def incremental(
         drain_after, seen, more = _next_mode(drain_after, seen, more)
         done = not more
         since = signpost if done else max(cursor.since, min(_from_millis(position), signpost))
-        bound = _millis(since)
-        delivered = {pair: ms for pair, ms in delivered.items() if ms >= bound}
-        yield Page(tuple(changes), tuple(removals), Cursor(since, frozenset(delivered)))
+        delivered.drop_before(_millis(since))
+        yield Page(tuple(changes), tuple(removals), Cursor(since, delivered.pairs()))
         if done:
             return
 
@@ -117,7 +119,7 @@ def _search(transport: Transport, body: dict[str, Any]) -> tuple[list[_Contact],
 
 
 def _undelivered(
-    found: list[_Contact], delivered: dict[tuple[str, str], int]
+    found: list[_Contact], delivered: Delivered[int]
 ) -> tuple[list[Change], list[Removal]]:
     """What of `found` was not delivered before; it is entered in `delivered` as it goes,
     so a pair met twice (the tolerance read again, a page read again) is delivered once."""
@@ -126,7 +128,7 @@ def _undelivered(
     for contact in found:
         pair = (contact.id, contact.stamp)
         if pair not in delivered:
-            delivered[pair] = contact.ms
+            delivered.add(pair, contact.ms)
             changes.append(contact.change)
             removals.extend(contact.removals())
     return changes, removals
@@ -172,12 +174,14 @@ def backfill(
     """
     since = now - tolerance
     bound = _millis(since)
-    recent: set[tuple[str, str]] = set()
+    recent = Delivered[int]()
     for found, last in _list(transport, names):
-        recent.update((c.id, c.stamp) for c in found if c.ms >= bound)
+        for contact in found:
+            if contact.ms >= bound:
+                recent.add((contact.id, contact.stamp), contact.ms)
         changes = tuple(c.change for c in found)
         removals = tuple(r for c in found for r in c.removals())
-        yield Page(changes, removals, Cursor(since, frozenset(recent)) if last else None)
+        yield Page(changes, removals, Cursor(since, recent.pairs()) if last else None)
 
 
 def modified_since(

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadbridge.connectors.base import Cursor, Page, Removal
+from leadbridge.connectors.delivered import Delivered
 from leadbridge.connectors.errors import RemoteError
 from leadbridge.connectors.salesforce.client import SalesforceClient
 from leadbridge.connectors.salesforce.soql import chunks_by_length, in_list, select, soql_datetime
@@ -192,7 +193,7 @@ def window(
     if fetched is not None and fetched.plan != planned:
         fetched = None
     signpost = planned.upper - timing.tolerance
-    recent = {pair: _parse_stamp(pair[1]) for pair in cursor.recent} if cursor else {}
+    recent = _Recent(cursor)
     # Unchanged until this window checks deletions: a page's cursor must not skip any.
     deletions_since = _deletions_from(cursor, timing, signpost)
     first = fetched.query if fetched is not None else None
@@ -202,10 +203,10 @@ def window(
         changes = []
         for record in records:
             pair = (str(record["Id"]), str(record["SystemModstamp"]))
-            if pair in recent:
+            if pair in recent.changes:
                 continue
             moment = _parse_stamp(pair[1])
-            recent[pair] = moment
+            recent.changes.add(pair, moment)
             changes.append(_change(sobject, record, moment))
         next_url = answer.get("nextRecordsUrl")
         if next_url and not answer.get("done", False):
@@ -273,9 +274,7 @@ def _ask_deleted(client: SalesforceClient, plan: Plan) -> Any:
     return client.call(lambda sf: sf.restful(path, params=params)) or {}
 
 
-def _removals(
-    plan: Plan, answer: Any, recent: dict[tuple[str, str], datetime]
-) -> tuple[list[Removal], datetime]:
+def _removals(plan: Plan, answer: Any, recent: _Recent) -> tuple[list[Removal], datetime]:
     """The deletions an answer holds that were not delivered yet, and how far it covered."""
     assert plan.deletions is not None
     since, upper = plan.deletions
@@ -290,9 +289,9 @@ def _removals(
     for item in answer.get("deletedRecords", []):
         pair = (str(item["id"]), str(item["deletedDate"]) + _DELETED_MARK)
         moment = _parse_stamp(pair[1])
-        if pair in recent or not since <= moment <= upper:
+        if pair in recent.deletions or not since <= moment <= upper:
             continue
-        recent[pair] = moment
+        recent.deletions.add(pair, moment)
         out.append(Removal(_SF, plan.sobject, pair[0], moment))
     return out, covered
 
@@ -307,21 +306,30 @@ def _advance(cursor: Cursor | None, since: datetime) -> datetime:
     return since if cursor is None else max(cursor.since, since)
 
 
-def _cursor(
-    since: datetime, recent: dict[tuple[str, str], datetime], deletions_since: datetime
-) -> Cursor:
+class _Recent:
+    """A window's delivered pairs: changes and deletions, each forgotten from its own bound."""
+
+    def __init__(self, cursor: Cursor | None) -> None:
+        self.changes = Delivered[datetime]()
+        self.deletions = Delivered[datetime]()
+        for pair in cursor.recent if cursor else ():
+            part = self.deletions if pair[1].endswith(_DELETED_MARK) else self.changes
+            part.add(pair, _parse_stamp(pair[1]))
+
+    def pairs(self) -> frozenset[tuple[str, str]]:
+        return self.changes.pairs() | self.deletions.pairs()
+
+
+def _cursor(since: datetime, recent: _Recent, deletions_since: datetime) -> Cursor:
     """The cursor to save, keeping only the pairs the next window can return again: changes
     from its start on, deletions from `deletions_since` on.
 
-    Pairs dropped from the cursor are dropped from `recent` in place too: this window's
-    remaining pages are sorted later than `since`.
+    Pairs dropped from the cursor are dropped from `recent` too: this window's remaining
+    pages are sorted later than `since`.
     """
-    next_start = _second(since)
-    for pair, moment in list(recent.items()):
-        bound = deletions_since if pair[1].endswith(_DELETED_MARK) else next_start
-        if moment < bound:
-            del recent[pair]
-    return Cursor(since, frozenset(recent), deletions_since)
+    recent.changes.drop_before(_second(since))
+    recent.deletions.drop_before(deletions_since)
+    return Cursor(since, recent.pairs(), deletions_since)
 
 
 def _second(moment: datetime) -> datetime:
