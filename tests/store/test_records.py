@@ -54,6 +54,16 @@ def test_a_change_to_the_same_record_later_is_a_new_cause(store: Store) -> None:
         assert len(uow.journal.entries("L1")) == 2
 
 
+def test_a_write_key_leads_with_its_inbox_item_so_a_rounds_writes_are_neighbours() -> None:
+    keys = [write_key("L1", WRITE, cause=f"inbox:{item}") for item in (9, 10, 4096)]
+    assert [key[:12] for key in keys] == ["000000000009", "00000000000a", "000000001000"]
+    assert keys == sorted(keys) and all(len(key) == 64 for key in keys)  # the column's size
+    # Any other cause (a funnel redeploy, an action) is keyed by the digest alone.
+    other = write_key("L1", WRITE, cause="funnel:3f2a")
+    assert len(other) == 64 and all(c in "0123456789abcdef" for c in other)
+    assert other != write_key("L2", WRITE, cause="funnel:3f2a")
+
+
 def test_write_log_follows_a_write_from_plan_to_confirmation(
     store: Store, clock: FixedClock
 ) -> None:

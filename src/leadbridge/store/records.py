@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,8 +34,19 @@ def write_key(lead_id: str, write: RecordWrite, cause: str) -> str:
 
     The cause (e.g. the inbox item) is part of it because the same values
     can rightly be written again later, after someone changed them back.
+
+    A write caused by an inbox item leads with the item's id (12 hex digits, then 52 of
+    the digest: the column holds 64). The log's primary key then keeps a round's writes
+    side by side at its end, like the items they came from; keyed by the digest alone,
+    a round's thousands of inserts, and each "sent" and "confirmed" update after them,
+    landed on pages all over the index (at 100,000 people, ~1,700 pages a round).
     """
-    return hashlib.sha256(codec.sorted_json([lead_id, cause, _write_json(write)])).hexdigest()
+    digest = hashlib.sha256(codec.sorted_json([lead_id, cause, _write_json(write)])).hexdigest()
+    item = _INBOX_CAUSE.fullmatch(cause)
+    return digest if item is None else f"{int(item[1]):012x}{digest[:52]}"
+
+
+_INBOX_CAUSE = re.compile(r"inbox:(\d{1,14})")
 
 
 @dataclass(frozen=True, slots=True)
