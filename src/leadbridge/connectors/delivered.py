@@ -18,7 +18,6 @@ the inbox's unique key does. So the limit bounds work and cursor size, never cor
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Generic, TypeVar
 
@@ -41,12 +40,6 @@ class Delivered(Generic[_Moment]):
 
     def __contains__(self, pair: object) -> bool:
         return pair in self._at
-
-    def __len__(self) -> int:
-        return len(self._at)
-
-    def __iter__(self) -> Iterator[Pair]:
-        return iter(self._at)
 
     def add(self, pair: Pair, moment: _Moment) -> None:
         if pair in self._at:

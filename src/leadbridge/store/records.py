@@ -29,6 +29,9 @@ def _write_json(write: RecordWrite) -> dict[str, Any]:
     }
 
 
+_INBOX_CAUSE = re.compile(r"inbox:(\d{1,14})")  # ids that fit 12 hex digits
+
+
 def write_key(lead_id: str, write: RecordWrite, cause: str) -> str:
     """The idempotency key of a write: the same write for the same cause is the same key.
 
@@ -44,9 +47,6 @@ def write_key(lead_id: str, write: RecordWrite, cause: str) -> str:
     digest = hashlib.sha256(codec.sorted_json([lead_id, cause, _write_json(write)])).hexdigest()
     item = _INBOX_CAUSE.fullmatch(cause)
     return digest if item is None else f"{int(item[1]):012x}{digest[:52]}"
-
-
-_INBOX_CAUSE = re.compile(r"inbox:(\d{1,14})")
 
 
 @dataclass(frozen=True, slots=True)
