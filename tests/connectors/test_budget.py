@@ -118,3 +118,22 @@ def test_fractions_are_checked() -> None:
         Governor(window_limit=10, own_daily_share=1.5)
     with pytest.raises(ValueError, match="fractions"):
         Governor(window_limit=10, own_daily_share=0.0)
+
+
+def test_a_slow_answer_does_not_turn_our_own_burst_into_other_apps_calls() -> None:
+    time = FakeTime()
+    governor = Governor(window_limit=20, headroom=0.9, clock=time.clock, sleep=time.sleep)
+    for _ in range(18):  # a burst over 0.17 s; the service counts each as it arrives
+        governor.acquire()
+        time.now += 0.01
+    governor.acquire()  # the 19th waits until the first has left the window
+    assert len(time.slept) == 1
+    time.now += 0.3  # a loaded machine: its answer comes 0.3 s later
+    # The service counted the 19 calls on arrival, a moment after each acquire: the first is
+    # still in its window. Ours, compared as of the acquire, are 18: one other call, no more.
+    governor.observe(window_used=19)
+    # By now the burst has left the window: the 20th goes at once (it waited 9.7 s more when
+    # our calls were expired at the answer and the service's count taken for other apps').
+    governor.acquire()
+    assert len(time.slept) == 1, time.slept
+    assert governor.state().window_used == 3  # the 19th, the other app's one, the 20th

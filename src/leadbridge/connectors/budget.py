@@ -136,9 +136,12 @@ class Governor:
                 self._org_used = daily_used
                 self._org_seen = self._clock()
             if window_used is not None and self.window_limit is not None:
-                # Other apps spent part of the shared window: count their calls as ours.
+                # Other apps spent part of the shared window: count their calls as ours. The
+                # service counted at the call's arrival; our calls are compared as the call's
+                # acquire() left them, not expired again now: a slow answer would otherwise
+                # take our own burst, still in the service's window, for other apps' calls
+                # stamped now, and make the next call wait out a whole window again.
                 now = self._clock()
-                self._expire(now)
                 for _ in range(window_used - len(self._calls)):
                     self._calls.append(now)
 
