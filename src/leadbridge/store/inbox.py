@@ -110,7 +110,7 @@ class Inbox:
         records += [(r.system, r.object, r.id) for r in removals]
         keys = self._lead_keys(records)
         for change in changes:
-            key = (change.system.value, change.object, change.id)
+            key = (codec.SYSTEM_TEXT[change.system], change.object, change.id)
             email = _email_of(change.fields)
             if keys[key] == record_key(change.system, change.object, change.id) and email:
                 keys[key] = _email_key(email)
@@ -496,7 +496,7 @@ class Inbox:
 def _row(kind: str, system: System, obj: str, record: str, at: datetime) -> dict[str, Any]:
     return {
         "kind": kind,
-        "system": system.value,
+        "system": codec.SYSTEM_TEXT[system],
         "object": obj,
         "record_id": record,
         "modified_at": codec.iso(at),

@@ -93,7 +93,7 @@ class Links:
         self._remember(new, old)
         self._rows[(key, lead_id)] = {
             "lead_id": lead_id,
-            "system": system.value,
+            "system": codec.SYSTEM_TEXT[system],
             "object": obj,
             "record_id": record_id,
             "email": known,

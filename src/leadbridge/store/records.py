@@ -21,7 +21,7 @@ _PLANNED, _SENT, _CONFIRMED, _REFUSED = "planned", "sent", "confirmed", "refused
 
 def _write_json(write: RecordWrite) -> dict[str, Any]:
     return {
-        "system": write.system.value,
+        "system": codec.SYSTEM_TEXT[write.system],
         "object": write.object,
         "id": write.id,
         "steps": [dict(step) for step in write.steps],
@@ -102,7 +102,7 @@ class Journal:
                 "to_stage": t.to_stage,
                 "rule": t.rule,
                 "reason": t.reason,
-                "cause_system": t.cause.system.value,
+                "cause_system": codec.SYSTEM_TEXT[t.cause.system],
                 "cause_object": t.cause.object,
                 "cause_id": t.cause.id,
                 "cause_modified_at": codec.iso(t.cause.modified_at),
@@ -287,7 +287,7 @@ class Parked:
 
     def unpark(self, system: System, obj: str, record_id: str) -> None:
         """The record is parked no more (buffered until `flush`)."""
-        key = (system.value, obj, record_id)
+        key = (codec.SYSTEM_TEXT[system], obj, record_id)
         self._unparked.add(key)
         lead = self._held_by.pop(key, None)
         if lead is not None:
@@ -366,7 +366,7 @@ class Parked:
 
 def journal_entry(row: sa.RowMapping) -> JournalEntry:
     cause = Cause(
-        System(row["cause_system"]),
+        codec.system_of(row["cause_system"]),
         row["cause_object"],
         row["cause_id"],
         codec.from_iso(row["cause_modified_at"]),
@@ -385,7 +385,7 @@ def journal_entry(row: sa.RowMapping) -> JournalEntry:
 def _logged(row: sa.RowMapping) -> LoggedWrite:
     upsert_key = row["upsert_key"]
     write = RecordWrite(
-        system=System(row["system"]),
+        system=codec.system_of(row["system"]),
         object=row["object"],
         id=row["record_id"],
         steps=tuple(row["steps"]),

@@ -187,7 +187,7 @@ class Snapshots:
         # Encoded at flush, once: a record read and then written in one round is put twice
         # (`known` is never changed in place: every put makes a new dict).
         self._rows[key] = {
-            "system": system.value,
+            "system": codec.SYSTEM_TEXT[system],
             "object": obj,
             "record_id": record_id,
             "values": known,
