@@ -165,10 +165,11 @@ class _Reference:
 
 def reference_cpu_seconds() -> float:
     """CPU seconds of a fixed workload of the sync's kind (frozen dataclasses, dicts, JSON
-    text), run just before it. The same work takes up to two fifths longer at some hours on
-    this shared machine than at others; this says how fast the machine was when the figures
-    beside it were taken. Printed only: no target uses it. The collector is off for it: it
-    makes no cycles, and a pass would walk whatever else the process holds."""
+    text), run just before it. The same work took up to a third longer at some moments than
+    at others within one hour on this shared machine (a micro-benchmark: 1.90-2.48 s on
+    2026-12-04); this says how fast the machine was when the figures beside it were taken.
+    Printed only: no target uses it. The collector is off for it: it makes no cycles, and a
+    pass would walk whatever else the process holds."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
