@@ -1,7 +1,7 @@
 """The shared vocabulary: what a change, a lead, a stage, a decision and a write plan are.
 
-Plain frozen dataclasses, no behaviour beyond small conveniences, so every
-layer (connectors, core, store, sync) can speak them without importing each
+Plain frozen dataclasses (`value`), no behaviour beyond small conveniences, so
+every layer (connectors, core, store, sync) can speak them without importing each
 other. Mappings inside them are never mutated after construction: the core
 always builds new ones.
 """
@@ -12,12 +12,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar, dataclass_transform
 
 Value = str | int | float | bool | date | datetime | None
 """A field value: remote values as received, canonical values after transforms."""
 
 Values = Mapping[str, Value]
+
+_Class = TypeVar("_Class")
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
+def value_object(cls: type[_Class]) -> type[_Class]:
+    """A frozen dataclass to the type checker, which refuses any assignment to its fields;
+    at run time a slotted dataclass, equal and hashed by value, without `frozen`'s guard.
+
+    Why: a frozen dataclass's `__init__` sets each field through `object.__setattr__`, five
+    times the cost of a plain slotted one (2.3 against 0.4 microseconds for Lead's ten
+    fields), and a first sync builds several of these per person: their constructors were
+    7% of its CPU. The objects made this way are the ones built per record or per lead on
+    the hot path; the rest of the code keeps `dataclass(frozen=True)`."""
+    return dataclass(slots=True, unsafe_hash=True)(cls)
 
 
 class System(StrEnum):
@@ -34,7 +49,7 @@ class Side(StrEnum):
     SALES = "sales"
 
 
-@dataclass(frozen=True, slots=True)
+@value_object
 class Change:
     """One record as a connector read it: remote field names, remote values."""
 
@@ -77,7 +92,7 @@ class Stamp(NamedTuple):
     system: System | None
 
 
-@dataclass(frozen=True, slots=True)
+@value_object
 class Identity:
     """The lead's records in each system; the sync fills these in, the core only reads them."""
 
@@ -86,7 +101,7 @@ class Identity:
     salesforce_contact: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_object
 class Lead:
     """The canonical lead: one person's place in the funnel and what we know of them.
 
@@ -152,7 +167,7 @@ class Stage:
             object.__setattr__(self, "label", readable(self.name))
 
 
-@dataclass(frozen=True, slots=True)
+@value_object
 class Cause:
     """Which change moved a lead: the journal's link back to the source record."""
 
@@ -166,7 +181,7 @@ class Cause:
         return cls(change.system, change.object, change.id, change.modified_at)
 
 
-@dataclass(frozen=True, slots=True)
+@value_object
 class Transition:
     from_stage: str
     to_stage: str
@@ -180,7 +195,7 @@ RemoteValues = Mapping[System, Mapping[str, Values]]
 """system -> object ("contact", "Lead", "Contact") -> remote field -> remote value."""
 
 
-@dataclass(frozen=True, slots=True)
+@value_object
 class Decision:
     """What the engine concluded from one change.
 
@@ -199,7 +214,7 @@ class Decision:
         return bool(self.transitions)
 
 
-@dataclass(frozen=True, slots=True)
+@value_object
 class RecordWrite:
     """Writes to one remote record, as ordered steps.
 
@@ -214,7 +229,7 @@ class RecordWrite:
     key: tuple[str, str] | None = None  # (external id field or "email", value)
 
 
-@dataclass(frozen=True, slots=True)
+@value_object
 class WritePlan:
     lead_id: str
     records: tuple[RecordWrite, ...] = ()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from leadbridge.model import Change, Identity, Removal, System, Value
+from leadbridge.model import Change, Identity, Removal, System, Value, value_object
 
 _HS, _SF = System.HUBSPOT, System.SALESFORCE
 # The native integration's id fields: on the HubSpot contact, the Salesforce record it
@@ -51,7 +51,7 @@ class Verdict(StrEnum):
     UNRELATED = "unrelated"
 
 
-@dataclass(frozen=True, slots=True)
+@value_object
 class Record:
     """A remote record, and the lead it is linked to (with that lead's identity), if any."""
 
@@ -62,7 +62,7 @@ class Record:
     lead_identity: Identity = NOBODY
 
 
-@dataclass(frozen=True, slots=True)
+@value_object
 class Found:
     """What the sync looked up for one change before asking `resolve`.
 
@@ -80,7 +80,7 @@ class Found:
     by_email: tuple[Record, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@value_object
 class Resolution:
     """The verdict; `identity` holds the records to link to the lead (merged into its own)."""
 

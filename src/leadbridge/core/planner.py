@@ -30,14 +30,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 from leadbridge.config import Funnel
 from leadbridge.config.conditions import as_number
 from leadbridge.config.funnel import HUBSPOT_OBJECT
 from leadbridge.core import mapping
-from leadbridge.model import Change, Decision, Lead, RecordWrite, System, Value, Values, WritePlan
+from leadbridge.model import (
+    Change,
+    Decision,
+    Lead,
+    RecordWrite,
+    System,
+    Value,
+    Values,
+    WritePlan,
+    value_object,
+)
 
 _HS, _SF = System.HUBSPOT, System.SALESFORCE
 
@@ -53,7 +62,7 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
-@dataclass(frozen=True, slots=True)
+@value_object
 class Keys:
     """What creates are upserted by, so a create retried after a crash finds its record.
 

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from leadbridge.model import Change, Removal, System, Value
+from leadbridge.model import Change, Removal, System, Value, value_object
 from leadbridge.store import codec
 from leadbridge.store._sql import chunks, execute_many, insert, quietly, select_in
 from leadbridge.store.tables import inbox, links
@@ -32,7 +31,7 @@ _ITEMS_OF = ("record_id", "id", "status")
 _UNFINISHED: tuple[str, str | None] = (PENDING, None)
 
 
-@dataclass(frozen=True, slots=True)
+@value_object
 class InboxItem:
     id: int
     kind: str  # "change" or "removal"

@@ -12,13 +12,12 @@ to another and leaves a forward pointer on the folded lead (leads.merged_into).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from leadbridge.model import Identity, System
+from leadbridge.model import Identity, System, value_object
 from leadbridge.store import codec
 from leadbridge.store._sql import execute_many, quietly, select_in, upsert_many
 from leadbridge.store.inbox import PENDING, Inbox, record_key
@@ -38,7 +37,7 @@ class AmbiguousLink(LookupError):
     """One record linked to several leads where only one may own it."""
 
 
-@dataclass(frozen=True, slots=True)
+@value_object
 class Link:
     lead_id: str
     system: System

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from leadbridge.model import Cause, RecordWrite, System, Transition
+from leadbridge.model import Cause, RecordWrite, System, Transition, value_object
 from leadbridge.store import codec
 from leadbridge.store._sql import chunks, execute_many, insert, quietly, select_in
 from leadbridge.store.tables import journal, parked, write_log
@@ -57,7 +57,7 @@ class JournalEntry:
     writes: list[dict[str, Any]]  # _write_json of each record written for it
 
 
-@dataclass(frozen=True, slots=True)
+@value_object
 class LoggedWrite:
     key: str
     lead_id: str
