@@ -103,7 +103,9 @@ def native_ids(change: Change) -> list[tuple[System, str, str]]:
 def email_of(change: Change) -> str | None:
     """The change's email, stripped and lower-cased: both systems match emails that way."""
     value = change.fields.get("email" if change.system is _HS else "Email")
-    return value.strip().lower() if isinstance(value, str) and value.strip() else None
+    if not isinstance(value, str):
+        return None
+    return value.strip().lower() or None
 
 
 def resolve(found: Found) -> Resolution:
@@ -191,8 +193,20 @@ def _slot(system: System, obj: str) -> str | None:
 
 
 def _with(identity: Identity, system: System, obj: str, record: str) -> Identity:
-    slot = _slot(system, obj)
-    return replace(identity, **{slot: record}) if slot else identity
+    """The identity with this record in its slot (as `_slot` names it), built directly: the
+    generic `replace` ran for every change decided."""
+    hubspot, lead, contact = identity.hubspot, identity.salesforce_lead, identity.salesforce_contact
+    if system is _HS:
+        if obj != "contact":
+            return identity
+        hubspot = record
+    elif obj == "Lead":
+        lead = record
+    elif obj == "Contact":
+        contact = record
+    else:
+        return identity
+    return Identity(hubspot, lead, contact)
 
 
 def converted(identity: Identity, change: Change) -> Identity:

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import NamedTuple
 
 from leadbridge.config.scoring import (
@@ -227,6 +228,7 @@ def _plain(value: Value) -> str | int | float | bool | None:
     return value.isoformat()
 
 
+@lru_cache(maxsize=4096)  # a criterion's points recur in every lead's reasons
 def _signed(points: float) -> str:
     number = round(points, 1)
     text = f"{number:g}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -21,6 +20,9 @@ _RecordKey = tuple[System, str, str]  # (system, object, record id)
 _MAX_FOLDS = 64
 _LEAD = tuple(column.name for column in leads.columns)
 _SNAPSHOT = ("record_id", "values")
+
+# What a remembered lead holds: its identity lives in `links` and is read from there.
+_NO_IDENTITY = Identity()
 
 
 class CursorLike(Protocol):
@@ -84,7 +86,7 @@ class Leads:
         known = self._get(current)
         if known is None:
             return None
-        return replace(known[1], identity=self._links.identity(current))
+        return known[1].with_identity(self._links.identity(current))
 
     def save(self, lead: Lead) -> None:
         row = codec.lead_row(lead)
@@ -93,7 +95,7 @@ class Leads:
         if lead.id in self._known:  # else a fold may point it elsewhere: read it when asked
             known = self._known[lead.id]
             forward = known[0] if known is not None else None
-            self._known[lead.id] = (forward, replace(lead, identity=Identity()))
+            self._known[lead.id] = (forward, lead.with_identity(_NO_IDENTITY))
 
     def prefetch(self, lead_ids: Iterable[str]) -> None:
         """Load these leads and the ones they were folded into, a statement per fold level."""

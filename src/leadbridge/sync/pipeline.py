@@ -512,11 +512,11 @@ def _take(
     # identity is already the one it would set.
     identity = resolve.union(lead.identity, resolution.identity)
     if identity != lead.identity:
-        lead = replace(lead, identity=identity)
+        lead = lead.with_identity(identity)
     decision = engine.decide(lead, change, funnel, now)
     decided = decision.lead
     if decided.identity != lead.identity:
-        decided = replace(decided, identity=lead.identity)
+        decided = decided.with_identity(lead.identity)
     previous = work.get(lead.id)
     entry = _Work(
         decided,
