@@ -321,14 +321,33 @@ class Parked:
     def flush(self) -> None:
         if not self._unparked:
             return
-        gone, self._unparked = sorted(self._unparked), set()
-        statement = parked.delete().where(
-            parked.c.system == sa.bindparam("s"),
-            parked.c.object == sa.bindparam("o"),
-            parked.c.record_id == sa.bindparam("r"),
-        )
+        unparked, self._unparked = self._unparked, set()
+        # Every write that lands unparks its record, and almost none was parked: the rows
+        # there are found first (a look-up per system and object), and only those deleted.
+        groups: dict[tuple[str, str], list[str]] = {}
+        for system, obj, record in unparked:
+            groups.setdefault((system, obj), []).append(record)
+        gone: list[tuple[str, str, str]] = []
         with quietly(self._connection) as connection:
-            execute_many(connection, statement, [{"s": s, "o": o, "r": r} for s, o, r in gone])
+            for (system, obj), records in sorted(groups.items()):
+                found = select_in(
+                    connection,
+                    parked,
+                    ("record_id",),
+                    "record_id",
+                    sorted(records),
+                    {"system": system, "object": obj},
+                )
+                gone.extend((system, obj, row[0]) for row in found)
+            if not gone:
+                return
+            statement = parked.delete().where(
+                parked.c.system == sa.bindparam("s"),
+                parked.c.object == sa.bindparam("o"),
+                parked.c.record_id == sa.bindparam("r"),
+            )
+            rows = [{"s": s, "o": o, "r": r} for s, o, r in sorted(gone)]  # in key order
+            execute_many(connection, statement, rows)
 
     def forget(self) -> None:
         self._held.clear()
