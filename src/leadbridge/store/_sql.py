@@ -85,20 +85,23 @@ def execute_many(
     # itemgetter and zip run in C, so a row costs no Python-level loop of its own.
     take = itemgetter(*names)
     values = [take(row) for row in rows] if len(names) > 1 else [(take(row),) for row in rows]
-    processors = _processors(compiled, names)
+    elements = None
+    if connection.dialect.name == "postgresql":
+        elements = (
+            _elements_insert(statement, compiled.string, names, connection.dialect)
+            if isinstance(statement, sa.Insert)
+            else _elements_where(compiled.string, names)
+        )
+    # Rows going as JSON text carry each JSON column's own text, cast back in SQL (psycopg's
+    # processor would wrap it for the driver instead).
+    processors = _processors(compiled, names, json_as_text=elements is not None)
     if processors:
         columns: list[Iterable[Any]] = list(zip(*values, strict=True))
         for index, process in processors:
             columns[index] = map(process, columns[index])
         values = list(zip(*columns, strict=True))
-    if connection.dialect.name == "postgresql":
-        unnest = (
-            _unnest_insert(statement, compiled.string, names, connection.dialect)
-            if isinstance(statement, sa.Insert)
-            else _unnest_where(compiled.string, names)
-        )
-        if unnest is not None:
-            return _with_arrays(connection, unnest, values)
+    if elements is not None:
+        return _with_json(connection, elements, values)
     params: list[Any] = values
     if not compiled.positional:
         escaped = compiled.escaped_bind_names
@@ -107,21 +110,30 @@ def execute_many(
     return connection.exec_driver_sql(compiled.string, params).rowcount
 
 
-# PostgreSQL: many rows go as one array per column, unnested into rows by one short statement
-# (`INSERT ... SELECT * FROM unnest(...)`, `UPDATE ... FROM unnest(...)`). psycopg sends an
-# executemany row by row through its pipeline, and its Python-level work per row was a third
-# of a first sync's CPU there; a multi-row VALUES made psycopg parse thousands of marks per
-# statement instead. Every buffer that flushes this way holds one row per key.
+# PostgreSQL: many rows go as one JSON array of rows, taken apart by one short statement
+# (`INSERT ... SELECT (_r->>0)::type, ... FROM json_array_elements(%s::json) AS _r`, and
+# `UPDATE ... FROM json_array_elements(...)`). psycopg sends an executemany row by row
+# through its pipeline (a third of a first sync's CPU there), a multi-row VALUES makes it
+# parse thousands of marks, and one array per column made it dump every cell in Python
+# (a tenth of a first sync's CPU): one JSON text is written by orjson in C. Cells keep
+# the values the bind processors made (a JSON column's text), each cast in SQL to its
+# column's type, so what is stored is what a plain INSERT would store. Every buffer that
+# flushes this way holds one row per key.
 _ROWS_PER_STATEMENT = 2000
 _VALUES = re.compile(r"VALUES (\((?:%\(\w+\)s|[^()])*\))")  # marks are %(name)s
 _BIND = re.compile(r"%\((\w+)\)s")
 
 
-def _unnest_insert(
+def _element(index: int, cast: str) -> str:
+    return f"(_r->>{index})::{cast}"
+
+
+def _elements_insert(
     statement: sa.Insert, sql: str, names: Sequence[str], dialect: sa.Dialect
-) -> tuple[str, list[int]] | None:
-    """The INSERT as `INSERT ... SELECT * FROM unnest(%s::type[], ...)`, and which of `names`
-    each array holds. None: not an INSERT of one VALUES row of columns named as `names`."""
+) -> str | None:
+    """The INSERT as `INSERT ... SELECT (_r->>i)::type, ... FROM json_array_elements(%s)`,
+    where i is the value's place in `names`. None: not an INSERT of one VALUES row of
+    columns named as `names`."""
     found = _VALUES.search(sql)
     if found is None or _BIND.search(sql[found.end() :]):
         return None
@@ -129,45 +141,38 @@ def _unnest_insert(
     table = statement.table
     if not bound or any(name not in names or name not in table.c for name in bound):
         return None
-    arrays = ", ".join(f"%b::{table.c[name].type.compile(dialect=dialect)}[]" for name in bound)
+    cells = ", ".join(
+        _element(names.index(name), table.c[name].type.compile(dialect=dialect)) for name in bound
+    )
     # Only the compiled statement and type names from the metadata: every value is bound.
-    text = f"{sql[: found.start()]}SELECT * FROM unnest({arrays}){sql[found.end() :]}"  # noqa: S608
-    return text, [list(names).index(name) for name in bound]
+    rows = "FROM json_array_elements(%s::json) AS _r"
+    return f"{sql[: found.start()]}SELECT {cells} {rows}{sql[found.end() :]}"
 
 
 _CAST_BIND = re.compile(r"%\((\w+)\)s::(\w+)")
 
 
-def _unnest_where(sql: str, names: Sequence[str]) -> tuple[str, list[int]] | None:
-    """An UPDATE or DELETE run once per row as one statement joined to the rows unnested
-    (`UPDATE t SET c = v.c FROM unnest(...) AS v(...) WHERE t.k = v.k`), and which of
-    `names` each array holds. None: a statement of another form, or a mark without a cast."""
+def _elements_where(sql: str, names: Sequence[str]) -> str | None:
+    """An UPDATE or DELETE run once per row as one statement joined to the rows
+    (`UPDATE t SET c = (_r->>1)::type FROM json_array_elements(%s) AS _r WHERE t.k =
+    (_r->>0)::type`). None: a statement of another form, or a mark without a cast."""
     head, where, tail = sql.partition(" WHERE ")
     if not where or not sql.startswith(("UPDATE ", "DELETE FROM ")) or " RETURNING " in sql:
         return None
-    casts: dict[str, str] = dict(_CAST_BIND.findall(sql))
-    if len(_BIND.findall(sql)) != len(_CAST_BIND.findall(sql)) or not casts:
+    marks, casts = _BIND.findall(sql), _CAST_BIND.findall(sql)
+    if not casts or len(marks) != len(casts) or any(name not in names for name, _ in casts):
         return None
-    if any(name not in names for name in casts):
-        return None
-    arrays = ", ".join(f"%b::{cast}[]" for cast in casts.values())
-    columns = ", ".join(f'"{name}"' for name in casts)
-    joined = "FROM" if sql.startswith("UPDATE ") else "USING"
-    text = _CAST_BIND.sub(lambda bound: f'_rows."{bound.group(1)}"', f"{head}{where}{tail}")
+    text = _CAST_BIND.sub(lambda bound: _element(names.index(bound[1]), bound[2]), sql)
     head, where, tail = text.partition(" WHERE ")
-    text = f"{head} {joined} unnest({arrays}) AS _rows({columns}){where}{tail}"
-    return text, [list(names).index(name) for name in casts]
+    joined = "FROM" if sql.startswith("UPDATE ") else "USING"
+    return f"{head} {joined} json_array_elements(%s::json) AS _r{where}{tail}"
 
 
-def _with_arrays(
-    connection: sa.Connection, unnest: tuple[str, list[int]], values: Sequence[Sequence[Any]]
-) -> int:
-    sql, order = unnest
+def _with_json(connection: sa.Connection, sql: str, values: Sequence[Sequence[Any]]) -> int:
     count = 0
     for start in range(0, len(values), _ROWS_PER_STATEMENT):
-        part = values[start : start + _ROWS_PER_STATEMENT]
-        arrays = tuple([cells[index] for cells in part] for index in order)
-        count += connection.exec_driver_sql(sql, arrays).rowcount
+        rows = codec.dumps(values[start : start + _ROWS_PER_STATEMENT])
+        count += connection.exec_driver_sql(sql, (rows,)).rowcount
     return count
 
 
@@ -194,14 +199,20 @@ def _row_plan(
 
 
 def _processors(
-    compiled: sa.engine.Compiled, names: Sequence[str]
+    compiled: sa.engine.Compiled, names: Sequence[str], *, json_as_text: bool = False
 ) -> list[tuple[int, Callable[[Any], Any]]]:
-    """Each bound position whose type converts values for the driver, with its converter."""
+    """Each bound position whose type converts values for the driver, with its converter;
+    with `json_as_text`, a JSON column's converter is the engine's serializer itself (the
+    text SQLite's JSON processor makes too: None is "null", not SQL NULL)."""
     assert isinstance(compiled, SQLCompiler)
     dialect = compiled.dialect
     found: list[tuple[int, Callable[[Any], Any]]] = []
     for index, name in enumerate(names):
-        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        kind = compiled.binds[name].type
+        if json_as_text and isinstance(kind, sa.JSON):
+            found.append((index, codec.dumps))
+            continue
+        process = kind.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             found.append((index, process))
     return found
