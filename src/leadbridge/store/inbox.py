@@ -173,7 +173,8 @@ class Inbox:
         )
         if self._connection.dialect.name == "postgresql":
             statement = statement.with_for_update(skip_locked=True, of=inbox)
-        items = [_item(row) for row in self._connection.execute(statement).mappings()]
+        rows = self._connection.execute(statement).mappings().all()  # one fetch, not per row
+        items = [_item(row) for row in rows]
         for item in items:
             self._claimed[item.id] = (item.system, item.object, item.record_id)
         return items

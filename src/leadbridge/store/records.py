@@ -234,7 +234,8 @@ class WriteLog:
             .where(write_log.c.status.in_([_PLANNED, _SENT]))
             .order_by(write_log.c.created_at, write_log.c.key)
         )
-        return [_logged(row) for row in self._connection.execute(statement).mappings()]
+        rows = self._connection.execute(statement).mappings().all()  # one fetch, not per row
+        return [_logged(row) for row in rows]
 
 
 class Parked:
