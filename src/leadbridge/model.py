@@ -1,6 +1,6 @@
 """The shared vocabulary: what a change, a lead, a stage, a decision and a write plan are.
 
-Plain frozen dataclasses (`value`), no behaviour beyond small conveniences, so
+Plain frozen dataclasses (`value_object`), no behaviour beyond small conveniences, so
 every layer (connectors, core, store, sync) can speak them without importing each
 other. Mappings inside them are never mutated after construction: the core
 always builds new ones.
@@ -126,16 +126,16 @@ class Lead:
         """The lead with another identity: `dataclasses.replace` spelled out, which walks
         every field in Python and ran several times per person in a first sync."""
         return Lead(
-            self.id,
-            self.stage,
-            self.stage_entered_at,
-            self.owner,
-            identity,
-            self.fields,
-            self.stamps,
-            self.seen,
-            self.deals,
-            self.blocked,
+            id=self.id,
+            stage=self.stage,
+            stage_entered_at=self.stage_entered_at,
+            owner=self.owner,
+            identity=identity,
+            fields=self.fields,
+            stamps=self.stamps,
+            seen=self.seen,
+            deals=self.deals,
+            blocked=self.blocked,
         )
 
 
