@@ -193,20 +193,18 @@ def _slot(system: System, obj: str) -> str | None:
 
 
 def _with(identity: Identity, system: System, obj: str, record: str) -> Identity:
-    """The identity with this record in its slot (as `_slot` names it), built directly: the
-    generic `replace` ran for every change decided."""
-    hubspot, lead, contact = identity.hubspot, identity.salesforce_lead, identity.salesforce_contact
-    if system is _HS:
-        if obj != "contact":
-            return identity
-        hubspot = record
-    elif obj == "Lead":
-        lead = record
-    elif obj == "Contact":
-        contact = record
-    else:
+    """The identity with this record in its slot, built directly: the generic `replace`
+    ran for every change decided."""
+    slot = _slot(system, obj)
+    if slot is None:
         return identity
-    return Identity(hubspot, lead, contact)
+    slots = {
+        "hubspot": identity.hubspot,
+        "salesforce_lead": identity.salesforce_lead,
+        "salesforce_contact": identity.salesforce_contact,
+    }
+    slots[slot] = record
+    return Identity(**slots)
 
 
 def converted(identity: Identity, change: Change) -> Identity:

@@ -246,8 +246,8 @@ def select_in(
         if sql is None:
             sql = _SELECTS[shape] = _select_text(connection.dialect, table, shape)
         params = [*equal.values(), codec.dumps(part)] if postgres else [*equal.values(), *part]
-        # All at once: psycopg loads the rows in one call, one by one through Python-level
-        # calls (5% of a first sync's CPU on PostgreSQL).
+        # Fetched in one call: iterating the result fetched row by row, each a Python-level
+        # call in psycopg (5% of a first sync's CPU on PostgreSQL).
         rows = connection.exec_driver_sql(sql, tuple(params)).fetchall()
         if not decode:
             yield from rows
