@@ -33,7 +33,10 @@ def test_lead_round_trip_keeps_every_type(store: Store) -> None:
             "looks_like_a_date": "2026-03-09",
         },
         stamps={"score": Stamp(T0, HS), "stage": Stamp(T0, None)},
-        seen={(HS, "contact", "101", "hs_lead_status"): "NEW", (SF, "Lead", "00Q1", "Rating"): 3},
+        seen={
+            (HS, "contact", "101"): {"hs_lead_status": "NEW"},
+            (SF, "Lead", "00Q1"): {"Rating": 3},
+        },
         deals={"006O1": "open"},
         blocked=frozenset({SF}),
     )

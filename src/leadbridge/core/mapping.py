@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from leadbridge.config import FieldMap, Funnel
@@ -42,6 +43,7 @@ _HUBSPOT = System.HUBSPOT
 _SALESFORCE = System.SALESFORCE
 _TEXT = {system: system.value for system in System}  # .value is a descriptor call: once
 _ABSENT: Any = object()  # a dict.get default that no remote value can equal
+_NOTHING: Mapping[str, Value] = MappingProxyType({})  # a record not read before
 
 
 class Merged(NamedTuple):  # not a frozen dataclass: one per change, and those build slowly
@@ -50,7 +52,7 @@ class Merged(NamedTuple):  # not a frozen dataclass: one per change, and those b
 
     fields: dict[str, Value]
     stamps: dict[str, Stamp]
-    seen: Mapping[tuple[System, str, str, str], Value]
+    seen: Mapping[tuple[System, str, str], Mapping[str, Value]]
     deals: Mapping[str, str]
     notes: tuple[str, ...]
 
@@ -109,7 +111,10 @@ def merge(lead: Lead, change: Change, funnel: Funnel) -> Merged:
     other = _SALESFORCE if system is _HUBSPOT else _HUBSPOT
     fields: dict[str, Value] = dict(lead.fields)
     stamps = dict(lead.stamps)
-    seen = dict(lead.seen)
+    record_key = (system, obj, record)
+    # The record's values last read: copied only once this change brings one that differs.
+    here: Mapping[str, Value] = lead.seen.get(record_key, _NOTHING)
+    fresh: dict[str, Value] | None = None
     stamp = Stamp(at, system)  # immutable: every field this change sets shares it
     deal_field = funnel.deal_field
     notes: list[str] = []
@@ -120,11 +125,12 @@ def merge(lead: Lead, change: Change, funnel: Funnel) -> Merged:
         raw = given.get(remote, _ABSENT)
         if raw is _ABSENT:
             continue
-        key = (system, obj, record, remote)
-        known = seen.get(key, _ABSENT)
+        known = here.get(remote, _ABSENT)
         if known is not _ABSENT and known == raw:
             continue
-        seen[key] = raw
+        if fresh is None:
+            here = fresh = dict(here)
+        fresh[remote] = raw
         try:
             value = reader(raw)
         except Unreadable as exc:
@@ -145,6 +151,7 @@ def merge(lead: Lead, change: Change, funnel: Funnel) -> Merged:
     deals = lead.deals
     if isinstance(deal, str) and obj == "Opportunity" and lead.deals.get(record) != deal:
         deals = {**lead.deals, record: deal}
+    seen = lead.seen if fresh is None else {**lead.seen, record_key: fresh}
     return Merged(fields, stamps, seen, deals, tuple(notes))
 
 

@@ -105,9 +105,9 @@ def system_of(text: str) -> System:
 def lead_row(lead: Lead) -> dict[str, Any]:
     """The `leads` row of a lead; its identity lives in `links`, not here.
 
-    Stamps and seen values are stored grouped: a lead's fields mostly share a few stamps,
-    and its seen values a few records, so each stamp and record is written once instead of
-    once per field (a lead row was 4 KB, most of it those repeats)."""
+    Stamps are stored grouped, as seen values are kept: a lead's fields mostly share a few
+    stamps, so each stamp and record is written once instead of once per field (a lead row
+    was 4 KB, most of it those repeats)."""
     stamps: dict[Stamp, list[str]] = {}
     for name, stamp in lead.stamps.items():
         names = stamps.get(stamp)
@@ -115,13 +115,6 @@ def lead_row(lead: Lead) -> dict[str, Any]:
             stamps[stamp] = [name]
         else:
             names.append(name)
-    seen: dict[tuple[System, str, str], dict[str, Value]] = {}
-    for (system, obj, record, name), value in lead.seen.items():
-        values = seen.get((system, obj, record))
-        if values is None:
-            seen[(system, obj, record)] = {name: value}
-        else:
-            values[name] = value
     return {
         "id": lead.id,
         "stage": lead.stage,
@@ -132,8 +125,8 @@ def lead_row(lead: Lead) -> dict[str, Any]:
             [iso(at), _STAMP_SYSTEM[system], names] for (at, system), names in stamps.items()
         ],
         "seen": [
-            [SYSTEM_TEXT[system], obj, record, values]
-            for (system, obj, record), values in seen.items()
+            [SYSTEM_TEXT[system], obj, record, values if type(values) is dict else dict(values)]
+            for (system, obj, record), values in lead.seen.items()
         ],
         "deals": dict(lead.deals),
         "blocked": sorted(system.value for system in lead.blocked),
@@ -170,15 +163,18 @@ def _stamps(stored: Any) -> dict[str, Stamp]:
     return stamps
 
 
-def _seen(stored: Any) -> dict[tuple[System, str, str, str], Value]:
-    seen: dict[tuple[System, str, str, str], Value] = {}
+def _seen(stored: Any) -> dict[tuple[System, str, str], dict[str, Value]]:
+    seen: dict[tuple[System, str, str], dict[str, Value]] = {}
     for entry in stored:
         if len(entry) == 5:  # [system, object, record, name, value], before grouping
             system, obj, record, name, value = entry
-            seen[(system_of(system), obj, record, name)] = value
+            seen.setdefault((system_of(system), obj, record), {})[name] = value
             continue
         system, obj, record, values = entry
-        known = system_of(system)
-        for name, value in values.items():
-            seen[(known, obj, record, name)] = value
+        key = (system_of(system), obj, record)
+        known = seen.get(key)
+        if known is None:
+            seen[key] = values  # decoded for this lead alone: kept, not copied
+        else:
+            known.update(values)
     return seen
