@@ -174,17 +174,25 @@ class Snapshots:
         *,
         origin: str = "read",
         replace: bool = False,
-    ) -> dict[str, Value]:
+    ) -> Mapping[str, Value]:
         """Merge `values` over what is known (a write covers only the fields it changed);
-        `replace` forgets fields not given. Returns the values now known."""
+        `replace` forgets fields not given. Returns the values now known.
+
+        A dict given for a record with nothing known is kept as it is, not copied (a first
+        sync puts a read record's ~27 values for every person): hand over a dict nothing
+        changes afterwards, as the sync does (a change's fields, a write's values)."""
         key = (system, obj, record_id)
-        if replace:
-            known = dict(values)
-        else:
+        old = None
+        if not replace:
             if key not in self._known:
                 self.prefetch([key])
             old = self._known[key]
-            known = {**old, **values} if old else dict(values)
+        if old:
+            known = {**old, **values}
+        elif type(values) is dict:
+            known = values
+        else:
+            known = dict(values)
         self._known[key] = known
         # Encoded at flush, once: a record read and then written in one round is put twice
         # (`known` is never changed in place: every put makes a new dict).
@@ -196,7 +204,7 @@ class Snapshots:
             "origin": origin,
             "updated_at": codec.iso(self._clock()),
         }
-        return dict(known)
+        return known
 
     def of_lead(self, lead_id: str) -> dict[_RecordKey, dict[str, Value]]:
         """Every known snapshot of the lead's linked records, keyed as the planner's `Known`."""
