@@ -458,8 +458,14 @@ class Inbox:
         return int(self._connection.execute(statement).scalar_one())
 
     def _finish(self, ids: Iterable[int], status: str, reason: str | None) -> None:
-        if status == _PARKED:
-            self.flush_reopened()  # a reopen decided before this park goes first
+        ids = list(ids)
+        if status == _PARKED and self._reopening:
+            # A reopen decided before this park goes first, where it could put this item
+            # back: its record's, or any when the item's record is not known here. (Each
+            # park flushing them all was a statement per deal set aside in a first sync.)
+            records = {self._claimed.get(item) for item in ids}
+            if None in records or not self._reopening.isdisjoint(records):
+                self.flush_reopened()
         for item in ids:
             self._finished[item] = (status, reason)
             self._leave_line(item)

@@ -24,7 +24,7 @@ def _write_json(write: RecordWrite) -> dict[str, Any]:
         "system": codec.SYSTEM_TEXT[write.system],
         "object": write.object,
         "id": write.id,
-        "steps": [dict(step) for step in write.steps],
+        "steps": [step if type(step) is dict else dict(step) for step in write.steps],
         "key": None if write.key is None else list(write.key),
     }
 
