@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -152,28 +153,8 @@ class Inbox:
         Claimed items stay pending until `done` or `park` in the same
         transaction; on PostgreSQL they are locked until it ends.
         """
-        older = inbox.alias("older")
-        waiting = (
-            sa.select(older.c.id)
-            .where(
-                older.c.status == PENDING,
-                older.c.lead_key == inbox.c.lead_key,
-                sa.or_(
-                    older.c.modified_at < inbox.c.modified_at,
-                    sa.and_(older.c.modified_at == inbox.c.modified_at, older.c.id < inbox.c.id),
-                ),
-            )
-            .exists()
-        )
-        statement = (
-            sa.select(inbox)
-            .where(inbox.c.status == PENDING, ~waiting)
-            .order_by(inbox.c.modified_at, inbox.c.id)
-            .limit(limit)
-        )
-        if self._connection.dialect.name == "postgresql":
-            statement = statement.with_for_update(skip_locked=True, of=inbox)
-        rows = self._connection.execute(statement).mappings().all()  # one fetch, not per row
+        statement = _claiming(self._connection.dialect.name == "postgresql")
+        rows = self._connection.execute(statement, {"limit": limit}).mappings().all()  # one fetch
         items = [_item(row) for row in rows]
         for item in items:
             self._claimed[item.id] = (item.system, item.object, item.record_id)
@@ -510,6 +491,33 @@ def _row(kind: str, system: System, obj: str, record: str, at: datetime) -> dict
         "merged_into": None,
         "status": PENDING,
     }
+
+
+@cache
+def _claiming(locking: bool) -> sa.Select[Any]:
+    """`claim`'s statement, built once (its limit bound): a claim each round rebuilt it,
+    and building and keying a statement of this size costs more than running it small."""
+    older = inbox.alias("older")
+    waiting = (
+        sa.select(older.c.id)
+        .where(
+            older.c.status == PENDING,
+            older.c.lead_key == inbox.c.lead_key,
+            sa.or_(
+                older.c.modified_at < inbox.c.modified_at,
+                sa.and_(older.c.modified_at == inbox.c.modified_at, older.c.id < inbox.c.id),
+            ),
+        )
+        .exists()
+    )
+    statement = (
+        sa.select(inbox)
+        .where(inbox.c.status == PENDING, ~waiting)
+        .order_by(inbox.c.modified_at, inbox.c.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+    )
+    # PostgreSQL: claimed items stay locked until the transaction ends; others skip them.
+    return statement.with_for_update(skip_locked=True, of=inbox) if locking else statement
 
 
 def _identity(row: dict[str, Any]) -> tuple[str, str, str, str, str]:
