@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from leadbridge.model import Change, Removal, System, Value, value_object
 from leadbridge.store import codec
-from leadbridge.store._sql import chunks, execute_many, insert, quietly, select_in
+from leadbridge.store._sql import chunks, execute_many, insert_new, quietly, select_in
 from leadbridge.store.tables import inbox, links
 
 PENDING, _DONE, _PARKED = "pending", "done", "parked"
@@ -134,9 +134,7 @@ class Inbox:
         # Kind first keeps a batch's changes ahead of its removals in id order, which is
         # how `claim` breaks a tie between items of one lead with one stamp.
         ordered = [rows[identity] for identity in sorted(rows, key=_lock_order)]
-        statement = insert(self._connection, inbox).on_conflict_do_nothing(
-            index_elements=list(_ITEM_KEY)
-        )
+        statement = insert_new(self._connection.dialect.name, inbox, _ITEM_KEY)
         # One executemany of plain rows, in this order (store._sql.execute_many: a first sync
         # enqueues every record, and SQLAlchemy's per-row work was most of this statement's
         # CPU). Quietly, so the unit of work is told nothing: `_lead_keys` above has just run
@@ -243,18 +241,13 @@ class Inbox:
         finished, self._finished = self._finished, {}
         self._parking = False
         now = codec.iso(self._clock())
-        statement = (
-            inbox.update()
-            .where(inbox.c.id == sa.bindparam("item"))
-            .values(status=sa.bindparam("st"), reason=sa.bindparam("why"), done_at=now)
-        )
         rows = [
-            {"item": item, "st": status, "why": reason}
+            {"item": item, "st": status, "why": reason, "at": now}
             for item, (status, reason) in sorted(finished.items())
         ]
         with quietly(self._connection) as connection:
             for part in chunks(rows, 5000):
-                execute_many(connection, statement, part)
+                execute_many(connection, _FINISHED, part)
 
     def forget(self) -> None:
         self._lines.clear()
@@ -491,6 +484,14 @@ def _row(kind: str, system: System, obj: str, record: str, at: datetime) -> dict
         "merged_into": None,
         "status": PENDING,
     }
+
+
+# Built once (store._sql.execute_many keeps it compiled): every flush marks items finished.
+_FINISHED = (
+    inbox.update()
+    .where(inbox.c.id == sa.bindparam("item"))
+    .values(status=sa.bindparam("st"), reason=sa.bindparam("why"), done_at=sa.bindparam("at"))
+)
 
 
 @cache

@@ -33,6 +33,19 @@ _PERSONS = frozenset({"contact", "Lead", "Contact"})
 _SF = System.SALESFORCE
 
 
+# Built once (store._sql.execute_many keeps it compiled): links flush several times a round.
+_RELINED = (
+    inbox.update()
+    .where(
+        inbox.c.system == sa.bindparam("s"),
+        inbox.c.object == sa.bindparam("o"),
+        inbox.c.record_id == sa.bindparam("r"),
+        inbox.c.status == PENDING,
+    )
+    .values(lead_key=sa.bindparam("lead"))
+)
+
+
 class AmbiguousLink(LookupError):
     """One record linked to several leads where only one may own it."""
 
@@ -190,14 +203,7 @@ class Links:
             if relined:
                 execute_many(
                     connection,
-                    inbox.update()
-                    .where(
-                        inbox.c.system == sa.bindparam("s"),
-                        inbox.c.object == sa.bindparam("o"),
-                        inbox.c.record_id == sa.bindparam("r"),
-                        inbox.c.status == PENDING,
-                    )
-                    .values(lead_key=sa.bindparam("lead")),
+                    _RELINED,
                     [
                         {"s": system.value, "o": obj, "r": record, "lead": lead}
                         for (system, obj, record), lead in relined.items()

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from leadbridge.model import Cause, RecordWrite, System, Transition, value_object
 from leadbridge.store import codec
-from leadbridge.store._sql import chunks, execute_many, insert, quietly, select_in
+from leadbridge.store._sql import chunks, execute_many, insert, insert_new, quietly, select_in
 from leadbridge.store.tables import journal, parked, write_log
 
 _PLANNED, _SENT, _CONFIRMED, _REFUSED = "planned", "sent", "confirmed", "refused"
@@ -117,16 +117,7 @@ class Journal:
         if not self._rows:
             return
         rows, self._rows = self._rows, []
-        statement = insert(self._connection, journal).on_conflict_do_nothing(
-            index_elements=[
-                "lead_id",
-                "cause_system",
-                "cause_object",
-                "cause_id",
-                "cause_modified_at",
-                "rule",
-            ]
-        )
+        statement = insert_new(self._connection.dialect.name, journal, _JOURNAL_KEY)
         with quietly(self._connection) as connection:
             execute_many(connection, statement, rows)
 
@@ -138,6 +129,15 @@ class Journal:
             .order_by(journal.c.at, journal.c.id)
         )
         return [journal_entry(row) for row in self._connection.execute(statement).mappings()]
+
+
+_JOURNAL_KEY = ("lead_id", "cause_system", "cause_object", "cause_id", "cause_modified_at", "rule")
+# The log's updates by key, built once (store._sql.execute_many keeps them compiled).
+_BY_KEY = write_log.update().where(write_log.c.key == sa.bindparam("k"))
+_CONFIRMED_AS = _BY_KEY.values(
+    record_id=sa.bindparam("r"), status=_CONFIRMED, updated_at=sa.bindparam("at")
+)
+_CONFIRMED_ONLY = _BY_KEY.values(status=_CONFIRMED, updated_at=sa.bindparam("at"))
 
 
 class WriteLog:
@@ -198,21 +198,17 @@ class WriteLog:
         confirmed, self._confirmed = self._confirmed, {}
         with quietly(self._connection) as connection:
             if begun:
-                statement = insert(connection, write_log).on_conflict_do_nothing(
-                    index_elements=["key"]
-                )
+                statement = insert_new(connection.dialect.name, write_log, ("key",))
                 execute_many(connection, statement, begun)
             now = codec.iso(self._clock())
-            with_id = [{"k": k, "r": r} for k, r in sorted(confirmed.items()) if r is not None]
-            without = [{"k": k} for k, r in sorted(confirmed.items()) if r is None]
-            done = write_log.update().where(write_log.c.key == sa.bindparam("k"))
+            with_id = [
+                {"k": k, "r": r, "at": now} for k, r in sorted(confirmed.items()) if r is not None
+            ]
+            without = [{"k": k, "at": now} for k, r in sorted(confirmed.items()) if r is None]
             if with_id:
-                values = {"status": _CONFIRMED, "updated_at": now}
-                execute_many(
-                    connection, done.values(record_id=sa.bindparam("r"), **values), with_id
-                )
+                execute_many(connection, _CONFIRMED_AS, with_id)
             if without:
-                execute_many(connection, done.values(status=_CONFIRMED, updated_at=now), without)
+                execute_many(connection, _CONFIRMED_ONLY, without)
 
     def refuse(self, key: str) -> None:
         """The service refused the write's values: sending them again cannot help."""
@@ -236,6 +232,13 @@ class WriteLog:
         )
         rows = self._connection.execute(statement).mappings().all()  # one fetch, not per row
         return [_logged(row) for row in rows]
+
+
+_UNPARK = parked.delete().where(
+    parked.c.system == sa.bindparam("s"),
+    parked.c.object == sa.bindparam("o"),
+    parked.c.record_id == sa.bindparam("r"),
+)
 
 
 class Parked:
@@ -342,13 +345,8 @@ class Parked:
                 gone.extend((system, obj, row[0]) for row in found)
             if not gone:
                 return
-            statement = parked.delete().where(
-                parked.c.system == sa.bindparam("s"),
-                parked.c.object == sa.bindparam("o"),
-                parked.c.record_id == sa.bindparam("r"),
-            )
             rows = [{"s": s, "o": o, "r": r} for s, o, r in sorted(gone)]  # in key order
-            execute_many(connection, statement, rows)
+            execute_many(connection, _UNPARK, rows)
 
     def forget(self) -> None:
         self._held.clear()
