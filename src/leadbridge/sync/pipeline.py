@@ -57,7 +57,9 @@ from leadbridge.sync.write import SendPaused, Sent, flush
 
 _HS, _SF = System.HUBSPOT, System.SALESFORCE
 # Leads decided per transaction: bounds its size and memory; their writes go out after it.
-ROUND = 2000
+# 3,000, not 2,000, since a round's leads shrank (seen by record, snapshots not copied):
+# 2% fewer instructions per person, 17 MB more at the peak of a 20,000-person first sync.
+ROUND = 3000
 # Changes read before they are stored, in one transaction with the last page's cursor: a
 # first sync of 100,000 people read 1,000 pages of 100 contacts, each its own commit.
 PAGES_STORED_AT = 1000
