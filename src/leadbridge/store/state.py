@@ -150,20 +150,21 @@ class Snapshots:
         self._known: dict[_RecordKey, dict[str, Value] | None] = {}
         self._rows: dict[_RecordKey, dict[str, Any]] = {}  # to upsert
 
-    def get(self, system: System, obj: str, record_id: str) -> dict[str, Value] | None:
+    # Snapshots are handed out as read-only mappings, not copies: none is changed in place
+    # (`put` makes a new dict), and the sync asks for several per person.
+    def get(self, system: System, obj: str, record_id: str) -> Mapping[str, Value] | None:
         key = (system, obj, record_id)
         if key not in self._known:
             self.prefetch([key])
-        known = self._known[key]
-        return None if known is None else dict(known)
+        return self._known[key]
 
     def get_many(
         self, system: System, obj: str, record_ids: Sequence[str]
-    ) -> dict[str, dict[str, Value]]:
+    ) -> dict[str, Mapping[str, Value]]:
         """The snapshots of these records of one object that are known, by record id."""
         keys = [(system, obj, record_id) for record_id in record_ids]
         self.prefetch(keys)
-        return {key[2]: dict(known) for key in keys if (known := self._known[key]) is not None}
+        return {key[2]: known for key in keys if (known := self._known[key]) is not None}
 
     def put(
         self,
@@ -206,13 +207,13 @@ class Snapshots:
         }
         return known
 
-    def of_lead(self, lead_id: str) -> dict[_RecordKey, dict[str, Value]]:
+    def of_lead(self, lead_id: str) -> dict[_RecordKey, Mapping[str, Value]]:
         """Every known snapshot of the lead's linked records, keyed as the planner's `Known`."""
         keys = [
             (link.system, link.object, link.record_id) for link in self._links.links_of(lead_id)
         ]
         self.prefetch(keys)
-        return {key: dict(known) for key in keys if (known := self._known[key]) is not None}
+        return {key: known for key in keys if (known := self._known[key]) is not None}
 
     def prefetch(self, keys: Iterable[_RecordKey]) -> None:
         """Load the snapshots of these records not known yet, an IN-list per object."""
