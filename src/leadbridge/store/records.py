@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from leadbridge.model import Cause, RecordWrite, System, Transition, value_object
+from leadbridge.model import Cause, RecordWrite, System, Transition, Value, value_object
 from leadbridge.store import codec
 from leadbridge.store._sql import chunks, execute_many, insert, insert_new, quietly, select_in
 from leadbridge.store.tables import journal, parked, write_log
@@ -219,19 +219,14 @@ class WriteLog:
         )
 
     def get(self, key: str) -> LoggedWrite | None:
-        statement = sa.select(write_log).where(write_log.c.key == key)
-        row = self._connection.execute(statement).mappings().one_or_none()
-        return None if row is None else _logged(row)
+        statement = sa.select(*_LOGGED).where(write_log.c.key == key)
+        row = self._connection.execute(statement).one_or_none()
+        return None if row is None else _logged(*row)
 
     def unfinished(self) -> list[LoggedWrite]:
         """Writes planned or sent but never confirmed, oldest first: the crash's loose ends."""
-        statement = (
-            sa.select(write_log)
-            .where(write_log.c.status.in_([_PLANNED, _SENT]))
-            .order_by(write_log.c.created_at, write_log.c.key)
-        )
-        rows = self._connection.execute(statement).mappings().all()  # one fetch, not per row
-        return [_logged(row) for row in rows]
+        rows = self._connection.execute(_UNFINISHED).all()  # one fetch, not per row
+        return [_logged(*row) for row in rows]
 
 
 _UNPARK = parked.delete().where(
@@ -400,16 +395,45 @@ def journal_entry(row: sa.RowMapping) -> JournalEntry:
     return JournalEntry(int(row["id"]), row["lead_id"], transition, list(row["writes"]))
 
 
-def _logged(row: sa.RowMapping) -> LoggedWrite:
-    upsert_key = row["upsert_key"]
+# The columns a LoggedWrite is made of, in `_logged`'s order: rows are taken apart by
+# place (every write of a first sync is read back once before it is sent).
+_LOGGED = (
+    write_log.c.key,
+    write_log.c.lead_id,
+    write_log.c.status,
+    write_log.c.attempts,
+    write_log.c.system,
+    write_log.c.object,
+    write_log.c.record_id,
+    write_log.c.steps,
+    write_log.c.upsert_key,
+)
+_UNFINISHED = (
+    sa.select(*_LOGGED)
+    .where(write_log.c.status.in_([_PLANNED, _SENT]))
+    .order_by(write_log.c.created_at, write_log.c.key)
+)
+
+
+def _logged(
+    key: str,
+    lead_id: str,
+    status: str,
+    attempts: int,
+    system: str,
+    obj: str,
+    record_id: str | None,
+    steps: list[dict[str, Value]],
+    upsert_key: list[str] | None,
+) -> LoggedWrite:
     write = RecordWrite(
-        system=codec.system_of(row["system"]),
-        object=row["object"],
-        id=row["record_id"],
-        steps=tuple(row["steps"]),
+        system=codec.system_of(system),
+        object=obj,
+        id=record_id,
+        steps=tuple(steps),
         key=None if upsert_key is None else (str(upsert_key[0]), str(upsert_key[1])),
     )
-    return LoggedWrite(row["key"], row["lead_id"], row["status"], int(row["attempts"]), write)
+    return LoggedWrite(key, lead_id, status, int(attempts), write)
 
 
 def _parked(row: sa.RowMapping) -> ParkedRecord:
