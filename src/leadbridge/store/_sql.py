@@ -111,9 +111,9 @@ def execute_many(
     if fixed:
         rows = [{**fixed, **row} for row in rows]
     # The rows' values in the SQL's order, then column by column through the processors:
-    # itemgetter and zip run in C, so a row costs no Python-level loop of its own.
+    # itemgetter, map and zip run in C, so a row costs no Python-level loop of its own.
     take = itemgetter(*names)
-    values = [take(row) for row in rows] if len(names) > 1 else [(take(row),) for row in rows]
+    values: list[Any] = list(map(take, rows)) if len(names) > 1 else list(zip(map(take, rows)))
     if prepared.processors:
         columns: list[Iterable[Any]] = list(zip(*values, strict=True))
         for index, process in prepared.processors:
