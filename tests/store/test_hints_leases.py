@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -63,6 +63,27 @@ def test_one_holder_at_a_time_and_takeover_after_expiry(url: str) -> None:
             assert uow.leases.holder("poll") is None
             assert uow.leases.acquire("poll", "b", TTL)
             assert not uow.leases.acquire("poll", "a", TTL)
+
+
+def test_a_lease_is_judged_at_the_moment_it_was_written_for(url: str) -> None:
+    """A clock that jumps past the TTL while a renewal runs (a test advancing the sandbox's
+    clock) must not make the lease just renewed look expired to the renewal itself."""
+    clock = FixedClock()
+
+    class Jumping:
+        def __init__(self) -> None:
+            self.reads = 0
+
+        def __call__(self) -> datetime:
+            self.reads += 1
+            if self.reads == 2:  # the renewal's own clock reading is the first
+                clock.advance(60)
+            return clock()
+
+    with Store.open(url, clock=clock) as store, store.transaction() as uow:
+        uow.leases._clock = Jumping()  # the repository's clock, read on each question
+        assert uow.leases.acquire("sync", "a", TTL)
+        assert uow.leases.holder("sync") is None  # asked later, it has expired
 
 
 def test_release_frees_the_lease_at_once(url: str) -> None:

@@ -47,7 +47,10 @@ class Leases:
             where=mine | (leases.c.expires_at <= codec.iso(now)),
         )
         self._connection.execute(statement)
-        return self.holder(name) == holder
+        # Judged at the moment the lease was written for, not at a second reading of the
+        # clock: a clock that moved past the TTL in between (the sandbox's clock jumps when
+        # a test advances it) made a lease just renewed look expired, and its work stop.
+        return self._holder_at(name, now) == holder
 
     def release(self, name: str, holder: str) -> None:
         """Give the lease up at once (a clean shutdown), so another replica need not wait."""
@@ -57,10 +60,13 @@ class Leases:
 
     def holder(self, name: str) -> str | None:
         """Who holds `name` now (None: nobody, or the lease expired)."""
+        return self._holder_at(name, self._clock())
+
+    def _holder_at(self, name: str, now: datetime) -> str | None:
         row = self._connection.execute(
             sa.select(leases.c.holder, leases.c.expires_at).where(leases.c.name == name)
         ).one_or_none()
-        if row is None or row.expires_at <= codec.iso(self._clock()):
+        if row is None or row.expires_at <= codec.iso(now):
             return None
         return str(row.holder)
 
