@@ -23,9 +23,11 @@ _QUIET = "leadbridge.quiet"
 
 def insert(connection: sa.Connection, table: sa.Table) -> _Insert:
     """INSERT that understands ON CONFLICT: SQLite and PostgreSQL share the syntax."""
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return _insert(connection.dialect.name, table)
+
+
+def _insert(dialect: str, table: sa.Table) -> _Insert:
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 def upsert(
@@ -58,7 +60,7 @@ def _upserting(
 ) -> _Insert:
     """The upsert of rows of these columns, one object per shape: `execute_many` then finds
     it compiled (repositories flush their buffers several times a round)."""
-    statement = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    statement = _insert(dialect, table)
     changed = {name: statement.excluded[name] for name in names if name not in keys}
     return statement.on_conflict_do_update(index_elements=list(keys), set_=changed)
 
@@ -66,7 +68,7 @@ def _upserting(
 @lru_cache(maxsize=32)
 def insert_new(dialect: str, table: sa.Table, keys: tuple[str, ...]) -> _Insert:
     """INSERT ... ON CONFLICT (keys) DO NOTHING, one object per table (see `_upserting`)."""
-    statement = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    statement = _insert(dialect, table)
     return statement.on_conflict_do_nothing(index_elements=list(keys))
 
 
